@@ -1,0 +1,44 @@
+import type { DatasetConfig } from '../config/pipeline-config';
+import { chunkIdOf, formatOfKey, objectIdOf, type ChunkMessage, type ObjectRef } from './chunk';
+
+/** The chunk plan of one object version. */
+export interface ChunkPlan {
+  objectId: string;
+  object: ObjectRef;
+  chunks: ChunkMessage[];
+}
+
+/**
+ * Plans the chunks of an object from its size alone (no download): byte ranges of
+ * `chunkSizeBytes`, the last one shorter. Gzip objects are not splittable and become one chunk;
+ * a zero-byte object has no chunks.
+ */
+export function planChunks(object: ObjectRef, chunkSizeBytes: number, dataset: Pick<DatasetConfig, 'format'> = {}): ChunkPlan {
+  if (!Number.isSafeInteger(object.size) || object.size < 0) throw new Error(`invalid object size ${object.size}`);
+  if (!Number.isSafeInteger(chunkSizeBytes) || chunkSizeBytes <= 0) throw new Error(`invalid chunk size ${chunkSizeBytes}`);
+  const objectId = objectIdOf(object);
+  const { format, compression } = formatOfKey(object.key, dataset.format);
+  const step = compression === 'gzip' ? Math.max(object.size, 1) : chunkSizeBytes;
+  const chunkCount = Math.ceil(object.size / step);
+  const chunks: ChunkMessage[] = [];
+  for (let index = 0; index < chunkCount; index++) {
+    const start = index * step;
+    chunks.push({
+      v: 1,
+      objectId,
+      chunkId: chunkIdOf(objectId, index),
+      index,
+      chunkCount,
+      bucket: object.bucket,
+      key: object.key,
+      ...(object.versionId ? { versionId: object.versionId } : {}),
+      etag: object.etag,
+      objectSize: object.size,
+      start,
+      end: Math.min(start + step, object.size),
+      format,
+      compression,
+    });
+  }
+  return { objectId, object, chunks };
+}

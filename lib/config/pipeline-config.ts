@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/** Record formats shardline can split. `binary` is passed through in fixed-size chunks. */
+export const RecordFormat = z.enum(['jsonl', 'csv', 'text', 'binary']);
+export type RecordFormat = z.infer<typeof RecordFormat>;
+
+/**
+ * How the records of a dataset are validated and transformed by the agents.
+ * Every step is optional; with none, JSON Lines records are validated as JSON objects and
+ * written out unchanged in value.
+ */
+export const DatasetConfig = z
+  .object({
+    /** Force a format instead of inferring it from the key's extension. */
+    format: RecordFormat.optional(),
+    /** A JSON Schema (draft 2020-12 / 07) every record must satisfy, else it is rejected. */
+    schema: z.record(z.string(), z.unknown()).optional(),
+    /** Keep only these fields (applied before renaming). */
+    selectFields: z.array(z.string().min(1)).min(1).optional(),
+    /** Rename fields: `{ old: new }` (applied after selection). */
+    renameFields: z.record(z.string(), z.string().min(1)).optional(),
+    /** Text normalization of string fields (all string fields, or `fields`). */
+    normalize: z
+      .object({
+        nfc: z.boolean().default(true),
+        collapseWhitespace: z.boolean().default(true),
+        fields: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Filter records by the length in characters of one string field (after transforms). */
+    lengthFilter: z
+      .object({
+        field: z.string().min(1),
+        min: z.number().int().nonnegative().optional(),
+        max: z.number().int().positive().optional(),
+      })
+      .strict()
+      .refine((f) => f.min === undefined || f.max === undefined || f.min <= f.max, 'min must not exceed max')
+      .optional(),
+    /** Drop exact duplicate records (after transforms) within a chunk; they count as filtered. */
+    dedupe: z.boolean().default(false),
+  })
+  .strict();
+export type DatasetConfig = z.infer<typeof DatasetConfig>;
+
+/** The pipeline configuration every component reads. */
+export const PipelineConfig = z
+  .object({
+    /** Target chunk size in bytes (the last chunk of an object may be smaller). */
+    chunkSizeBytes: z.number().int().min(1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
+    /** How many training nodes hold a copy of every shard. */
+    replicationFactor: z.number().int().min(1).max(10).default(2),
+    /** Chunks processed at once per node (per GPU host), before capacity scaling. */
+    concurrencyPerNode: z.number().int().min(1).max(64).default(4),
+    /** Seconds a leased chunk stays invisible; the agent extends it while it works. */
+    visibilityTimeoutSeconds: z.number().int().min(10).max(43200).default(120),
+    /** Seconds after the last heartbeat before a node is considered failed. */
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(5),
+    dataset: DatasetConfig.default({ dedupe: false }),
+  })
+  .strict();
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+/** Environment variable holding a JSON pipeline config (partial: defaults fill the rest). */
+export const CONFIG_ENV_VAR = 'SHARDLINE_CONFIG';
+
+/**
+ * Parses and validates a pipeline config. Throws an Error whose message names every bad field
+ * and why, so a bad config is refused at start with the reason.
+ */
+export function parsePipelineConfig(input: unknown): PipelineConfig {
+  const result = PipelineConfig.safeParse(input ?? {});
+  if (!result.success) {
+    const reasons = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid shardline config: ${reasons.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** Reads the config from `SHARDLINE_CONFIG` (JSON), defaults for whatever is not given. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const raw = env[CONFIG_ENV_VAR];
+  if (!raw) return parsePipelineConfig({});
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`invalid shardline config: ${CONFIG_ENV_VAR} is not JSON (${(err as Error).message})`);
+  }
+  return parsePipelineConfig(parsed);
+}
