@@ -1,0 +1,162 @@
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ChunkMessage } from '../chunking/chunk';
+import { keys, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
+
+/** Raised when a worker's lease was taken over: its late write is refused. */
+export class LeaseLostError extends Error {
+  constructor(chunkId: string, attempt: number) {
+    super(`lease on chunk ${chunkId} (attempt ${attempt}) is no longer held`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** A lease one worker holds on one chunk. */
+export interface ChunkLease {
+  objectId: string;
+  index: number;
+  chunkId: string;
+  owner: string;
+  attempt: number;
+}
+
+export type LeaseOutcome =
+  | { outcome: 'leased'; lease: ChunkLease }
+  | { outcome: 'done' }
+  | { outcome: 'busy'; leaseExpiresAt: number };
+
+/** What a worker commits for a chunk it processed. */
+export interface ChunkCommit {
+  counts: RecordCounts;
+  shard: OutputFile;
+  rejects?: OutputFile;
+  replicas: ReplicaItem[];
+  durationMs: number;
+}
+
+/**
+ * The chunk half of the ledger. A chunk item exists from its first lease on (an unleased chunk
+ * is simply "planned"), and every transition is conditional on the lease, so a duplicate or late
+ * worker can never overwrite a newer state.
+ */
+export class ChunkLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Takes the lease on a chunk unless it is done or another worker's lease is still valid. */
+  async lease(msg: ChunkMessage, owner: string, receiptHandle: string, leaseMs: number, now = Date.now()): Promise<LeaseOutcome> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.chunk(msg.objectId, msg.index),
+          UpdateExpression:
+            'SET #s = :leased, leaseOwner = :owner, leaseExpiresAt = :exp, receiptHandle = :rh, objectId = :oid, chunkId = :cid, #i = :idx ADD attempt :one',
+          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :leased AND leaseExpiresAt < :now)',
+          ExpressionAttributeNames: { '#s': 'status', '#i': 'index' },
+          ExpressionAttributeValues: {
+            ':leased': 'LEASED', ':owner': owner, ':exp': now + leaseMs, ':rh': receiptHandle, ':now': now,
+            ':oid': msg.objectId, ':cid': msg.chunkId, ':idx': msg.index, ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      const item = out.Attributes as ChunkItem;
+      return { outcome: 'leased', lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt } };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const old = (err.Item ?? {}) as Record<string, any>;
+      const status = old.status?.S ?? old.status;
+      if (status === 'PROCESSED' || status === 'FAILED') return { outcome: 'done' };
+      return { outcome: 'busy', leaseExpiresAt: Number(old.leaseExpiresAt?.N ?? old.leaseExpiresAt ?? now) };
+    }
+  }
+
+  /** Extends a held lease (and records the newest receipt handle); throws LeaseLostError. */
+  async extend(lease: ChunkLease, leaseMs: number, now = Date.now()): Promise<void> {
+    await this.conditional(lease, 'SET leaseExpiresAt = :exp', { ':exp': now + leaseMs });
+  }
+
+  /** Records the last error of an attempt without giving the lease up. */
+  async recordError(lease: ChunkLease, error: string): Promise<void> {
+    await this.conditional(lease, 'SET lastError = :e', { ':e': error.slice(0, 1000) });
+  }
+
+  /** Gives a lease back so another worker may take the chunk at once. */
+  async release(lease: ChunkLease): Promise<void> {
+    await this.conditional(lease, 'SET leaseExpiresAt = :zero', { ':zero': 0 });
+  }
+
+  /**
+   * Commits a processed chunk, its object's totals and its replica assignments in one
+   * transaction, conditional on still holding the lease. Throws LeaseLostError otherwise.
+   */
+  async commit(lease: ChunkLease, commit: ChunkCommit, now = new Date()): Promise<void> {
+    const { counts } = commit;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.chunk(lease.objectId, lease.index),
+                UpdateExpression:
+                  'SET #s = :processed, shard = :shard, recordsIn = :ri, recordsOut = :ro, recordsRejected = :rr, recordsFiltered = :rf, bytesIn = :bi, replicas = :replicas, processedAt = :t, durationMs = :d' +
+                  (commit.rejects ? ', rejects = :rejects' : '') +
+                  ' REMOVE receiptHandle, lastError',
+                ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: {
+                  ':processed': 'PROCESSED', ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt,
+                  ':shard': commit.shard, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
+                  ':rf': counts.recordsFiltered, ':bi': counts.bytesIn, ':replicas': commit.replicas.map((r) => r.nodeId),
+                  ':t': now.toISOString(), ':d': commit.durationMs,
+                  ...(commit.rejects ? { ':rejects': commit.rejects } : {}),
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.object(lease.objectId),
+                UpdateExpression: 'ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: {
+                  ':one': 1, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
+                  ':rf': counts.recordsFiltered, ':bi': counts.bytesIn,
+                },
+              },
+            },
+            ...commit.replicas.map((replica) => ({ Put: { TableName: this.table, Item: replica } })),
+          ],
+        }),
+      );
+    } catch (err) {
+      const lost = err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+      if (lost) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      throw err;
+    }
+  }
+
+  private async conditional(lease: ChunkLease, update: string, values: Record<string, unknown>): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.chunk(lease.objectId, lease.index),
+          UpdateExpression: update,
+          ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      throw err;
+    }
+  }
+}

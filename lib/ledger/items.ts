@@ -1,0 +1,96 @@
+import type { Compression } from '../chunking/chunk';
+import type { RecordFormat } from '../config/pipeline-config';
+
+/**
+ * Item shapes and keys of the ledger table (generic `pk`/`sk`). Every object version owns its
+ * own partition (`OBJ#<objectId>`), so load spreads across objects; chunk items live beside
+ * their object item. Replica assignments live in one partition per node (`REPLICAS#<nodeId>`)
+ * so an agent finds its work with one query.
+ */
+export const keys = {
+  object: (objectId: string) => ({ pk: `OBJ#${objectId}`, sk: 'OBJECT' }),
+  chunk: (objectId: string, index: number) => ({ pk: `OBJ#${objectId}`, sk: `CHUNK#${String(index).padStart(6, '0')}` }),
+  chunkPrefix: 'CHUNK#',
+  replica: (nodeId: string, chunkId: string) => ({ pk: `REPLICAS#${nodeId}`, sk: `SHARD#${chunkId}` }),
+};
+
+export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'FAILED';
+export type ChunkStatus = 'LEASED' | 'PROCESSED' | 'FAILED';
+
+/** Record counts; always `recordsIn = recordsOut + recordsRejected + recordsFiltered`. */
+export interface RecordCounts {
+  recordsIn: number;
+  recordsOut: number;
+  recordsRejected: number;
+  recordsFiltered: number;
+  bytesIn: number;
+}
+
+export interface ObjectItem extends RecordCounts {
+  pk: string;
+  sk: 'OBJECT';
+  objectId: string;
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag: string;
+  size: number;
+  format: RecordFormat;
+  compression: Compression;
+  chunkCount: number;
+  chunkSizeBytes: number;
+  chunksDone: number;
+  status: ObjectStatus;
+  planStartedAt: number;
+  createdAt: string;
+  completedAt?: string;
+  manifestKey?: string;
+  lastError?: string;
+}
+
+/** One written output file (a shard or a rejects file) of a chunk. */
+export interface OutputFile {
+  key: string;
+  sha256: string;
+  bytes: number;
+  lines: number;
+}
+
+export interface ChunkItem extends Partial<RecordCounts> {
+  pk: string;
+  sk: string;
+  objectId: string;
+  chunkId: string;
+  index: number;
+  status: ChunkStatus;
+  leaseOwner: string;
+  leaseExpiresAt: number;
+  attempt: number;
+  receiptHandle?: string;
+  shard?: OutputFile;
+  rejects?: OutputFile;
+  replicas?: string[];
+  processedAt?: string;
+  durationMs?: number;
+  lastError?: string;
+}
+
+export type ReplicaStatus = 'ASSIGNED' | 'PRESENT';
+
+/** One shard assigned to one node's cache. */
+export interface ReplicaItem {
+  pk: string;
+  sk: string;
+  nodeId: string;
+  chunkId: string;
+  objectId: string;
+  shardKey: string;
+  sha256: string;
+  bytes: number;
+  status: ReplicaStatus;
+  assignedAt: string;
+  presentAt?: string;
+  localPath?: string;
+}
+
+export const ZERO_COUNTS: RecordCounts = { recordsIn: 0, recordsOut: 0, recordsRejected: 0, recordsFiltered: 0, bytesIn: 0 };

@@ -1,0 +1,66 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { layout } from '../storage/layout';
+import type { ChunkItem, ObjectItem, OutputFile, RecordCounts } from './items';
+import type { ObjectLedger } from './object-ledger';
+
+/** The manifest of one processed object version, written next to its shards. */
+export interface ObjectManifest {
+  version: 1;
+  source: { bucket: string; key: string; versionId?: string; etag: string; size: number };
+  objectId: string;
+  format: string;
+  compression: string;
+  chunkCount: number;
+  totals: RecordCounts;
+  balanced: boolean;
+  shards: Array<OutputFile & { chunk: number; records: number; replicas: string[] }>;
+  rejects: Array<OutputFile & { chunk: number }>;
+  completedAt: string;
+}
+
+/** Builds the manifest from the ledger's committed chunks (never from files in the bucket). */
+export function buildManifest(object: ObjectItem, chunks: ChunkItem[], now = new Date()): ObjectManifest {
+  const done = chunks.filter((c) => c.status === 'PROCESSED').sort((a, b) => a.index - b.index);
+  const sum = (f: keyof RecordCounts) => done.reduce((n, c) => n + (c[f] ?? 0), 0);
+  const totals: RecordCounts = {
+    recordsIn: sum('recordsIn'),
+    recordsOut: sum('recordsOut'),
+    recordsRejected: sum('recordsRejected'),
+    recordsFiltered: sum('recordsFiltered'),
+    bytesIn: sum('bytesIn'),
+  };
+  return {
+    version: 1,
+    source: { bucket: object.bucket, key: object.key, ...(object.versionId ? { versionId: object.versionId } : {}), etag: object.etag, size: object.size },
+    objectId: object.objectId,
+    format: object.format,
+    compression: object.compression,
+    chunkCount: object.chunkCount,
+    totals,
+    balanced:
+      done.length === object.chunkCount && totals.recordsIn === totals.recordsOut + totals.recordsRejected + totals.recordsFiltered,
+    shards: done.map((c) => ({ ...(c.shard as OutputFile), chunk: c.index, records: c.recordsOut ?? 0, replicas: c.replicas ?? [] })),
+    rejects: done.filter((c) => c.rejects && c.rejects.lines > 0).map((c) => ({ ...(c.rejects as OutputFile), chunk: c.index })),
+    completedAt: now.toISOString(),
+  };
+}
+
+/**
+ * Writes the manifest and marks the object complete once every chunk is committed. Safe to call
+ * from every worker that commits a chunk: it does nothing until the last one, and two finishers
+ * write the same manifest.
+ */
+export async function finalizeObjectIfComplete(
+  deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string },
+  objectId: string,
+): Promise<ObjectManifest | undefined> {
+  const object = await deps.objects.get(objectId);
+  if (!object || object.status === 'COMPLETE' || object.status === 'PLANNING' || object.chunksDone < object.chunkCount) return undefined;
+  const manifest = buildManifest(object, await deps.objects.chunks(objectId));
+  const key = layout.manifestKey(object.key, objectId);
+  await deps.s3.send(
+    new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }),
+  );
+  await deps.objects.markComplete(objectId, key);
+  return manifest;
+}

@@ -1,0 +1,149 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ChunkPlan } from '../chunking/plan';
+import { keys, ZERO_COUNTS, type ChunkItem, type ObjectItem } from './items';
+
+/** What `beginPlan` found: plan and enqueue now, or leave it to whoever already did. */
+export type PlanDecision = 'plan' | 'already-planned' | 'in-progress';
+
+/** How long one chunker may hold a half-done plan before another takes it over. */
+export const PLAN_TAKEOVER_MS = 5 * 60 * 1000;
+
+/** The object half of the ledger: plans, per-object totals, completion. */
+export class ObjectLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /**
+   * Records the plan of an object version exactly once. The first caller gets `plan`; a later
+   * duplicate event gets `already-planned`; a concurrent one gets `in-progress` (retry later),
+   * unless the first planner stalled for longer than {@link PLAN_TAKEOVER_MS}.
+   */
+  async beginPlan(plan: ChunkPlan, chunkSizeBytes: number, now = Date.now()): Promise<PlanDecision> {
+    const { object } = plan;
+    const first = plan.chunks[0];
+    const item: ObjectItem = {
+      ...keys.object(plan.objectId),
+      sk: 'OBJECT',
+      objectId: plan.objectId,
+      bucket: object.bucket,
+      key: object.key,
+      ...(object.versionId ? { versionId: object.versionId } : {}),
+      etag: object.etag,
+      size: object.size,
+      format: first?.format ?? 'binary',
+      compression: first?.compression ?? 'none',
+      chunkCount: plan.chunks.length,
+      chunkSizeBytes,
+      chunksDone: 0,
+      ...ZERO_COUNTS,
+      status: 'PLANNING',
+      planStartedAt: now,
+      createdAt: new Date(now).toISOString(),
+    };
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return 'plan';
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.object(plan.objectId),
+          UpdateExpression: 'SET planStartedAt = :now',
+          ConditionExpression: '#s = :planning AND planStartedAt < :stale',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':now': now, ':planning': 'PLANNING', ':stale': now - PLAN_TAKEOVER_MS },
+        }),
+      );
+      return 'plan';
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+    const existing = await this.get(plan.objectId);
+    return existing?.status === 'PLANNING' ? 'in-progress' : 'already-planned';
+  }
+
+  /** Marks every chunk message of the object as sent. */
+  async markEnqueued(objectId: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.object(objectId),
+        UpdateExpression: 'SET #s = :enqueued',
+        ConditionExpression: '#s = :planning',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':enqueued': 'ENQUEUED', ':planning': 'PLANNING' },
+      }),
+    );
+  }
+
+  /** Marks the object complete with its manifest; true only for the caller that did it. */
+  async markComplete(objectId: string, manifestKey: string, now = new Date()): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.object(objectId),
+          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t',
+          ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Reads one object item (strongly consistent). */
+  async get(objectId: string): Promise<ObjectItem | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.object(objectId), ConsistentRead: true }));
+    return out.Item as ObjectItem | undefined;
+  }
+
+  /** Every chunk item of an object, in index order. */
+  async chunks(objectId: string): Promise<ChunkItem[]> {
+    const items: ChunkItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunk)',
+          ExpressionAttributeValues: { ':pk': keys.object(objectId).pk, ':chunk': keys.chunkPrefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((out.Items ?? []) as ChunkItem[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** Every object item in the ledger (a scan: for status views, not hot paths). */
+  async list(): Promise<ObjectItem[]> {
+    const items: ObjectItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :object',
+          ExpressionAttributeValues: { ':object': 'OBJECT' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((out.Items ?? []) as ObjectItem[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+}
