@@ -1,0 +1,63 @@
+/**
+ * Node agent entry point: the process that runs on every GPU training host (an ECS task on EC2),
+ * or as a local process in `shardline local up`. An adapter only: it reads flags, environment and
+ * instance metadata, wires real clients into lib/agent, and drains on SIGTERM.
+ */
+import { Command, Option } from 'commander';
+import { Agent } from '../lib/agent/agent';
+import { createAwsClients } from '../lib/aws/clients';
+import { resolveNodeIdentity } from '../lib/cluster/node-identity';
+import { NodeRegistry } from '../lib/cluster/registry';
+import { configFromEnv } from '../lib/config/pipeline-config';
+import { createLogger } from '../lib/observability/logger';
+import { resourcesFromEnv } from '../lib/resources';
+
+const program = new Command('shardline-agent')
+  .description('shardline node agent: processes chunks and caches shards for training')
+  .option('--node-id <id>', 'node id (default: ECS task id, or host-pid)')
+  .option('--failure-domain <domain>', 'failure domain: AZ, rack or placement group (default: the task AZ)')
+  .option('--cache-dir <dir>', 'shard cache directory (default: $SHARDLINE_CACHE_DIR or /var/cache/shardline)')
+  .addOption(new Option('--gpus <n>', 'GPUs on this node').argParser(Number))
+  .addOption(new Option('--cache-capacity-gib <n>', 'cache capacity in GiB').argParser(Number))
+  .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
+  .action(async (opts) => {
+    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable']);
+    const config = configFromEnv(); // a bad config stops the agent here, with the reason
+    const identity = await resolveNodeIdentity({
+      nodeId: opts.nodeId,
+      failureDomain: opts.failureDomain,
+      cacheDir: opts.cacheDir,
+      gpus: opts.gpus,
+      cacheCapacityBytes: opts.cacheCapacityGib === undefined ? undefined : opts.cacheCapacityGib * 1024 ** 3,
+    });
+    const logger = createLogger('shardline-agent', { nodeId: identity.nodeId });
+    const clients = createAwsClients({ endpoint: opts.endpoint ?? process.env.AWS_ENDPOINT_URL });
+    const agent = new Agent({
+      s3: clients.s3,
+      sqs: clients.sqs,
+      doc: clients.doc,
+      registry: new NodeRegistry(clients.doc, names.nodesTable),
+      names,
+      identity,
+      config,
+      log: (level, message, fields) => logger[level](message, fields ?? {}),
+    });
+    const shutdown = (signal: string) => {
+      logger.info('signal received; draining', { signal });
+      agent.drain().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error('drain failed', { error: err as Error });
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    await agent.start();
+  });
+
+program.parseAsync().catch((err) => {
+  console.error(`shardline-agent: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { PipelineConfig } from '../config/pipeline-config';
+import type { PlacementNode } from '../cluster/placement';
+import type { NodeIdentity, NodeRegistry } from '../cluster/registry';
+import { ChunkLedger } from '../ledger/chunk-ledger';
+import { ObjectLedger } from '../ledger/object-ledger';
+import { handleChunkMessage, type ChunkReport, type ChunkWorkerDeps } from './chunk-worker';
+import { ReplicaPuller } from './replica-puller';
+
+export interface AgentDeps {
+  s3: S3Client;
+  sqs: SQSClient;
+  doc: DynamoDBDocumentClient;
+  registry: NodeRegistry;
+  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string };
+  identity: NodeIdentity;
+  config: PipelineConfig;
+  log: ChunkWorkerDeps['log'];
+  /** Called after every chunk (metrics, tests). */
+  onChunk?: (report: ChunkReport) => void;
+  /** Seconds one receive call waits for a message (long polling). */
+  pollWaitSeconds?: number;
+}
+
+/** How many chunks a node works on at once: more for more GPUs, bounded by its CPUs. */
+export function concurrencyFor(identity: Pick<NodeIdentity, 'gpus' | 'cpus'>, config: Pick<PipelineConfig, 'concurrencyPerNode'>): number {
+  return Math.max(1, Math.min(config.concurrencyPerNode * Math.max(1, identity.gpus), Math.max(1, identity.cpus) * 2));
+}
+
+/**
+ * The node agent: joins the registry and heartbeats every second, long-polls the work queue with
+ * a concurrency that follows its capacity, pulls the shards placed on it, and on `drain()` stops
+ * taking work, finishes what is in flight, and leaves the cluster.
+ */
+export class Agent {
+  private stopping = false;
+  private inFlight = 0;
+  private chunksDone = 0;
+  private readonly loops: Promise<void>[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private placementCache?: { at: number; nodes: Promise<PlacementNode[]> };
+  readonly concurrency: number;
+  private readonly worker: ChunkWorkerDeps;
+  private readonly puller: ReplicaPuller;
+
+  constructor(private readonly deps: AgentDeps) {
+    this.concurrency = concurrencyFor(deps.identity, deps.config);
+    this.worker = {
+      s3: deps.s3,
+      sqs: deps.sqs,
+      chunks: new ChunkLedger(deps.doc, deps.names.ledgerTable),
+      objects: new ObjectLedger(deps.doc, deps.names.ledgerTable),
+      workQueueUrl: deps.names.workQueueUrl,
+      processedBucket: deps.names.processedBucket,
+      nodeId: deps.identity.nodeId,
+      config: deps.config,
+      placementNodes: () => this.placementNodes(),
+      log: deps.log,
+    };
+    this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });
+  }
+
+  /** Joins the cluster and starts the heartbeat, the workers and the replica puller. */
+  async start(): Promise<void> {
+    await this.deps.registry.join(this.deps.identity);
+    await this.heartbeat();
+    this.every(1000, () => this.heartbeat());
+    for (let slot = 0; slot < this.concurrency; slot++) this.loops.push(this.workLoop());
+    this.loops.push(this.pullLoop());
+    this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: this.concurrency });
+  }
+
+  /** Stops taking work, lets in-flight chunks finish, and leaves the registry. */
+  async drain(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.deps.log('info', 'draining', { inFlight: this.inFlight });
+    await this.heartbeat().catch(() => undefined);
+    await Promise.all(this.loops);
+    this.timers.forEach(clearInterval);
+    await this.deps.registry.leave(this.deps.identity.nodeId);
+    this.deps.log('info', 'drained and left the cluster', { chunksDone: this.chunksDone });
+  }
+
+  private async workLoop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const out = await this.deps.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.deps.names.workQueueUrl,
+            MaxNumberOfMessages: 1,
+            WaitTimeSeconds: this.deps.pollWaitSeconds ?? 2,
+            MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+          }),
+        );
+        for (const message of out.Messages ?? []) {
+          this.inFlight++;
+          try {
+            const report = await handleChunkMessage(this.worker, message);
+            if (report.result === 'processed') this.chunksDone++;
+            this.deps.onChunk?.(report);
+          } finally {
+            this.inFlight--;
+          }
+        }
+      } catch (err) {
+        this.deps.log('error', 'work loop error', { error: (err as Error).message });
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async pullLoop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const pulled = await this.puller.pullOnce();
+        if (pulled === 0) await sleep(500);
+      } catch (err) {
+        this.deps.log('error', 'replica puller error', { error: (err as Error).message });
+        await sleep(1000);
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.deps.registry.heartbeat(
+        this.deps.identity.nodeId,
+        { inFlight: this.inFlight, chunksDone: this.chunksDone, concurrency: this.concurrency },
+        this.stopping,
+      );
+    } catch (err) {
+      this.deps.log('warn', 'heartbeat failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Healthy nodes as placement targets, refreshed at most once a second. */
+  private placementNodes(): Promise<PlacementNode[]> {
+    const now = Date.now();
+    if (!this.placementCache || now - this.placementCache.at > 1000) {
+      const nodes = this.deps.registry
+        .healthy(this.deps.config.heartbeatTimeoutSeconds * 1000)
+        .then((list) => list.map((n) => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) })));
+      this.placementCache = { at: now, nodes };
+      nodes.catch(() => (this.placementCache = undefined));
+    }
+    return this.placementCache.nodes;
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const timer = setInterval(() => void fn(), ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

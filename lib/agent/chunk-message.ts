@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { RecordFormat } from '../config/pipeline-config';
+import type { ChunkMessage } from '../chunking/chunk';
+
+const ChunkMessageSchema = z.object({
+  v: z.literal(1),
+  objectId: z.string().min(1),
+  chunkId: z.string().min(1),
+  index: z.number().int().nonnegative(),
+  chunkCount: z.number().int().positive(),
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  versionId: z.string().optional(),
+  etag: z.string(),
+  objectSize: z.number().int().nonnegative(),
+  start: z.number().int().nonnegative(),
+  end: z.number().int().positive(),
+  format: RecordFormat,
+  compression: z.enum(['none', 'gzip']),
+});
+
+/** Parses a work-queue message body; throws with the reason for anything that is not a chunk. */
+export function parseChunkMessage(body: string | undefined): ChunkMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body ?? '');
+  } catch {
+    throw new Error('malformed chunk message: body is not JSON');
+  }
+  const result = ChunkMessageSchema.safeParse(json);
+  if (!result.success) {
+    throw new Error(`malformed chunk message: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  if (result.data.end <= result.data.start) throw new Error('malformed chunk message: end must be after start');
+  return result.data as ChunkMessage;
+}

@@ -1,0 +1,99 @@
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import type { ChunkMessage } from '../chunking/chunk';
+import type { DatasetConfig } from '../config/pipeline-config';
+import type { OutputFile, RecordCounts } from '../ledger/items';
+import { processChunk } from '../records/process-chunk';
+import { readFirstLine } from '../records/read-first-line';
+import { createShardOutput } from '../records/shard-output';
+import { buildRecordPipeline } from '../records/transforms';
+import { layout } from '../storage/layout';
+
+/** What processing one chunk produced (not yet committed). */
+export interface ChunkOutcome {
+  counts: RecordCounts;
+  shard: OutputFile;
+  rejects?: OutputFile;
+  timings: { processMs: number; uploadMs: number };
+}
+
+const pipelines = new WeakMap<DatasetConfig, ReturnType<typeof buildRecordPipeline>>();
+function pipelineFor(dataset: DatasetConfig) {
+  let pipeline = pipelines.get(dataset);
+  if (!pipeline) pipelines.set(dataset, (pipeline = buildRecordPipeline(dataset)));
+  return pipeline;
+}
+
+/**
+ * Streams one chunk from S3 through the record pipeline into its shard and rejects files in the
+ * processed bucket. Memory is bounded by the stream buffers, never by the chunk or object size:
+ * the ranged GET is read with backpressure and abandoned once the last owned record ends.
+ */
+export async function processChunkFromS3(
+  deps: { s3: S3Client; processedBucket: string; config: { dataset: DatasetConfig } },
+  msg: ChunkMessage,
+  attempt: number,
+): Promise<ChunkOutcome> {
+  const binary = msg.format === 'binary' && msg.compression === 'none';
+  const lineAligned = !binary && msg.compression === 'none';
+  const bodyOffset = lineAligned && msg.start > 0 ? msg.start - 1 : msg.start;
+  const lastByte = lineAligned ? msg.objectSize - 1 : msg.end - 1;
+  const csvHeader = msg.format === 'csv' && msg.start > 0 && lineAligned ? await fetchHeader(deps.s3, msg) : undefined;
+
+  const get = await deps.s3.send(
+    new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${bodyOffset}-${lastByte}` }),
+  );
+  const body = get.Body as Readable;
+  const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary);
+  const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
+  const shardOut = createShardOutput({ compress: !binary });
+  const rejectsOut = createShardOutput();
+  const uploads = Promise.all([
+    upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable),
+    upload(deps.s3, deps.processedBucket, rejectsKey, rejectsOut.readable),
+  ]);
+  const t0 = Date.now();
+  try {
+    const result = await processChunk(
+      { body, bodyOffset, start: msg.start, end: msg.end, format: msg.format, compression: msg.compression, csvHeader, pipeline: pipelineFor(deps.config.dataset) },
+      { shard: shardOut.writable, rejects: rejectsOut.writable },
+    );
+    shardOut.writable.end();
+    rejectsOut.writable.end();
+    const t1 = Date.now();
+    await uploads;
+    const [shard, rejects] = await Promise.all([shardOut.finished(), rejectsOut.finished()]);
+    const { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn } = result;
+    return {
+      counts: { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn },
+      shard: { key: shardKey, ...shard },
+      rejects: { key: rejectsKey, ...rejects },
+      timings: { processMs: t1 - t0, uploadMs: Date.now() - t1 },
+    };
+  } catch (err) {
+    shardOut.writable.destroy(err as Error);
+    rejectsOut.writable.destroy(err as Error);
+    await uploads.catch(() => undefined);
+    throw err;
+  } finally {
+    body.destroy(); // stop the ranged GET once the last owned record has been read
+  }
+}
+
+async function upload(s3: S3Client, bucket: string, key: string, body: Readable): Promise<void> {
+  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
+}
+
+/** The CSV header (the object's first line) for chunks that do not start at 0. */
+async function fetchHeader(s3: S3Client, msg: ChunkMessage): Promise<string> {
+  const get = await s3.send(
+    new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=0-${msg.objectSize - 1}` }),
+  );
+  const body = get.Body as Readable;
+  try {
+    return await readFirstLine(body);
+  } finally {
+    body.destroy();
+  }
+}

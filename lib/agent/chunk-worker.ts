@@ -1,0 +1,136 @@
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ChunkMessage } from '../chunking/chunk';
+import type { PipelineConfig } from '../config/pipeline-config';
+import { LeaseLostError, type ChunkLease, type ChunkLedger } from '../ledger/chunk-ledger';
+import type { ReplicaItem } from '../ledger/items';
+import { keys } from '../ledger/items';
+import { finalizeObjectIfComplete } from '../ledger/manifest';
+import type { ObjectLedger } from '../ledger/object-ledger';
+import { placeShard, type PlacementNode } from '../cluster/placement';
+import { parseChunkMessage } from './chunk-message';
+import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
+
+/** Everything one worker needs to take a chunk from the queue to a committed ledger entry. */
+export interface ChunkWorkerDeps {
+  s3: S3Client;
+  sqs: SQSClient;
+  chunks: ChunkLedger;
+  objects: ObjectLedger;
+  workQueueUrl: string;
+  processedBucket: string;
+  nodeId: string;
+  config: PipelineConfig;
+  /** Healthy nodes to place replicas on (cached by the caller). */
+  placementNodes: () => Promise<PlacementNode[]>;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'lease-lost' | 'failed';
+
+/** Per-chunk timings and counts, for metrics and the demo's latency figures. */
+export interface ChunkReport {
+  result: WorkResult;
+  chunkId?: string;
+  outcome?: ChunkOutcome;
+  queueWaitMs?: number;
+  totalMs?: number;
+  error?: string;
+}
+
+/**
+ * Handles one work-queue message: lease the chunk in the ledger, keep the lease and message
+ * alive while working, process it, commit conditionally on the lease, then delete the message.
+ */
+export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message): Promise<ChunkReport> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const sentAt = Number(message.Attributes?.SentTimestamp ?? started);
+  const receipt = message.ReceiptHandle as string;
+  let msg: ChunkMessage;
+  try {
+    msg = parseChunkMessage(message.Body);
+  } catch (err) {
+    // Left on the queue: after maxReceiveCount it dead-letters, where an operator can see it.
+    deps.log('error', 'malformed work message', { error: (err as Error).message, messageId: message.MessageId });
+    return { result: 'failed', error: (err as Error).message };
+  }
+  const leaseMs = deps.config.visibilityTimeoutSeconds * 1000;
+  const leased = await deps.chunks.lease(msg, deps.nodeId, receipt, leaseMs, now());
+  if (leased.outcome === 'done') {
+    await deleteMessage(deps, receipt);
+    return { result: 'duplicate', chunkId: msg.chunkId };
+  }
+  if (leased.outcome === 'busy') {
+    const seconds = Math.min(Math.max(1, Math.ceil((leased.leaseExpiresAt - now()) / 1000) + 1), 43200);
+    await setVisibility(deps, receipt, seconds);
+    return { result: 'busy', chunkId: msg.chunkId };
+  }
+  const lease = leased.lease;
+  const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs);
+  try {
+    const outcome = await processChunkFromS3(deps, msg, lease.attempt);
+    keepAlive.assertHeld();
+    const replicas = replicaItems(msg, outcome, await deps.placementNodes(), deps.config.replicationFactor);
+    await deps.chunks.commit(lease, { counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, durationMs: now() - started });
+    await deleteMessage(deps, receipt);
+    await finalizeObjectIfComplete(deps, msg.objectId);
+    return { result: 'processed', chunkId: msg.chunkId, outcome, queueWaitMs: started - sentAt, totalMs: now() - started };
+  } catch (err) {
+    if (err instanceof LeaseLostError) {
+      deps.log('warn', 'lease lost; late result discarded', { chunkId: msg.chunkId, attempt: lease.attempt });
+      return { result: 'lease-lost', chunkId: msg.chunkId };
+    }
+    const error = (err as Error).message ?? String(err);
+    deps.log('error', 'chunk failed; will retry', { chunkId: msg.chunkId, attempt: lease.attempt, error });
+    await deps.chunks.recordError(lease, error).catch(() => undefined);
+    await deps.chunks.release(lease).catch(() => undefined);
+    // Back off before the retry; after maxReceiveCount receives the message dead-letters.
+    await setVisibility(deps, receipt, Math.min(2 ** lease.attempt, 60)).catch(() => undefined);
+    return { result: 'failed', chunkId: msg.chunkId, error };
+  } finally {
+    keepAlive.stop();
+  }
+}
+
+function replicaItems(msg: ChunkMessage, outcome: ChunkOutcome, nodes: PlacementNode[], replicas: number): ReplicaItem[] {
+  const assignedAt = new Date().toISOString();
+  return placeShard(msg.chunkId, nodes, replicas).map((nodeId) => ({
+    ...keys.replica(nodeId, msg.chunkId),
+    nodeId,
+    chunkId: msg.chunkId,
+    objectId: msg.objectId,
+    shardKey: outcome.shard.key,
+    sha256: outcome.shard.sha256,
+    bytes: outcome.shard.bytes,
+    status: 'ASSIGNED',
+    assignedAt,
+  }));
+}
+
+/** Extends the ledger lease and the message visibility every third of the lease. */
+function startKeepAlive(deps: ChunkWorkerDeps, lease: ChunkLease, receipt: string, leaseMs: number) {
+  let lost: Error | undefined;
+  const timer = setInterval(() => {
+    Promise.all([deps.chunks.extend(lease, leaseMs), setVisibility(deps, receipt, Math.ceil(leaseMs / 1000))]).catch((err) => {
+      if (err instanceof LeaseLostError) lost = err;
+      else deps.log('warn', 'lease keep-alive failed', { chunkId: lease.chunkId, error: (err as Error).message });
+    });
+  }, Math.max(1000, Math.floor(leaseMs / 3)));
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    assertHeld: () => {
+      if (lost) throw lost;
+    },
+  };
+}
+
+async function deleteMessage(deps: ChunkWorkerDeps, receipt: string): Promise<void> {
+  await deps.sqs.send(new DeleteMessageCommand({ QueueUrl: deps.workQueueUrl, ReceiptHandle: receipt }));
+}
+
+async function setVisibility(deps: ChunkWorkerDeps, receipt: string, seconds: number): Promise<void> {
+  await deps.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: deps.workQueueUrl, ReceiptHandle: receipt, VisibilityTimeout: seconds }));
+}

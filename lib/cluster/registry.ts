@@ -1,0 +1,101 @@
+import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
+
+/** What a node tells the cluster about itself when it joins. */
+export interface NodeIdentity {
+  nodeId: string;
+  /** AZ, rack or placement group: replicas of a shard prefer distinct failure domains. */
+  failureDomain: string;
+  instanceType: string;
+  gpus: number;
+  cpus: number;
+  memoryMiB: number;
+  cacheDir: string;
+  cacheCapacityBytes: number;
+  labels?: Record<string, string>;
+}
+
+/** The node's current load, carried by every heartbeat. */
+export interface NodeLoad {
+  inFlight: number;
+  chunksDone: number;
+  concurrency: number;
+}
+
+export interface NodeItem extends NodeIdentity {
+  pk: string;
+  sk: 'NODE';
+  status: NodeStatus;
+  lastHeartbeat: number;
+  startedAt: string;
+  load?: NodeLoad;
+  /** TTL attribute: only cleans up long-gone nodes; it is not a failure detector. */
+  expiresAt: number;
+}
+
+const nodeKey = (nodeId: string) => ({ pk: `NODE#${nodeId}`, sk: 'NODE' });
+const TTL_SECONDS = 7 * 24 * 3600;
+
+/** The node registry in DynamoDB: join, heartbeat, leave, and who is healthy. */
+export class NodeRegistry {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Joins the cluster as JOINING; the first heartbeat makes the node ACTIVE. */
+  async join(identity: NodeIdentity, now = Date.now()): Promise<void> {
+    const item: NodeItem = {
+      ...nodeKey(identity.nodeId),
+      sk: 'NODE',
+      ...identity,
+      status: 'JOINING',
+      lastHeartbeat: now,
+      startedAt: new Date(now).toISOString(),
+      expiresAt: Math.floor(now / 1000) + TTL_SECONDS,
+    };
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: item }));
+  }
+
+  /** Records a heartbeat with the node's load; a JOINING node becomes ACTIVE. */
+  async heartbeat(nodeId: string, load: NodeLoad, draining = false, now = Date.now()): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: nodeKey(nodeId),
+        UpdateExpression: 'SET lastHeartbeat = :now, #l = :load, #s = :status, expiresAt = :exp',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#l': 'load', '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':now': now,
+          ':load': load,
+          ':status': draining ? 'DRAINING' : 'ACTIVE',
+          ':exp': Math.floor(now / 1000) + TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  /** Leaves the cluster cleanly: the node is gone from the registry. */
+  async leave(nodeId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: nodeKey(nodeId) }));
+  }
+
+  /** Every registered node. */
+  async list(): Promise<NodeItem[]> {
+    const items: NodeItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: startKey, ConsistentRead: true }));
+      items.push(...((out.Items ?? []) as NodeItem[]).filter((i) => i.sk === 'NODE'));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+  }
+
+  /** Nodes that may receive shards: ACTIVE and heartbeating within `timeoutMs`. */
+  async healthy(timeoutMs: number, now = Date.now()): Promise<NodeItem[]> {
+    return (await this.list()).filter((n) => n.status === 'ACTIVE' && now - n.lastHeartbeat <= timeoutMs);
+  }
+}
