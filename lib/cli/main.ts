@@ -1,0 +1,73 @@
+/**
+ * The `shardline` operator CLI: local environment, ingest, status, demo. Each command is a thin
+ * adapter over lib/; options are parsed and validated by commander.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { collectStatus, renderStatus } from './status';
+import { resolveTarget } from './target';
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+const stackOption = () => new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)');
+const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
+
+export function buildCli(): Command {
+  const program = new Command('shardline').description('Move ML training data from S3 to GPU training hosts').showHelpAfterError();
+
+  const local = program.command('local').description('run the whole pipeline locally against an AWS emulator');
+  local
+    .command('up')
+    .description('start the emulator (or use --endpoint), provision the stack, run the chunker and N agents')
+    .addOption(new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(positiveInt))
+    .option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto')
+    .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
+    .addOption(stateDirOption())
+    .action(async (opts) => (await import('./local-up')).localUp(opts));
+
+  program
+    .command('ingest')
+    .description('copy a local file or folder, or s3://bucket/prefix, into the ingest bucket')
+    .argument('<source>', 'local file, local folder, or s3://bucket/prefix')
+    .option('--prefix <prefix>', 'key prefix in the ingest bucket', '')
+    .addOption(stackOption())
+    .addOption(stateDirOption())
+    .action(async (source, opts) => (await import('./ingest')).ingestCommand(source, opts));
+
+  program
+    .command('status')
+    .description("each object's progress and counts from the ledger, and the nodes")
+    .option('--json', 'print JSON')
+    .addOption(stackOption())
+    .addOption(stateDirOption())
+    .action(async (opts) => {
+      const status = await collectStatus(await resolveTarget(opts));
+      console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    });
+
+  program
+    .command('demo')
+    .description('one command: local up, generate a JSON Lines dataset, ingest, verify, summarize, shut down')
+    .option('--size <size>', 'dataset size, e.g. 20MB, 1GB', '24MB')
+    .addOption(new Option('--agents <n>', 'agent processes').default(3).argParser(positiveInt))
+    .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
+    .addOption(stateDirOption())
+    .action(async (opts) => {
+      const ok = await (await import('./demo')).runDemo(opts);
+      process.exitCode = ok ? 0 : 1;
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildCli()
+    .parseAsync()
+    .catch((err) => {
+      console.error(`shardline: ${(err as Error).message}`);
+      process.exit(1);
+    });
+}

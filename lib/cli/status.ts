@@ -1,0 +1,75 @@
+import { NodeRegistry, type NodeItem } from '../cluster/registry';
+import { ObjectLedger } from '../ledger/object-ledger';
+import type { Target } from './target';
+
+/** One object's progress as the ledger sees it. */
+export interface ObjectStatusRow {
+  key: string;
+  objectId: string;
+  status: string;
+  size: number;
+  chunksDone: number;
+  chunkCount: number;
+  recordsIn: number;
+  recordsOut: number;
+  recordsRejected: number;
+  recordsFiltered: number;
+  balanced: boolean;
+  manifestKey?: string;
+}
+
+export interface PipelineStatus {
+  objects: ObjectStatusRow[];
+  nodes: Array<Pick<NodeItem, 'nodeId' | 'status' | 'failureDomain' | 'instanceType' | 'load'> & { heartbeatAgeMs: number }>;
+}
+
+/** Reads every object's progress and the node registry. */
+export async function collectStatus(target: Target, now = Date.now()): Promise<PipelineStatus> {
+  const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
+  const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
+  const [objects, nodes] = await Promise.all([ledger.list(), registry.list()]);
+  return {
+    objects: objects.map((o) => ({
+      key: o.key,
+      objectId: o.objectId,
+      status: o.status,
+      size: o.size,
+      chunksDone: o.chunksDone,
+      chunkCount: o.chunkCount,
+      recordsIn: o.recordsIn,
+      recordsOut: o.recordsOut,
+      recordsRejected: o.recordsRejected,
+      recordsFiltered: o.recordsFiltered,
+      balanced: o.recordsIn === o.recordsOut + o.recordsRejected + o.recordsFiltered,
+      manifestKey: o.manifestKey,
+    })),
+    nodes: nodes.map((n) => ({
+      nodeId: n.nodeId,
+      status: n.status,
+      failureDomain: n.failureDomain,
+      instanceType: n.instanceType,
+      load: n.load,
+      heartbeatAgeMs: now - n.lastHeartbeat,
+    })),
+  };
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** Renders the status as plain-text tables. */
+export function renderStatus(status: PipelineStatus): string {
+  const lines: string[] = [];
+  lines.push(`OBJECTS (${status.objects.length})`);
+  lines.push(['STATUS', 'CHUNKS', 'SIZE', 'IN', 'OUT', 'REJECTED', 'FILTERED', 'BALANCED', 'KEY'].join('\t'));
+  for (const o of status.objects) {
+    lines.push(
+      [o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.key].join('\t'),
+    );
+  }
+  lines.push('', `NODES (${status.nodes.length})`);
+  lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'HEARTBEAT'].join('\t'));
+  for (const n of status.nodes) {
+    lines.push([n.nodeId, n.status, n.failureDomain, n.load?.inFlight ?? 0, n.load?.chunksDone ?? 0, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
+  }
+  return lines.join('\n');
+}

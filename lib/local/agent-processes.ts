@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const AGENT_ENTRY = join(PROJECT_ROOT, 'agent-container', 'main.ts');
+
+/** One local agent process acting as one training node. */
+export interface LocalAgent {
+  nodeId: string;
+  failureDomain: string;
+  cacheDir: string;
+  logFile: string;
+  process: ChildProcess;
+}
+
+/** Local failure domains cycle so that replicas can land in distinct ones. */
+export const LOCAL_FAILURE_DOMAINS = ['local-a', 'local-b', 'local-c'];
+
+/**
+ * Starts agent `index` as a child process with its own node id, failure domain, cache directory
+ * and log file (JSON lines, one per log record).
+ */
+export async function startLocalAgent(index: number, stateDir: string, env: Record<string, string>): Promise<LocalAgent> {
+  const nodeId = `agent-${index}`;
+  const dir = join(stateDir, 'agents', nodeId);
+  const cacheDir = join(dir, 'cache');
+  const logFile = join(dir, 'agent.log');
+  const failureDomain = LOCAL_FAILURE_DOMAINS[(index - 1) % LOCAL_FAILURE_DOMAINS.length];
+  await mkdir(cacheDir, { recursive: true });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir],
+    { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return { nodeId, failureDomain, cacheDir, logFile, process: child };
+}
+
+/** Sends SIGTERM (the agent drains) and waits; SIGKILL after `graceMs`. */
+export async function stopLocalAgent(agent: LocalAgent, graceMs = 15000): Promise<void> {
+  const child = agent.process;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,113 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { createAwsClients } from '../aws/clients';
+import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
+import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../resources';
+import { startLocalAgent, stopLocalAgent, type LocalAgent } from './agent-processes';
+import { startMotoServer } from './emulator/moto-server';
+import { LambdaSqsRunner, type SqsBatchHandler } from './lambda-sqs-runner';
+import { provisionLocalStack } from './provision-stack';
+
+/** What `.shardline/local.json` holds: everything a client needs to reach the local pipeline. */
+export interface LocalState {
+  endpoint: string;
+  region: string;
+  resources: ResourceNames;
+  config: PipelineConfig;
+  agents: Array<{ nodeId: string; failureDomain: string; cacheDir: string; logFile: string; pid?: number }>;
+  stateDir: string;
+  startedAt: string;
+}
+
+export interface LocalEnvironmentOptions {
+  /** How many agent processes (nodes) to start. @default 3 */
+  agents?: number;
+  /** An AWS-compatible endpoint to use (e.g. LocalStack); otherwise a moto server is started. */
+  endpoint?: string;
+  /** Where local.json, agent logs and caches live. @default .shardline */
+  stateDir?: string;
+  /** Pipeline config overrides (validated; a bad value is refused here). */
+  config?: unknown;
+  region?: string;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A running local environment; `stop()` stops everything it started. */
+export interface LocalEnvironment {
+  state: LocalState;
+  agents: LocalAgent[];
+  chunker: LambdaSqsRunner;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole pipeline locally: the emulator (unless an endpoint is given), the resources of
+ * the CDK app's own template, the chunker Lambda in-process on its real SQS event source, and N
+ * agent processes as nodes. Then writes `<stateDir>/local.json`.
+ */
+export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+  const log = opts.log ?? (() => undefined);
+  const stateDir = resolve(opts.stateDir ?? '.shardline');
+  const region = opts.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const config = parsePipelineConfig(opts.config ?? { chunkSizeBytes: 8 * 1024 * 1024 });
+  await rm(join(stateDir, 'agents'), { recursive: true, force: true });
+  await mkdir(stateDir, { recursive: true });
+
+  const moto = opts.endpoint ? undefined : await startMotoServer({ logFile: join(stateDir, 'moto.log') });
+  const endpoint = opts.endpoint ?? (moto as { endpoint: string }).endpoint;
+  log('endpoint ready', { endpoint, started: Boolean(moto) });
+  const stopAll: Array<() => Promise<void>> = [];
+  try {
+    const clients = createAwsClients({ endpoint, region });
+    const outputs = await provisionLocalStack(clients, { namePrefix: 'shardline-local' });
+    const resources = resourcesFromOutputs(outputs);
+    log('resources provisioned', resources);
+
+    const env: Record<string, string> = {
+      ...resourcesToEnv(resources),
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+      [CONFIG_ENV_VAR]: JSON.stringify(config),
+    };
+    Object.assign(process.env, env); // the in-process chunker reads its environment like a Lambda
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { handler } = require('../../functions/chunker') as { handler: SqsBatchHandler };
+    const queueArn = await queueArnOf(clients.sqs, resources.ingestEventsQueueUrl);
+    const chunker = new LambdaSqsRunner({ sqs: clients.sqs, queueUrl: resources.ingestEventsQueueUrl, queueArn, region, functionName: 'shardline-chunker', handler, log });
+    chunker.start();
+    stopAll.push(() => chunker.stop());
+
+    const agents: LocalAgent[] = [];
+    for (let i = 1; i <= (opts.agents ?? 3); i++) agents.push(await startLocalAgent(i, stateDir, env));
+    stopAll.push(() => Promise.all(agents.map((a) => stopLocalAgent(a))).then(() => undefined));
+
+    const state: LocalState = {
+      endpoint,
+      region,
+      resources,
+      config,
+      agents: agents.map((a) => ({ nodeId: a.nodeId, failureDomain: a.failureDomain, cacheDir: a.cacheDir, logFile: a.logFile, pid: a.process.pid })),
+      stateDir,
+      startedAt: new Date().toISOString(),
+    };
+    await writeFile(join(stateDir, 'local.json'), JSON.stringify(state, null, 2));
+    if (moto) stopAll.push(() => moto.stop());
+    return { state, agents, chunker, stop: () => runInReverse(stopAll) };
+  } catch (err) {
+    await runInReverse(stopAll);
+    await moto?.stop();
+    throw err;
+  }
+}
+
+async function runInReverse(steps: Array<() => Promise<void>>): Promise<void> {
+  for (const step of [...steps].reverse()) await step().catch(() => undefined);
+}
+
+async function queueArnOf(sqs: ReturnType<typeof createAwsClients>['sqs'], queueUrl: string): Promise<string> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  return out.Attributes?.QueueArn as string;
+}
