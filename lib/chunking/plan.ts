@@ -1,10 +1,12 @@
-import type { DatasetConfig } from '../config/pipeline-config';
-import { chunkIdOf, formatOfKey, objectIdOf, type ChunkMessage, type ObjectRef } from './chunk';
+import type { DatasetConfig, RecordFormat } from '../config/pipeline-config';
+import { chunkIdOf, formatOfKey, objectIdOf, type ChunkMessage, type Compression, type ObjectRef } from './chunk';
 
 /** The chunk plan of one object version. */
 export interface ChunkPlan {
   objectId: string;
   object: ObjectRef;
+  format: RecordFormat;
+  compression: Compression;
   chunks: ChunkMessage[];
 }
 
@@ -40,5 +42,5 @@ export function planChunks(object: ObjectRef, chunkSizeBytes: number, dataset: P
       compression,
     });
   }
-  return { objectId, object, chunks };
+  return { objectId, object, format, compression, chunks };
 }

@@ -23,7 +23,6 @@ export class ObjectLedger {
    */
   async beginPlan(plan: ChunkPlan, chunkSizeBytes: number, now = Date.now()): Promise<PlanDecision> {
     const { object } = plan;
-    const first = plan.chunks[0];
     const item: ObjectItem = {
       ...keys.object(plan.objectId),
       sk: 'OBJECT',
@@ -33,8 +32,8 @@ export class ObjectLedger {
       ...(object.versionId ? { versionId: object.versionId } : {}),
       etag: object.etag,
       size: object.size,
-      format: first?.format ?? 'binary',
-      compression: first?.compression ?? 'none',
+      format: plan.format,
+      compression: plan.compression,
       chunkCount: plan.chunks.length,
       chunkSizeBytes,
       chunksDone: 0,
