@@ -1,61 +1,83 @@
+/**
+ * The one place that builds AWS SDK v3 clients, so every part of shardline talks to AWS or to a
+ * local endpoint (moto, LocalStack) the same way.
+ *
+ * Why the local branch exists (see /work/shared/LOCAL-AWS.md):
+ * - S3 on an emulator needs path-style URLs (`127.0.0.1:port/bucket`), and PutObject with a
+ *   stream of unknown length fails on `x-amz-decoded-content-length` unless checksums are only
+ *   computed when an operation requires them.
+ * - SQS sends a request to the host named in its QueueUrl unless the endpoint is given to the
+ *   client explicitly (`AWS_ENDPOINT_URL` alone is not enough), so it is always passed.
+ * - Emulators accept any credentials; dummy ones keep the SDK from searching for real ones.
+ */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/** Where the clients point: AWS itself, or an AWS-compatible endpoint (LocalStack, moto). */
+/** Where the clients send requests. */
 export interface AwsClientOptions {
-  /** Endpoint URL; defaults to AWS_ENDPOINT_URL when set. */
-  endpoint?: string;
-  /** Region; defaults to AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. */
-  region?: string;
+  /** An AWS-compatible endpoint (moto, LocalStack). @default process.env.AWS_ENDPOINT_URL, else AWS itself */
+  readonly endpoint?: string;
+  /** @default AWS_REGION, else AWS_DEFAULT_REGION, else 'us-east-1' */
+  readonly region?: string;
 }
 
-/** The SDK v3 clients shardline uses, all pointed at one place. */
+/** The SDK clients shardline uses, all bound to one endpoint and region. */
 export interface AwsClients {
-  s3: S3Client;
-  sqs: SQSClient;
-  ddb: DynamoDBClient;
-  doc: DynamoDBDocumentClient;
-  ecs: ECSClient;
-  endpoint?: string;
-  region: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly ddb: DynamoDBClient;
+  /** DynamoDB with native JS values; `undefined` attributes are dropped. */
+  readonly doc: DynamoDBDocumentClient;
+  readonly ecs: ECSClient;
+  /** The endpoint in use, or undefined for AWS itself. */
+  readonly endpoint?: string;
+  readonly region: string;
 }
 
 const cache = new Map<string, AwsClients>();
 
 /**
- * Creates (once per endpoint and region) the SDK clients. Against a local endpoint: path-style
- * S3 (emulators do not serve virtual-host buckets), checksums only when required (streams of
- * unknown length fail otherwise), dummy credentials when none are configured, and an explicit
- * endpoint for SQS so a QueueUrl naming another host cannot redirect requests.
+ * Returns the clients for `opts`, built once per resolved endpoint, region and credential mode
+ * (the environment is read at each call, so a changed `AWS_ENDPOINT_URL` gives new clients).
  */
-export function createAwsClients(opts: AwsClientOptions = {}): AwsClients {
-  const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL ?? undefined;
-  const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const cacheKey = `${endpoint ?? 'aws'}|${region}`;
-  const cached = cache.get(cacheKey);
+export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.ProcessEnv = process.env): AwsClients {
+  const endpoint = opts.endpoint || env.AWS_ENDPOINT_URL || undefined;
+  const region = opts.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1';
+  const dummyCredentials = Boolean(endpoint) && !hasConfiguredCredentials(env);
+  const key = JSON.stringify([endpoint ?? null, region, dummyCredentials]);
+  const cached = cache.get(key);
   if (cached) return cached;
-  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE || process.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI);
-  const common = {
+
+  const base = {
     region,
     ...(endpoint ? { endpoint } : {}),
-    ...(endpoint && !hasCredentials ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+    ...(dummyCredentials ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
   };
-  const ddb = new DynamoDBClient(common);
-  const clients: AwsClients = {
-    s3: new S3Client({
-      ...common,
-      ...(endpoint ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
-    }),
-    sqs: new SQSClient({ ...common, ...(endpoint ? { useQueueUrlAsEndpoint: false } : {}) }),
-    ddb,
-    doc: DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }),
-    ecs: new ECSClient(common),
-    endpoint,
-    region,
-  };
-  cache.set(cacheKey, clients);
+  const s3 = new S3Client({
+    ...base,
+    ...(endpoint
+      ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
+  });
+  const sqs = new SQSClient({ ...base, ...(endpoint ? { useQueueUrlAsEndpoint: false } : {}) });
+  const ddb = new DynamoDBClient(base);
+  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  const ecs = new ECSClient(base);
+  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, endpoint, region };
+  cache.set(key, clients);
   return clients;
+}
+
+/** Credentials the default provider chain would pick up from the environment. */
+function hasConfiguredCredentials(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(
+    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) ||
+      env.AWS_PROFILE ||
+      env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+      env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
+      env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+  );
 }
