@@ -22,6 +22,8 @@ Exit code 3: moto is missing or not 5.x.
 """
 import copy
 import datetime
+import importlib.abc
+import importlib.machinery
 import sys
 import uuid
 
@@ -141,13 +143,52 @@ def patch_parameter_normalisation():
     StateTaskService._normalise_response = _normalise_response
 
 
+# Each patch runs right after moto imports the module it changes: importing the Step Functions
+# parser up front would add about a second to every server start, also when it is never used.
+PATCHES = {
+    "moto.stepfunctions.models": patch_state_machine_deepcopy,
+    "moto.stepfunctions.parser.models": patch_default_execution_name,
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service": patch_parameter_normalisation,
+}
+
+
+def _apply(patch):
+    try:
+        patch()
+    except Exception as exc:  # a newer moto may have moved things (or fixed the bug)
+        _warn(f"{patch.__name__} not applied: {exc!r}")
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    """Wraps the loader of each module in PATCHES so that its patch runs once it is loaded."""
+
+    def __init__(self, patches):
+        self.pending = dict(patches)
+
+    def find_spec(self, name, path, target=None):
+        patch = self.pending.pop(name, None)
+        if patch is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        load = spec.loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            _apply(patch)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 def main(argv):
     _require_moto()
-    for patch in (patch_state_machine_deepcopy, patch_default_execution_name, patch_parameter_normalisation):
-        try:
-            patch()
-        except Exception as exc:  # a newer moto may have moved things (or fixed the bug)
-            _warn(f"{patch.__name__} not applied: {exc!r}")
+    pending = {name: patch for name, patch in PATCHES.items() if name not in sys.modules}
+    for name, patch in PATCHES.items():
+        if name in sys.modules:
+            _apply(patch)
+    sys.meta_path.insert(0, _PatchAfterImport(pending))
     from moto.server import main as moto_main
 
     moto_main(argv)
