@@ -1,7 +1,7 @@
 import { CreateTableCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateClusterCommand } from '@aws-sdk/client-ecs';
 import { ListBucketsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients } from '../../../lib/aws/clients';
@@ -128,11 +128,17 @@ describe('startMotoServer', () => {
 
 describe('startMotoServer failures', () => {
   it('stops the server and frees its port when stopped', async () => {
-    const moto = await startMotoServer();
+    const logFile = join(mkdtempSync(join(tmpdir(), 'moto-log-')), 'moto.log');
+    const moto = await startMotoServer({ logFile });
 
     await moto.stop();
 
     await expect(fetch(`${moto.endpoint}/moto-api/`)).rejects.toThrow();
+    expect(readFileSync(logFile, 'utf8')).toContain(`Running on ${moto.endpoint}`);
+  });
+
+  it('rejects with the server output when it does not answer in time', async () => {
+    await expect(startMotoServer({ startTimeoutMs: 1 })).rejects.toThrow(/no answer from GET \/moto-api\/ within 1 ms\n--- server output \(tail\) ---/);
   });
 
   it('names the requirement when python3 has no moto', async () => {

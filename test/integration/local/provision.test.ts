@@ -1,0 +1,155 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { createAwsClients, type AwsClients } from '../../../lib/aws/clients';
+import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
+import { provisionFromTemplate, synthesizeTemplate, type CloudFormationTemplateJson, type ProvisionResult } from '../../../lib/local/provision';
+import { RESOURCES, resourcesFromOutputs, type ResourceNames } from '../../../lib/resources';
+
+/** A small stand-in for the real stack (infra/ is written elsewhere), with the same outputs. */
+function buildTestStack(app: App): Stack {
+  const stack = new Stack(app, 'ProvisionTest');
+  const queueWithDlq = (id: string, maxReceiveCount: number) => {
+    const dlq = new sqs.Queue(stack, `${id}Dlq`, { encryption: sqs.QueueEncryption.SQS_MANAGED, retentionPeriod: Duration.days(14) });
+    const queue = new sqs.Queue(stack, id, {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      visibilityTimeout: Duration.seconds(30),
+      deadLetterQueue: { queue: dlq, maxReceiveCount },
+    });
+    return { queue, dlq };
+  };
+  const ingestEvents = queueWithDlq('IngestEvents', 5);
+  const work = queueWithDlq('Work', 3);
+  const bucketProps = { versioned: true, encryption: s3.BucketEncryption.S3_MANAGED, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, enforceSSL: true };
+  const ingest = new s3.Bucket(stack, 'IngestBucket', bucketProps);
+  ingest.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(ingestEvents.queue));
+  const processed = new s3.Bucket(stack, 'ProcessedBucket', bucketProps);
+  const key = (name: string) => ({ name, type: dynamodb.AttributeType.STRING });
+  const ledger = new dynamodb.Table(stack, 'Ledger', { partitionKey: key('pk'), sortKey: key('sk'), billingMode: dynamodb.BillingMode.PAY_PER_REQUEST, timeToLiveAttribute: 'ttl' });
+  ledger.addGlobalSecondaryIndex({ indexName: 'byStatus', partitionKey: key('status'), sortKey: key('pk') });
+  const nodes = new dynamodb.TableV2(stack, 'Nodes', { partitionKey: key('nodeId') });
+  const control = new dynamodb.Table(stack, 'Control', { partitionKey: key('pk'), billingMode: dynamodb.BillingMode.PAY_PER_REQUEST });
+  const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+
+  const outputs: Record<string, string> = {
+    [RESOURCES.ingestBucket.outputName]: ingest.bucketName,
+    [RESOURCES.processedBucket.outputName]: processed.bucketName,
+    [RESOURCES.ingestEventsQueueUrl.outputName]: ingestEvents.queue.queueUrl,
+    [RESOURCES.ingestEventsDlqUrl.outputName]: ingestEvents.dlq.queueUrl,
+    [RESOURCES.workQueueUrl.outputName]: work.queue.queueUrl,
+    [RESOURCES.workDlqUrl.outputName]: work.dlq.queueUrl,
+    [RESOURCES.ledgerTable.outputName]: ledger.tableName,
+    [RESOURCES.nodesTable.outputName]: nodes.tableName,
+    [RESOURCES.controlTable.outputName]: control.tableName,
+    WorkQueueArn: work.queue.queueArn,
+    LedgerTableArn: ledger.tableArn,
+    ChunkerFunctionName: chunker.functionName,
+  };
+  for (const [id, value] of Object.entries(outputs)) new CfnOutput(stack, id, { value });
+  return stack;
+}
+
+describe('provisionFromTemplate', () => {
+  let moto: MotoServer;
+  let clients: AwsClients;
+  let template: CloudFormationTemplateJson;
+  let result: ProvisionResult;
+  let names: ResourceNames;
+
+  beforeAll(async () => {
+    template = synthesizeTemplate(buildTestStack);
+    moto = await startMotoServer();
+    clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
+    result = await provisionFromTemplate(template, clients, { namePrefix: 'shardline-test' });
+    names = resourcesFromOutputs(result.outputs);
+  });
+  afterAll(() => moto?.stop());
+
+  it('resolves every shardline output when the stack is provisioned', () => {
+    expect(Object.keys(result.outputs).sort()).toEqual([...Object.values(RESOURCES).map((r) => r.outputName), 'LedgerTableArn', 'WorkQueueArn'].sort());
+    expect(names.ingestBucket).toMatch(/^shardline-test-ingestbucket[0-9a-f]{8}$/);
+    expect(names.workQueueUrl).toMatch(new RegExp(`^${moto.endpoint}/\\d{12}/shardline-test-work[0-9a-f]{8}$`));
+    expect(result.outputs.WorkQueueArn).toMatch(/^arn:aws:sqs:us-east-1:\d{12}:shardline-test-work[0-9a-f]{8}$/);
+    expect(result.outputs.LedgerTableArn).toBe(`arn:aws:dynamodb:us-east-1:123456789012:table/${names.ledgerTable}`);
+  });
+
+  it('reports what it did not create when the template has Lambda and IAM resources', () => {
+    expect(result.skippedTypes).toEqual(expect.arrayContaining(['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::SQS::QueuePolicy', 'AWS::S3::BucketPolicy']));
+    expect(result.skippedTypes).not.toContain('Custom::S3BucketNotifications');
+    expect(Object.keys(result.unresolvedOutputs)).toEqual(['ChunkerFunctionName']);
+  });
+
+  it('versions the bucket when the template enables versioning', async () => {
+    const out = await clients.s3.send(new GetBucketVersioningCommand({ Bucket: names.ingestBucket }));
+    expect(out.Status).toBe('Enabled');
+  });
+
+  it('sends an ObjectCreated event to the ingest events queue when an object is put', async () => {
+    await clients.s3.send(new PutObjectCommand({ Bucket: names.ingestBucket, Key: 'in/file 1.jsonl', Body: '{"a":1}\n' }));
+
+    const created = await receiveObjectCreated(names.ingestEventsQueueUrl);
+
+    expect(created).toHaveLength(1);
+    expect(created[0].s3.bucket.name).toBe(names.ingestBucket);
+    expect(decodeURIComponent(created[0].s3.object.key.replace(/\+/g, ' '))).toBe('in/file 1.jsonl');
+  });
+
+  it('dead-letters a work message when it is received more than maxReceiveCount times', async () => {
+    const attrs = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: names.workQueueUrl, AttributeNames: ['RedrivePolicy'] }));
+    const dlqArn = (await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: names.workDlqUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? '{}')).toEqual({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 });
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: names.workQueueUrl, MessageBody: 'poison' }));
+
+    for (let i = 0; i < 3; i++) {
+      const got = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: names.workQueueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
+      expect(got.Messages?.[0]?.Body).toBe('poison');
+    }
+    const fourth = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: names.workQueueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 1 }));
+    const dead = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: names.workDlqUrl, WaitTimeSeconds: 1 }));
+
+    expect(fourth.Messages ?? []).toHaveLength(0);
+    expect(dead.Messages?.[0]?.Body).toBe('poison');
+  });
+
+  it('refuses a conditional put when the item already exists, and indexes items by status', async () => {
+    const item = { pk: 'obj#1', sk: 'chunk#0', status: 'PLANNED' };
+    const putIfAbsent = () => clients.doc.send(new PutCommand({ TableName: names.ledgerTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+
+    await putIfAbsent();
+
+    await expect(putIfAbsent()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    const byStatus = await clients.doc.send(
+      new QueryCommand({ TableName: names.ledgerTable, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'PLANNED' } }),
+    );
+    expect(byStatus.Items).toEqual([item]);
+  });
+
+  it('finds the same resources, keeping their data, when provisioned twice', async () => {
+    const again = await provisionFromTemplate(template, clients, { namePrefix: 'shardline-test' });
+
+    expect(again.outputs).toEqual(result.outputs);
+    expect(again.physicalIds).toEqual(result.physicalIds);
+    const kept = await clients.doc.send(
+      new QueryCommand({ TableName: names.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'obj#1' } }),
+    );
+    expect(kept.Items).toHaveLength(1);
+  });
+
+  /** The ObjectCreated records of the first event that has any (the queue's first message is s3:TestEvent). */
+  async function receiveObjectCreated(queueUrl: string): Promise<any[]> {
+    for (let polls = 0; polls < 5; polls++) {
+      const out = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const records = (out.Messages ?? []).flatMap((m) => JSON.parse(m.Body ?? '{}').Records ?? []);
+      const created = records.filter((r: any) => String(r.eventName).startsWith('ObjectCreated'));
+      if (created.length > 0) return created;
+    }
+    return [];
+  }
+});
