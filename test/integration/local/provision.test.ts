@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
@@ -62,12 +62,13 @@ describe('provisionFromTemplate', () => {
   let template: CloudFormationTemplateJson;
   let result: ProvisionResult;
   let names: ResourceNames;
+  const logs: string[] = [];
 
   beforeAll(async () => {
     template = synthesizeTemplate(buildTestStack);
     moto = await startMotoServer();
     clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
-    result = await provisionFromTemplate(template, clients, { namePrefix: 'shardline-test' });
+    result = await provisionFromTemplate(template, clients, { namePrefix: 'shardline-test', log: (message) => logs.push(message) });
     names = resourcesFromOutputs(result.outputs);
   });
   afterAll(() => moto?.stop());
@@ -84,11 +85,17 @@ describe('provisionFromTemplate', () => {
     expect(result.skippedTypes).toEqual(expect.arrayContaining(['AWS::Lambda::Function', 'AWS::IAM::Role', 'AWS::SQS::QueuePolicy', 'AWS::S3::BucketPolicy']));
     expect(result.skippedTypes).not.toContain('Custom::S3BucketNotifications');
     expect(Object.keys(result.unresolvedOutputs)).toEqual(['ChunkerFunctionName']);
+    expect(logs.filter((m) => /not applied|ignored locally/.test(m))).toEqual([]);
   });
 
-  it('versions the bucket when the template enables versioning', async () => {
-    const out = await clients.s3.send(new GetBucketVersioningCommand({ Bucket: names.ingestBucket }));
-    expect(out.Status).toBe('Enabled');
+  it('versions, encrypts and blocks public access to the bucket when the template says so', async () => {
+    const versioning = await clients.s3.send(new GetBucketVersioningCommand({ Bucket: names.ingestBucket }));
+    const encryption = await clients.s3.send(new GetBucketEncryptionCommand({ Bucket: names.ingestBucket }));
+    const publicAccess = await clients.s3.send(new GetPublicAccessBlockCommand({ Bucket: names.ingestBucket }));
+
+    expect(versioning.Status).toBe('Enabled');
+    expect(encryption.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm).toBe('AES256');
+    expect(publicAccess.PublicAccessBlockConfiguration?.BlockPublicAcls).toBe(true);
   });
 
   it('sends an ObjectCreated event to the ingest events queue when an object is put', async () => {

@@ -16,6 +16,11 @@ import {
 import { bucketName } from '../names';
 import { errorName, optionalProperty, type ResourceHandler } from './types';
 
+interface CfnEncryptionRule {
+  ServerSideEncryptionByDefault?: ServerSideEncryptionRule['ApplyServerSideEncryptionByDefault'];
+  BucketKeyEnabled?: boolean;
+}
+
 export const provisionBucket: ResourceHandler = async (logicalId, resource, ctx) => {
   const { s3 } = ctx.clients;
   const name = (optionalProperty(logicalId, resource, 'BucketName', ctx) as string | undefined) ?? bucketName(ctx.namePrefix, logicalId);
@@ -36,10 +41,15 @@ export const provisionBucket: ResourceHandler = async (logicalId, resource, ctx)
   const versioning = optionalProperty(logicalId, resource, 'VersioningConfiguration', ctx) as { Status?: 'Enabled' | 'Suspended' } | undefined;
   if (versioning?.Status) await s3.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: versioning.Status } }));
 
-  const encryption = optionalProperty(logicalId, resource, 'BucketEncryption', ctx) as { ServerSideEncryptionConfiguration?: ServerSideEncryptionRule[] } | undefined;
+  // CloudFormation says ServerSideEncryptionByDefault where the S3 API says ApplyServerSideEncryptionByDefault.
+  const encryption = optionalProperty(logicalId, resource, 'BucketEncryption', ctx) as { ServerSideEncryptionConfiguration?: CfnEncryptionRule[] } | undefined;
   if (encryption?.ServerSideEncryptionConfiguration) {
+    const rules: ServerSideEncryptionRule[] = encryption.ServerSideEncryptionConfiguration.map((r) => ({
+      ApplyServerSideEncryptionByDefault: r.ServerSideEncryptionByDefault,
+      BucketKeyEnabled: r.BucketKeyEnabled,
+    }));
     await bestEffort(ctx, `${logicalId} encryption`, () =>
-      s3.send(new PutBucketEncryptionCommand({ Bucket: name, ServerSideEncryptionConfiguration: { Rules: encryption.ServerSideEncryptionConfiguration } })),
+      s3.send(new PutBucketEncryptionCommand({ Bucket: name, ServerSideEncryptionConfiguration: { Rules: rules } })),
     );
   }
   const publicAccess = optionalProperty(logicalId, resource, 'PublicAccessBlockConfiguration', ctx) as Record<string, boolean> | undefined;
