@@ -36,7 +36,9 @@ export function compileRecordSchema(schema: Record<string, unknown>): RecordVali
 }
 
 function ajvFor(draft: unknown): Ajv {
-  const options = { strict: true, allErrors: false };
+  // Unknown keywords and formats fail the build (a typo must not silently validate nothing);
+  // the stricter lint-like checks stay off, since they refuse valid schemas.
+  const options = { strictSchema: true, strictNumbers: true, strictTypes: false, strictTuples: false, strictRequired: false, allErrors: false };
   if (draft === undefined || (typeof draft === 'string' && draft.includes('2020-12'))) return new Ajv2020(options);
   if (typeof draft === 'string' && draft.includes('2019-09')) return new Ajv2019(options);
   if (typeof draft === 'string' && draft.includes('draft-07')) return new Ajv(options);
