@@ -20,7 +20,7 @@ export interface ProcessChunkInput {
   format: RecordFormat;
   /** `gzip`: the body is the whole object, and offsets count decompressed bytes. */
   compression: Compression;
-  /** CSV only: the object's first line, for chunks that do not start at 0. */
+  /** CSV only: the object's first line (see `readFirstLine`); required when `start > 0`, ignored at 0. */
   csvHeader?: string;
   /** The dataset's record pipeline (see `buildRecordPipeline`). */
   pipeline: RecordPipeline;
@@ -70,7 +70,9 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
   if (input.format === 'binary') throw new Error('binary chunks are not split into lines');
   const result = emptyResult();
   const stats: SplitStats = { ownedBytes: 0, blankLines: 0 };
-  const reader = createLineReader(input.format, { csvHeader: input.csvHeader });
+  // The chunk at 0 reads its header from its own first record; any other CSV chunk needs it given.
+  if (input.format === 'csv' && input.start > 0 && input.csvHeader === undefined) throw new Error('csvHeader is required for a CSV chunk that does not start at 0');
+  const reader = createLineReader(input.format, { csvHeader: input.start === 0 ? undefined : input.csvHeader });
   const transform = input.pipeline.forChunk();
   const shard = new BatchedLineWriter(outputs.shard);
   const rejects = new BatchedLineWriter(outputs.rejects);

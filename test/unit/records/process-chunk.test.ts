@@ -113,6 +113,17 @@ describe('processChunk', () => {
     expect(rejects).toEqual([{ offset: 16, index: 1, reason: 'expected 2 columns, found 1', record: '3' }]);
   });
 
+  it('ignores a given header when the CSV chunk starts at 0', async () => {
+    const { shard, result } = await run('id,text\n1,a\n', { format: 'csv', csvHeader: 'id,text' });
+
+    expect(shard).toEqual(['{"id":"1","text":"a"}']);
+    expect(result.recordsIn).toBe(1);
+  });
+
+  it('throws when a CSV chunk that does not start at 0 has no header', async () => {
+    await expect(run('id,text\n1,a\n2,b\n', { format: 'csv', start: 10 })).rejects.toThrow('csvHeader is required');
+  });
+
   it('wraps every line as a text record when the format is text', async () => {
     const { shard } = await run('first line\n\nsecond\n', { format: 'text' });
 
