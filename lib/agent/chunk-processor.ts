@@ -35,7 +35,8 @@ export async function processChunkFromS3(
   msg: ChunkMessage,
   attempt: number,
 ): Promise<ChunkOutcome> {
-  const binary = msg.format === 'binary' && msg.compression === 'none';
+  // Binary data passes through as it is (a gzip object arrives decompressed): no gzip, a .bin key.
+  const binary = msg.format === 'binary';
   const lineAligned = !binary && msg.compression === 'none';
   const bodyOffset = lineAligned && msg.start > 0 ? msg.start - 1 : msg.start;
   const lastByte = lineAligned ? msg.objectSize - 1 : msg.end - 1;

@@ -100,25 +100,7 @@ export class ChunkLedger {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.chunk(lease.objectId, lease.index),
-                UpdateExpression:
-                  'SET #s = :processed, shard = :shard, recordsIn = :ri, recordsOut = :ro, recordsRejected = :rr, recordsFiltered = :rf, bytesIn = :bi, replicas = :replicas, processedAt = :t, durationMs = :d' +
-                  (commit.rejects ? ', rejects = :rejects' : '') +
-                  ' REMOVE receiptHandle, lastError',
-                ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: {
-                  ':processed': 'PROCESSED', ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt,
-                  ':shard': commit.shard, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
-                  ':rf': counts.recordsFiltered, ':bi': counts.bytesIn, ':replicas': commit.replicas.map((r) => r.nodeId),
-                  ':t': now.toISOString(), ':d': commit.durationMs,
-                  ...(commit.rejects ? { ':rejects': commit.rejects } : {}),
-                },
-              },
-            },
+            { Update: { TableName: this.table, Key: keys.chunk(lease.objectId, lease.index), ...committedChunkUpdate(lease, commit, now) } },
             {
               Update: {
                 TableName: this.table,
@@ -159,4 +141,23 @@ export class ChunkLedger {
       throw err;
     }
   }
+}
+
+/** The chunk item's update on commit; every attribute goes through a name (several are reserved words). */
+function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date) {
+  const { counts } = commit;
+  const fields: Record<string, unknown> = {
+    status: 'PROCESSED', shard: commit.shard, recordsIn: counts.recordsIn, recordsOut: counts.recordsOut,
+    recordsRejected: counts.recordsRejected, recordsFiltered: counts.recordsFiltered, bytesIn: counts.bytesIn,
+    replicas: commit.replicas.map((r) => r.nodeId), processedAt: now.toISOString(), durationMs: commit.durationMs,
+    ...(commit.rejects ? { rejects: commit.rejects } : {}),
+  };
+  const names = Object.fromEntries(Object.keys(fields).map((f) => [`#${f}`, f]));
+  const values = Object.fromEntries(Object.entries(fields).map(([f, v]) => [`:${f}`, v]));
+  return {
+    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE receiptHandle, lastError`,
+    ConditionExpression: '#status = :leased AND leaseOwner = :owner AND attempt = :attempt',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
+  };
 }
