@@ -1,0 +1,94 @@
+import type { PipelineConfig } from '../lib/config/pipeline-config';
+import { parsePipelineConfig } from '../lib/config/pipeline-config';
+
+/** The agent fleet: GPU training hosts running the node agent as an ECS service. */
+export interface FleetConfig {
+  /** EC2 instance type of the GPU hosts. @default 'g5.xlarge' */
+  readonly instanceType: string;
+  /** @default 1 */
+  readonly minCapacity: number;
+  /** @default 4 */
+  readonly maxCapacity: number;
+  /** Agent tasks (one per host). @default 1 */
+  readonly desiredCount: number;
+  /** GPUs each agent task reserves. @default 1 */
+  readonly gpusPerTask: number;
+  /** CPU units per task (1024 = 1 vCPU). @default 2048 */
+  readonly taskCpu: number;
+  /** Memory per task in MiB. @default 8192 */
+  readonly taskMemoryMiB: number;
+  /** Host directory of the shard cache (instance store or EBS). @default '/var/cache/shardline' */
+  readonly cacheHostPath: string;
+  /** Cache capacity in GiB the agent advertises for placement. @default 200 */
+  readonly cacheCapacityGiB: number;
+}
+
+/** One deployment stage of shardline. */
+export interface StageConfig {
+  readonly stageName: string;
+  readonly fleet: FleetConfig;
+  readonly workQueue: {
+    /** @default 300 */
+    readonly visibilityTimeoutSeconds: number;
+    /** Receives before a chunk message dead-letters. @default 5 */
+    readonly maxReceiveCount: number;
+  };
+  readonly chunker: {
+    /** @default 512 */
+    readonly memorySize: number;
+    /** @default 10 */
+    readonly batchSize: number;
+    /** Concurrent chunker invocations. @default 10 */
+    readonly maxConcurrency: number;
+  };
+  /** Pipeline config for every component (defaults fill the rest). @default {} */
+  readonly pipeline: Partial<PipelineConfig>;
+  /** Keep buckets and tables when the stack is deleted. @default true */
+  readonly retainData: boolean;
+  /** Days of log retention. @default 30 */
+  readonly logRetentionDays: number;
+}
+
+/** The default config of a stage. */
+export function defaultStageConfig(stageName: string): StageConfig {
+  return {
+    stageName,
+    fleet: {
+      instanceType: 'g5.xlarge',
+      minCapacity: 1,
+      maxCapacity: 4,
+      desiredCount: 1,
+      gpusPerTask: 1,
+      taskCpu: 2048,
+      taskMemoryMiB: 8192,
+      cacheHostPath: '/var/cache/shardline',
+      cacheCapacityGiB: 200,
+    },
+    workQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 },
+    chunker: { memorySize: 512, batchSize: 10, maxConcurrency: 10 },
+    pipeline: {},
+    retainData: stageName !== 'local' && stageName !== 'test',
+    logRetentionDays: 30,
+  };
+}
+
+/** Refuses a stage config that cannot deploy, with the reason. */
+export function validateStageConfig(config: StageConfig): StageConfig {
+  const errors: string[] = [];
+  const { fleet, workQueue, chunker } = config;
+  if (!/^[a-z][a-z0-9-]{0,20}$/.test(config.stageName)) errors.push(`stageName '${config.stageName}' must be lowercase letters, digits, dashes`);
+  if (fleet.minCapacity < 0 || fleet.minCapacity > fleet.maxCapacity) errors.push('fleet.minCapacity must be between 0 and maxCapacity');
+  if (fleet.desiredCount > fleet.maxCapacity) errors.push('fleet.desiredCount must not exceed maxCapacity');
+  if (fleet.gpusPerTask < 1) errors.push('fleet.gpusPerTask must be at least 1');
+  if (workQueue.maxReceiveCount < 1 || workQueue.maxReceiveCount > 1000) errors.push('workQueue.maxReceiveCount must be 1..1000');
+  if (workQueue.visibilityTimeoutSeconds < 30 || workQueue.visibilityTimeoutSeconds > 43200) errors.push('workQueue.visibilityTimeoutSeconds must be 30..43200');
+  if (chunker.batchSize < 1 || chunker.batchSize > 10) errors.push('chunker.batchSize must be 1..10');
+  if (chunker.maxConcurrency < 2) errors.push('chunker.maxConcurrency must be at least 2');
+  try {
+    parsePipelineConfig(config.pipeline);
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
+  if (errors.length > 0) throw new Error(`invalid stage config '${config.stageName}': ${errors.join('; ')}`);
+  return config;
+}

@@ -1,0 +1,122 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+import { CONFIG_ENV_VAR, type PipelineConfig } from '../../lib/config/pipeline-config';
+import { RESOURCES } from '../../lib/resources';
+import type { FleetConfig } from '../config';
+
+const PROJECT_ROOT = join(__dirname, '..', '..');
+const CONTAINER_CACHE_DIR = '/var/cache/shardline';
+
+export interface AgentFleetProps {
+  readonly fleet: FleetConfig;
+  readonly ingestBucket: s3.IBucket;
+  readonly processedBucket: s3.IBucket;
+  readonly workQueue: sqs.IQueue;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly nodesTable: dynamodb.ITable;
+  readonly controlTable: dynamodb.ITable;
+  readonly pipeline: Partial<PipelineConfig>;
+  readonly logRetentionDays: number;
+}
+
+/**
+ * The agent fleet: an ECS cluster on an Auto Scaling group of GPU instances (ECS GPU-optimized
+ * AMI) through a capacity provider, and the agent service, one task per host, with the host's
+ * shard cache mounted. Deployments roll with a circuit breaker and keep full capacity.
+ */
+export class AgentFleet extends Construct {
+  public readonly vpc: ec2.Vpc;
+  public readonly cluster: ecs.Cluster;
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  public readonly taskDefinition: ecs.Ec2TaskDefinition;
+  public readonly service: ecs.Ec2Service;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AgentFleetProps) {
+    super(scope, id);
+    const { fleet } = props;
+    // Public subnets without NAT gateways: hosts reach S3/DynamoDB through gateway endpoints
+    // and nothing listens for inbound traffic (the security group allows none).
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 }, DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+    });
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'GpuHosts', {
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      associatePublicIpAddress: true,
+      instanceType: new ec2.InstanceType(fleet.instanceType),
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
+      minCapacity: fleet.minCapacity,
+      maxCapacity: fleet.maxCapacity,
+      requireImdsv2: true,
+      newInstancesProtectedFromScaleIn: false,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: autoscaling.BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: autoscaling.EbsDeviceVolumeType.GP3 }) }],
+      healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
+    });
+    const capacityProvider = new ecs.AsgCapacityProvider(this, 'CapacityProvider', {
+      autoScalingGroup: this.autoScalingGroup,
+      enableManagedTerminationProtection: false,
+    });
+    this.cluster.addAsgCapacityProvider(capacityProvider);
+
+    this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'AgentTask', {
+      volumes: [{ name: 'shard-cache', host: { sourcePath: fleet.cacheHostPath } }],
+    });
+    this.logGroup = new logs.LogGroup(this, 'AgentLogs', { retention: props.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const container = this.taskDefinition.addContainer('agent', {
+      image: ecs.ContainerImage.fromAsset(PROJECT_ROOT, {
+        file: 'agent-container/Dockerfile',
+        exclude: ['node_modules', 'cdk.out', '.git', '.shardline', '.scratch', 'coverage', 'test'],
+      }),
+      cpu: fleet.taskCpu,
+      memoryReservationMiB: fleet.taskMemoryMiB,
+      gpuCount: fleet.gpusPerTask,
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'agent', logGroup: this.logGroup }),
+      stopTimeout: Duration.seconds(120), // SIGTERM drains: in-flight chunks finish first
+      environment: {
+        [RESOURCES.ingestBucket.envVar]: props.ingestBucket.bucketName,
+        [RESOURCES.processedBucket.envVar]: props.processedBucket.bucketName,
+        [RESOURCES.workQueueUrl.envVar]: props.workQueue.queueUrl,
+        [RESOURCES.ledgerTable.envVar]: props.ledgerTable.tableName,
+        [RESOURCES.nodesTable.envVar]: props.nodesTable.tableName,
+        [RESOURCES.controlTable.envVar]: props.controlTable.tableName,
+        [CONFIG_ENV_VAR]: JSON.stringify(props.pipeline),
+        SHARDLINE_CACHE_DIR: CONTAINER_CACHE_DIR,
+        SHARDLINE_CACHE_CAPACITY_BYTES: String(fleet.cacheCapacityGiB * 1024 ** 3),
+        SHARDLINE_INSTANCE_TYPE: fleet.instanceType,
+      },
+    });
+    container.addMountPoints({ sourceVolume: 'shard-cache', containerPath: CONTAINER_CACHE_DIR, readOnly: false });
+
+    props.ingestBucket.grantRead(this.taskDefinition.taskRole);
+    props.processedBucket.grantReadWrite(this.taskDefinition.taskRole);
+    props.workQueue.grantConsumeMessages(this.taskDefinition.taskRole);
+    props.workQueue.grantSendMessages(this.taskDefinition.taskRole);
+    for (const table of [props.ledgerTable, props.nodesTable, props.controlTable]) table.grantReadWriteData(this.taskDefinition.taskRole);
+
+    this.service = new ecs.Ec2Service(this, 'AgentService', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: fleet.desiredCount,
+      capacityProviderStrategies: [{ capacityProvider: capacityProvider.capacityProviderName, weight: 1 }],
+      circuitBreaker: { enable: true, rollback: true },
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      placementConstraints: [ecs.PlacementConstraint.distinctInstances()],
+    });
+  }
+}

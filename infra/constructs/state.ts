@@ -1,0 +1,37 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+export interface StateProps {
+  /** Keep the tables when the stack is deleted. */
+  readonly retainData: boolean;
+}
+
+/**
+ * DynamoDB state: the ledger (objects, chunks, replica assignments), the node registry and the
+ * control table. Keys are a generic `pk`/`sk` because items of several kinds share a table; the
+ * code picks high-cardinality partition keys (one per object, one per node).
+ */
+export class State extends Construct {
+  public readonly ledgerTable: dynamodb.Table;
+  public readonly nodesTable: dynamodb.Table;
+  public readonly controlTable: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: StateProps) {
+    super(scope, id);
+    const table = (name: string, ttl?: string) =>
+      new dynamodb.Table(this, name, {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        ...(ttl ? { timeToLiveAttribute: ttl } : {}),
+      });
+    this.ledgerTable = table('Ledger');
+    // TTL only tidies long-gone nodes; failure detection is by heartbeat age, never by TTL.
+    this.nodesTable = table('Nodes', 'expiresAt');
+    this.controlTable = table('Control');
+  }
+}

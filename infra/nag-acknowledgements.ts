@@ -1,0 +1,37 @@
+import { Validations, type CfnResource, type Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import type { ShardlineStack } from './shardline-stack';
+
+const ack = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
+const arnOf = (stack: Stack, c: IConstruct) => `<${stack.getLogicalId(c.node.defaultChild as CfnResource)}.Arn>`;
+
+/**
+ * cdk-nag AwsSolutions findings that shardline accepts, each on the narrowest construct and
+ * with its reason. Everything else is fixed in the constructs themselves.
+ */
+export function acknowledgeNagFindings(stack: ShardlineStack): void {
+  const { ingest, fleet, storage } = stack;
+  const grantsReason =
+    'Wildcards come from CDK grant*() methods: object-level actions on this bucket\'s objects (bucket ARN + "/*") and the action families S3 needs for ranged GETs and multipart uploads.';
+  for (const role of [ingest.chunker.role, fleet.taskDefinition.taskRole]) {
+    if (!role) continue;
+    for (const finding of ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Action::s3:Abort*', 'Action::s3:DeleteObject*']) {
+      ack(role, `IAM5[${finding}]`, grantsReason);
+    }
+    ack(role, `IAM5[Resource::${arnOf(stack, ingest.ingestBucket)}/*]`, grantsReason);
+    ack(role, `IAM5[Resource::${arnOf(stack, storage.processedBucket)}/*]`, grantsReason);
+  }
+  ack(ingest.chunker, 'IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments) has no resource-level permissions.');
+  ack(ingest.chunker, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The AWS managed basic execution role only allows writing this function\'s logs.');
+  ack(stack, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-owned helper Lambdas (bucket notifications, ECS drain hook) use the managed basic execution role for their logs only.');
+
+  const asg = fleet.autoScalingGroup;
+  ack(asg, 'IAM5[Resource::*]', 'The ECS agent on the instance role needs ecs:DiscoverPollEndpoint and similar calls that have no resource-level permissions (CDK default).');
+  ack(asg, 'IAM5[Action::ecs:Submit*]', 'The ECS container agent submits task and container state changes (CDK default instance role).');
+  ack(asg, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${stack.getLogicalId(asg.node.defaultChild as CfnResource)}>]`, 'The CDK drain hook completes lifecycle actions on this Auto Scaling group only; the group id segment is unknown until deploy.');
+  ack(asg, 'L1', 'The ECS drain hook Lambda is CDK-owned; its runtime is chosen by aws-cdk-lib.');
+  ack(asg, 'SNS3', 'The drain-hook topic is CDK-owned and only the Auto Scaling service publishes to it.');
+  ack(asg, 'AS3', 'Scaling activity is visible in the ECS service events and the Auto Scaling activity history; shardline alarms on healthy node count instead.');
+  ack(fleet.taskDefinition, 'IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permissions (CDK default execution role).');
+  ack(fleet.taskDefinition, 'ECS2', 'The environment holds resource names and the pipeline config, no secrets.');
+}

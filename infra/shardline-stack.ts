@@ -1,0 +1,74 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { RESOURCES, type ResourceKey } from '../lib/resources';
+import { validateStageConfig, type StageConfig } from './config';
+import { AgentFleet } from './constructs/agent-fleet';
+import { Ingest } from './constructs/ingest';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { State } from './constructs/state';
+import { Storage } from './constructs/storage';
+import { WorkQueues } from './constructs/work-queues';
+
+export interface ShardlineStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/** The whole of shardline in one stack; it only composes the constructs and names the outputs. */
+export class ShardlineStack extends Stack {
+  public readonly storage: Storage;
+  public readonly state: State;
+  public readonly workQueues: WorkQueues;
+  public readonly ingest: Ingest;
+  public readonly fleet: AgentFleet;
+
+  constructor(scope: Construct, id: string, props: ShardlineStackProps) {
+    super(scope, id, props);
+    const config = validateStageConfig(props.config);
+    this.storage = new Storage(this, 'Storage', { retainData: config.retainData });
+    this.state = new State(this, 'State', { retainData: config.retainData });
+    this.workQueues = new WorkQueues(this, 'WorkQueues', config.workQueue);
+    this.ingest = new Ingest(this, 'Ingest', {
+      processedBucket: this.storage.processedBucket,
+      accessLogsBucket: this.storage.accessLogsBucket,
+      workQueue: this.workQueues.workQueue,
+      ledgerTable: this.state.ledgerTable,
+      pipeline: config.pipeline,
+      ...config.chunker,
+      retainData: config.retainData,
+      logRetentionDays: config.logRetentionDays,
+    });
+    this.fleet = new AgentFleet(this, 'AgentFleet', {
+      fleet: config.fleet,
+      ingestBucket: this.ingest.ingestBucket,
+      processedBucket: this.storage.processedBucket,
+      workQueue: this.workQueues.workQueue,
+      ledgerTable: this.state.ledgerTable,
+      nodesTable: this.state.nodesTable,
+      controlTable: this.state.controlTable,
+      pipeline: config.pipeline,
+      logRetentionDays: config.logRetentionDays,
+    });
+
+    const values: Record<ResourceKey, string> = {
+      ingestBucket: this.ingest.ingestBucket.bucketName,
+      processedBucket: this.storage.processedBucket.bucketName,
+      ingestEventsQueueUrl: this.ingest.eventsQueue.queueUrl,
+      ingestEventsDlqUrl: this.ingest.eventsDlq.queueUrl,
+      workQueueUrl: this.workQueues.workQueue.queueUrl,
+      workDlqUrl: this.workQueues.workDlq.queueUrl,
+      ledgerTable: this.state.ledgerTable.tableName,
+      nodesTable: this.state.nodesTable.tableName,
+      controlTable: this.state.controlTable.tableName,
+    };
+    // Output keys are exactly RESOURCES' names: the CLI and local mode find resources by them.
+    for (const [key, value] of Object.entries(values) as [ResourceKey, string][]) {
+      new CfnOutput(this, RESOURCES[key].outputName, { value });
+    }
+    acknowledgeNagFindings(this);
+  }
+}
+
+/** Adds shardline's stack for `config` to an app (used by `infra/app.ts` and by local mode). */
+export function createShardlineStack(app: Construct, id: string, config: StageConfig, props: StackProps = {}): ShardlineStack {
+  return new ShardlineStack(app, id, { ...props, config });
+}
