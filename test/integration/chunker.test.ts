@@ -16,7 +16,7 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
     local = await startProvisionedEndpoint();
     Object.assign(process.env, resourcesToEnv(local.resources), {
       AWS_ENDPOINT_URL: local.server.endpoint,
-      SHARDLINE_CONFIG: JSON.stringify({ chunkSizeBytes: 1024 }),
+      SHARDLINE_CONFIG: JSON.stringify({ chunkSizeBytes: 1024 * 1024 }),
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     });
     handler = (await import('../../functions/chunker')).handler as unknown as Handler;
@@ -60,14 +60,14 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
 
   it('plans an object with an odd key once even when the same event arrives twice', async () => {
     const key = 'in/a b+c/naïve ✓ 1.jsonl';
-    await local.clients.s3.send(new PutObjectCommand({ Bucket: local.resources.ingestBucket, Key: key, Body: '{"a":1}\n'.repeat(500) }));
+    await local.clients.s3.send(new PutObjectCommand({ Bucket: local.resources.ingestBucket, Key: key, Body: '{"a":1}\n'.repeat(458_752) }));
     const messages = await receiveEvents(1);
 
     expect((await invoke(messages)).batchItemFailures).toEqual([]);
     expect((await invoke(messages)).batchItemFailures).toEqual([]);
 
     const object = (await ledger.list()).find((o) => o.key === key);
-    expect(object).toMatchObject({ status: 'ENQUEUED', size: 4000, chunkCount: 4 });
+    expect(object).toMatchObject({ status: 'ENQUEUED', size: 3_670_016, chunkCount: 4 });
     expect(await workQueueDepth()).toBe(4);
   });
 
@@ -82,7 +82,7 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
       new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag: p1.ETag, PartNumber: 1 }, { ETag: p2.ETag, PartNumber: 2 }] } }),
     );
     const messages = await receiveEvents(2);
-    expect(messages.filter((m) => m.Body?.includes('multi/part.jsonl')).length).toBeGreaterThanOrEqual(2);
+    expect(messages.filter((m) => m.Body?.includes('part.jsonl')).length).toBeGreaterThanOrEqual(2);
 
     for (const m of messages) expect((await invoke([m])).batchItemFailures).toEqual([]);
 
