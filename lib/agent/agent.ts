@@ -100,6 +100,9 @@ export class Agent {
           try {
             const report = await handleChunkMessage(this.worker, message);
             if (report.result === 'processed') this.chunksDone++;
+            this.deps.log('info', `chunk ${report.result}`, {
+              chunkId: report.chunkId, queueWaitMs: report.queueWaitMs, totalMs: report.totalMs, ...report.stages, ...report.outcome?.timings, ...report.outcome?.counts,
+            });
             this.deps.onChunk?.(report);
           } finally {
             this.inFlight--;

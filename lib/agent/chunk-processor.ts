@@ -39,13 +39,12 @@ export async function processChunkFromS3(
   const binary = msg.format === 'binary';
   const lineAligned = !binary && msg.compression === 'none';
   const bodyOffset = lineAligned && msg.start > 0 ? msg.start - 1 : msg.start;
-  const lastByte = lineAligned ? msg.objectSize - 1 : msg.end - 1;
+  const lastByte = lineAligned || msg.compression === 'gzip' ? msg.objectSize - 1 : msg.end - 1;
   const csvHeader = msg.format === 'csv' && msg.start > 0 && lineAligned ? await fetchHeader(deps.s3, msg) : undefined;
 
-  const get = await deps.s3.send(
-    new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${bodyOffset}-${lastByte}` }),
-  );
-  const body = get.Body as Readable;
+  // Ranged reads in windows: the chunk's own range first, then small windows only while the last
+  // record runs on, so neither side ever materialises the rest of a large object.
+  const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1);
   const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary);
   const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
   const shardOut = createShardOutput({ compress: !binary });
@@ -78,7 +77,30 @@ export async function processChunkFromS3(
     await uploads.catch(() => undefined);
     throw err;
   } finally {
-    body.destroy(); // stop the ranged GET once the last owned record has been read
+    await body.return(undefined); // stop reading once the last owned record has been read
+  }
+}
+
+const TAIL_WINDOW_BYTES = 1024 * 1024;
+
+/** Streams bytes [from, limit) of the object through successive ranged GETs. */
+async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, firstEnd: number, limit: number): AsyncGenerator<Uint8Array> {
+  let position = from;
+  let end = Math.min(firstEnd, limit);
+  while (position < limit) {
+    const get = await s3.send(
+      new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${position}-${end - 1}` }),
+    );
+    const stream = get.Body as Readable;
+    try {
+      for await (const bytes of stream as AsyncIterable<Uint8Array>) {
+        position += bytes.length;
+        yield bytes;
+      }
+    } finally {
+      stream.destroy();
+    }
+    end = Math.min(position + TAIL_WINDOW_BYTES, limit);
   }
 }
 

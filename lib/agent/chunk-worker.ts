@@ -36,6 +36,8 @@ export interface ChunkReport {
   outcome?: ChunkOutcome;
   queueWaitMs?: number;
   totalMs?: number;
+  /** Milliseconds per stage: lease, work (download, records, upload), commit, finalize. */
+  stages?: Record<string, number>;
   error?: string;
 }
 
@@ -68,15 +70,22 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     return { result: 'busy', chunkId: msg.chunkId };
   }
   const lease = leased.lease;
+  const stages: Record<string, number> = { leaseMs: now() - started };
   const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs);
   try {
+    let t = now();
     const outcome = await processChunkFromS3(deps, msg, lease.attempt);
     keepAlive.assertHeld();
+    stages.workMs = now() - t;
+    t = now();
     const replicas = replicaItems(msg, outcome, await deps.placementNodes(), deps.config.replicationFactor);
     await deps.chunks.commit(lease, { counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, durationMs: now() - started });
     await deleteMessage(deps, receipt);
+    stages.commitMs = now() - t;
+    t = now();
     await finalizeObjectIfComplete(deps, msg.objectId);
-    return { result: 'processed', chunkId: msg.chunkId, outcome, queueWaitMs: started - sentAt, totalMs: now() - started };
+    stages.finalizeMs = now() - t;
+    return { result: 'processed', chunkId: msg.chunkId, outcome, queueWaitMs: started - sentAt, totalMs: now() - started, stages };
   } catch (err) {
     if (err instanceof LeaseLostError) {
       deps.log('warn', 'lease lost; late result discarded', { chunkId: msg.chunkId, attempt: lease.attempt });

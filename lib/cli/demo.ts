@@ -78,7 +78,7 @@ export async function runDemo(opts: { size: string; agents: number; endpoint?: s
 
 async function followProgress(target: Target, key: string, timeoutMs: number) {
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
-  const bar = new SingleBar({ format: 'processing |{bar}| {value}/{total} chunks | {status}', hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar({ format: 'processing |{bar}| {value}/{total} chunks | {status}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 2000 }, Presets.shades_classic);
   const deadline = Date.now() + timeoutMs;
   let started = false;
   try {

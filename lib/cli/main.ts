@@ -3,6 +3,9 @@
  * adapter over lib/; options are parsed and validated by commander.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runDemo } from './demo';
+import { ingestCommand } from './ingest';
+import { localUp } from './local-up';
 import { collectStatus, renderStatus } from './status';
 import { resolveTarget } from './target';
 
@@ -26,7 +29,7 @@ export function buildCli(): Command {
     .option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto')
     .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
     .addOption(stateDirOption())
-    .action(async (opts) => (await import('./local-up')).localUp(opts));
+    .action(async (opts) => localUp(opts));
 
   program
     .command('ingest')
@@ -35,7 +38,7 @@ export function buildCli(): Command {
     .option('--prefix <prefix>', 'key prefix in the ingest bucket', '')
     .addOption(stackOption())
     .addOption(stateDirOption())
-    .action(async (source, opts) => (await import('./ingest')).ingestCommand(source, opts));
+    .action(async (source, opts) => ingestCommand(source, opts));
 
   program
     .command('status')
@@ -56,7 +59,7 @@ export function buildCli(): Command {
     .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
     .addOption(stateDirOption())
     .action(async (opts) => {
-      const ok = await (await import('./demo')).runDemo(opts);
+      const ok = await runDemo(opts);
       process.exitCode = ok ? 0 : 1;
     });
 
