@@ -26,12 +26,11 @@ export function acknowledgeNagFindings(stack: ShardlineStack): void {
   ack(stack, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-owned helper Lambdas (bucket notifications, ECS drain hook) use the managed basic execution role for their logs only.');
 
   const asg = fleet.autoScalingGroup;
-  ack(asg, 'IAM5[Resource::*]', 'The ECS agent on the instance role needs ecs:DiscoverPollEndpoint and similar calls that have no resource-level permissions (CDK default).');
-  ack(asg, 'IAM5[Action::ecs:Submit*]', 'The ECS container agent submits task and container state changes (CDK default instance role).');
+  ack(fleet, 'IAM5[Resource::*]', 'CDK defaults: the ECS agent on the instance role (ecs:DiscoverPollEndpoint and the like), the drain hook (ec2:DescribeInstances) and the execution role (ecr:GetAuthorizationToken) call APIs without resource-level permissions.');
+  ack(fleet, 'IAM5[Action::ecs:Submit*]', 'The ECS container agent submits task and container state changes (CDK default instance role).');
   ack(asg, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${stack.getLogicalId(asg.node.defaultChild as CfnResource)}>]`, 'The CDK drain hook completes lifecycle actions on this Auto Scaling group only; the group id segment is unknown until deploy.');
   ack(asg, 'L1', 'The ECS drain hook Lambda is CDK-owned; its runtime is chosen by aws-cdk-lib.');
   ack(asg, 'SNS3', 'The drain-hook topic is CDK-owned and only the Auto Scaling service publishes to it.');
   ack(asg, 'AS3', 'Scaling activity is visible in the ECS service events and the Auto Scaling activity history; shardline alarms on healthy node count instead.');
-  ack(fleet.taskDefinition, 'IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permissions (CDK default execution role).');
   ack(fleet.taskDefinition, 'ECS2', 'The environment holds resource names and the pipeline config, no secrets.');
 }

@@ -3,6 +3,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -54,17 +55,24 @@ export class AgentFleet extends Construct {
     });
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
+    // A launch template (launch configurations can no longer be created in new accounts).
+    const launchTemplate = new ec2.LaunchTemplate(this, 'GpuHostTemplate', {
+      instanceType: new ec2.InstanceType(fleet.instanceType),
+      machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
+      userData: ec2.UserData.forLinux(),
+      role: new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+      securityGroup: new ec2.SecurityGroup(this, 'HostSecurityGroup', { vpc: this.vpc, description: 'GPU hosts: no inbound, outbound to AWS APIs' }),
+      associatePublicIpAddress: true,
+      requireImdsv2: true,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+    });
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'GpuHosts', {
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      associatePublicIpAddress: true,
-      instanceType: new ec2.InstanceType(fleet.instanceType),
-      machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
+      launchTemplate,
       minCapacity: fleet.minCapacity,
       maxCapacity: fleet.maxCapacity,
-      requireImdsv2: true,
       newInstancesProtectedFromScaleIn: false,
-      blockDevices: [{ deviceName: '/dev/xvda', volume: autoscaling.BlockDeviceVolume.ebs(200, { encrypted: true, volumeType: autoscaling.EbsDeviceVolumeType.GP3 }) }],
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
     });
     const capacityProvider = new ecs.AsgCapacityProvider(this, 'CapacityProvider', {

@@ -1,0 +1,163 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { defaultStageConfig, validateStageConfig } from '../../infra/config';
+import { createShardlineStack, type ShardlineStack } from '../../infra/shardline-stack';
+import { RESOURCES } from '../../lib/resources';
+
+// One synth for the file: synthesis costs seconds. Bundling is off (the bundle is not asserted).
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack: ShardlineStack = createShardlineStack(app, 'Test', { ...defaultStageConfig('test'), pipeline: { replicationFactor: 3 } });
+const template = Template.fromStack(stack);
+const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+
+describe('Storage and Ingest buckets', () => {
+  it.each(['ingest', 'processed'])('encrypts, versions and blocks public access on the %s bucket', (which) => {
+    const bucket = which === 'ingest' ? stack.ingest.ingestBucket : stack.storage.processedBucket;
+    const props = template.toJSON().Resources[logicalId(bucket)].Properties;
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props.LoggingConfiguration).toBeDefined();
+  });
+
+  it('denies non-TLS access to the buckets', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.ingest.ingestBucket) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('aborts incomplete multipart uploads in the processed bucket', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]) },
+    });
+  });
+
+  it('sends ObjectCreated notifications of the ingest bucket to the ingest-events queue', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: logicalId(stack.ingest.ingestBucket) },
+      NotificationConfiguration: {
+        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsQueue), 'Arn'] } }],
+      },
+    });
+  });
+});
+
+describe('Queues', () => {
+  it('gives the work queue a DLQ with an explicit maxReceiveCount and visibility timeout', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 300,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.workQueues.workDlq), 'Arn'] }, maxReceiveCount: 5 },
+      SqsManagedSseEnabled: true,
+    });
+  });
+
+  it('gives the ingest-events queue a DLQ', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsDlq), 'Arn'] } },
+    });
+  });
+
+  it('encrypts every queue', () => {
+    for (const q of Object.values(template.findResources('AWS::SQS::Queue'))) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+  });
+});
+
+describe('State tables', () => {
+  it('creates three on-demand tables with PITR and pk/sk keys', () => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    expect(tables).toHaveLength(3);
+    for (const t of tables) {
+      expect(t.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      });
+    }
+  });
+
+  it('sets a TTL attribute on the nodes table only for clean-up', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
+  });
+});
+
+describe('Chunker Lambda', () => {
+  it('runs on an explicit Node.js runtime on ARM64 with the resources and config in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: Match.objectLike({ [RESOURCES.workQueueUrl.envVar]: Match.anyValue(), SHARDLINE_CONFIG: '{"replicationFactor":3}' }) },
+    });
+  });
+
+  it('consumes the ingest-events queue with partial batch responses', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsQueue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+  });
+});
+
+describe('Agent fleet', () => {
+  it('runs GPU instances from the ECS GPU-optimized AMI with IMDSv2 and encrypted volumes', () => {
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        InstanceType: 'g5.xlarge',
+        ImageId: { Ref: Match.stringLikeRegexp('amiamazonlinux2gpu') },
+        MetadataOptions: { HttpTokens: 'required' },
+        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+      }),
+    });
+  });
+
+  it('adds the Auto Scaling group to the cluster through a capacity provider', () => {
+    template.resourceCountIs('AWS::ECS::CapacityProvider', 1);
+    template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.anyValue() });
+  });
+
+  it('defines an EC2 task with a GPU requirement, the host cache volume and awslogs', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['EC2'],
+      Volumes: [{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }],
+      ContainerDefinitions: [
+        Match.objectLike({
+          ResourceRequirements: [{ Type: 'GPU', Value: '1' }],
+          MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false }],
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+  });
+
+  it('deploys the service with a circuit breaker and rollback, keeping full capacity', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+    });
+  });
+
+  it('sets a retention on the agent log group', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+});
+
+describe('ShardlineStack', () => {
+  it('names an output for every shared resource', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    for (const r of Object.values(RESOURCES)) expect(outputs).toContain(r.outputName);
+  });
+
+  it('passes the cdk-nag AwsSolutions checks, every acknowledgement carrying a reason', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('refuses a stage config that cannot deploy, with the reason', () => {
+    const bad = { ...defaultStageConfig('x'), fleet: { ...defaultStageConfig('x').fleet, minCapacity: 5, maxCapacity: 2 } };
+    expect(() => validateStageConfig(bad)).toThrow(/minCapacity must be between 0 and maxCapacity/);
+    expect(() => validateStageConfig({ ...defaultStageConfig('x'), pipeline: { replicationFactor: 0 } })).toThrow(/replicationFactor/);
+  });
+});
