@@ -49,7 +49,7 @@ export async function collectStatus(target: Target, now = Date.now()): Promise<P
       failureDomain: n.failureDomain,
       instanceType: n.instanceType,
       load: n.load,
-      heartbeatAgeMs: now - n.lastHeartbeat,
+      heartbeatAgeMs: Math.max(0, now - n.lastHeartbeat),
     })),
   };
 }

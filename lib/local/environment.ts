@@ -57,7 +57,8 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
   const moto = opts.endpoint ? undefined : await startMotoServer({ logFile: join(stateDir, 'moto.log') });
   const endpoint = opts.endpoint ?? (moto as { endpoint: string }).endpoint;
   log('endpoint ready', { endpoint, started: Boolean(moto) });
-  const stopAll: Array<() => Promise<void>> = [];
+  // Stopped in reverse order of starting: agents and chunker first, the emulator last.
+  const stopAll: Array<() => Promise<void>> = moto ? [() => moto.stop()] : [];
   try {
     const clients = createAwsClients({ endpoint, region });
     const outputs = await provisionLocalStack(clients, { namePrefix: 'shardline-local' });
@@ -94,11 +95,9 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       startedAt: new Date().toISOString(),
     };
     await writeFile(join(stateDir, 'local.json'), JSON.stringify(state, null, 2));
-    if (moto) stopAll.push(() => moto.stop());
     return { state, agents, chunker, stop: () => runInReverse(stopAll) };
   } catch (err) {
     await runInReverse(stopAll);
-    await moto?.stop();
     throw err;
   }
 }
