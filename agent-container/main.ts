@@ -19,9 +19,10 @@ const program = new Command('shardline-agent')
   .option('--cache-dir <dir>', 'shard cache directory (default: $SHARDLINE_CACHE_DIR or /var/cache/shardline)')
   .addOption(new Option('--gpus <n>', 'GPUs on this node').argParser(Number))
   .addOption(new Option('--cache-capacity-gib <n>', 'cache capacity in GiB').argParser(Number))
+  .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .action(async (opts) => {
-    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable']);
+    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
     const identity = await resolveNodeIdentity({
       nodeId: opts.nodeId,
@@ -41,6 +42,7 @@ const program = new Command('shardline-agent')
       identity,
       config,
       log: (level, message, fields) => logger[level](message, fields ?? {}),
+      failKeys: opts.failKeys ? new RegExp(opts.failKeys) : undefined,
     });
     const shutdown = (signal: string) => {
       logger.info('signal received; draining', { signal });

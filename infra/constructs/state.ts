@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { LEASES_BY_HOLDER_INDEX } from '../../lib/ledger/items';
 
 export interface StateProps {
   /** Keep the tables when the stack is deleted. */
@@ -30,6 +31,13 @@ export class State extends Construct {
         ...(ttl ? { timeToLiveAttribute: ttl } : {}),
       });
     this.ledgerTable = table('Ledger');
+    // Sparse index of live leases (only LEASED chunks carry `leasedBy`): the failure detector
+    // finds a dead node's chunks with one query.
+    this.ledgerTable.addGlobalSecondaryIndex({
+      indexName: LEASES_BY_HOLDER_INDEX,
+      partitionKey: { name: 'leasedBy', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
     // TTL only tidies long-gone nodes; failure detection is by heartbeat age, never by TTL.
     this.nodesTable = table('Nodes', 'expiresAt');
     this.controlTable = table('Control');

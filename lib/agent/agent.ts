@@ -1,4 +1,7 @@
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { detectFailures, handBackLeases } from '../cluster/failure-detector';
+import { LeaderLease } from '../cluster/leader-lease';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PipelineConfig } from '../config/pipeline-config';
@@ -14,12 +17,14 @@ export interface AgentDeps {
   sqs: SQSClient;
   doc: DynamoDBDocumentClient;
   registry: NodeRegistry;
-  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string };
+  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string };
   identity: NodeIdentity;
   config: PipelineConfig;
   log: ChunkWorkerDeps['log'];
   /** Called after every chunk (metrics, tests). */
   onChunk?: (report: ChunkReport) => void;
+  /** Fault injection: chunks of objects whose key matches fail (see `--fail-keys`). */
+  failKeys?: RegExp;
   /** Seconds one receive call waits for a message (long polling). */
   pollWaitSeconds?: number;
 }
@@ -40,6 +45,8 @@ export class Agent {
   private chunksDone = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private leading = false;
+  private readonly leader: LeaderLease;
   private placementCache?: { at: number; nodes: Promise<PlacementNode[]> };
   readonly concurrency: number;
   private readonly worker: ChunkWorkerDeps;
@@ -58,15 +65,18 @@ export class Agent {
       config: deps.config,
       placementNodes: () => this.placementNodes(),
       log: deps.log,
+      failKeys: deps.failKeys,
     };
+    this.leader = new LeaderLease(deps.doc, deps.names.controlTable, deps.identity.nodeId, LEADER_LEASE_MS);
     this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });
   }
 
-  /** Joins the cluster and starts the heartbeat, the workers and the replica puller. */
+  /** Joins the cluster and starts the heartbeat, leader election, the workers and the replica puller. */
   async start(): Promise<void> {
-    await this.deps.registry.join(this.deps.identity);
-    await this.heartbeat();
+    await this.join();
+    this.worker.maxReceiveCount = await maxReceiveCountOf(this.deps.sqs, this.deps.names.workQueueUrl);
     this.every(1000, () => this.heartbeat());
+    this.every(500, () => this.lead());
     for (let slot = 0; slot < this.concurrency; slot++) this.loops.push(this.workLoop());
     this.loops.push(this.pullLoop());
     this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: this.concurrency });
@@ -80,6 +90,7 @@ export class Agent {
     await this.heartbeat().catch(() => undefined);
     await Promise.all(this.loops);
     this.timers.forEach(clearInterval);
+    await this.leader.release().catch(() => undefined);
     await this.deps.registry.leave(this.deps.identity.nodeId);
     this.deps.log('info', 'drained and left the cluster', { chunksDone: this.chunksDone });
   }
@@ -127,6 +138,14 @@ export class Agent {
     }
   }
 
+  /** Joins as a new incarnation and hands back any lease a previous incarnation left behind. */
+  private async join(): Promise<void> {
+    await this.deps.registry.join(this.deps.identity);
+    const revoked = await handBackLeases({ ...this.worker, log: this.deps.log }, this.deps.identity.nodeId);
+    if (revoked > 0) this.deps.log('warn', 'handed back leases of a previous incarnation', { revoked });
+    await this.heartbeat();
+  }
+
   private async heartbeat(): Promise<void> {
     try {
       await this.deps.registry.heartbeat(
@@ -135,7 +154,38 @@ export class Agent {
         this.stopping,
       );
     } catch (err) {
+      if (err instanceof ConditionalCheckFailedException && !this.stopping) {
+        // Declared dead while stalled (SIGSTOP, GC, network): rejoin; late commits are refused.
+        this.deps.log('warn', 'this node was declared dead; rejoining');
+        await this.join().catch((e) => this.deps.log('error', 'rejoin failed', { error: (e as Error).message }));
+        return;
+      }
       this.deps.log('warn', 'heartbeat failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Holds or seeks the leader lease; the leader runs the failure detector. */
+  private async lead(): Promise<void> {
+    if (this.leading) return; // one sweep at a time
+    this.leading = true;
+    try {
+      const wasLeader = this.leader.currentToken !== undefined;
+      if (!(await this.leader.tryAcquire())) return;
+      if (!wasLeader) this.deps.log('info', 'became leader', { token: this.leader.currentToken });
+      await detectFailures({
+        ...this.worker,
+        doc: this.deps.doc,
+        registry: this.deps.registry,
+        ledgerTable: this.deps.names.ledgerTable,
+        replicationFactor: this.deps.config.replicationFactor,
+        timeoutMs: this.deps.config.heartbeatTimeoutSeconds * 1000,
+        detectorId: this.deps.identity.nodeId,
+        log: this.deps.log,
+      });
+    } catch (err) {
+      this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
+    } finally {
+      this.leading = false;
     }
   }
 
@@ -157,6 +207,15 @@ export class Agent {
     timer.unref();
     this.timers.push(timer);
   }
+}
+
+/** How long a leader's lease lasts without renewal (renewed every 500 ms). */
+export const LEADER_LEASE_MS = 3000;
+
+async function maxReceiveCountOf(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const policy = out.Attributes?.RedrivePolicy;
+  return policy ? Number((JSON.parse(policy) as { maxReceiveCount: number | string }).maxReceiveCount) : undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());

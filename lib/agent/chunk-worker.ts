@@ -25,6 +25,10 @@ export interface ChunkWorkerDeps {
   placementNodes: () => Promise<PlacementNode[]>;
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /** The work queue's maxReceiveCount: the last failing receive marks the chunk FAILED. */
+  maxReceiveCount?: number;
+  /** Fault injection (chaos runs, tests): chunks of objects whose key matches fail. */
+  failKeys?: RegExp;
 }
 
 export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'lease-lost' | 'failed';
@@ -74,6 +78,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs);
   try {
     let t = now();
+    if (deps.failKeys?.test(msg.key)) throw new Error(`injected fault: key matches ${deps.failKeys}`);
     const outcome = await processChunkFromS3(deps, msg, lease.attempt);
     keepAlive.assertHeld();
     stages.workMs = now() - t;
@@ -92,7 +97,15 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
       return { result: 'lease-lost', chunkId: msg.chunkId };
     }
     const error = (err as Error).message ?? String(err);
-    deps.log('error', 'chunk failed; will retry', { chunkId: msg.chunkId, attempt: lease.attempt, error });
+    const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+    if (deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount) {
+      // The next receive dead-letters the message: say so in the ledger instead of hanging.
+      deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { chunkId: msg.chunkId, receives, error });
+      await deps.chunks.markFailed(lease, error).catch(() => undefined);
+      await setVisibility(deps, receipt, 0).catch(() => undefined);
+      return { result: 'failed', chunkId: msg.chunkId, error };
+    }
+    deps.log('error', 'chunk failed; will retry', { chunkId: msg.chunkId, attempt: lease.attempt, receives, error });
     await deps.chunks.recordError(lease, error).catch(() => undefined);
     await deps.chunks.release(lease).catch(() => undefined);
     // Back off before the retry; after maxReceiveCount receives the message dead-letters.

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
@@ -32,6 +33,12 @@ export interface NodeItem extends NodeIdentity {
   load?: NodeLoad;
   /** TTL attribute: only cleans up long-gone nodes; it is not a failure detector. */
   expiresAt: number;
+  /** Set by the failure detector. */
+  deadAt?: number;
+  detectedBy?: string;
+  silentForMs?: number;
+  recoveredAt?: number;
+  recovery?: Record<string, number>;
 }
 
 const nodeKey = (nodeId: string) => ({ pk: `NODE#${nodeId}`, sk: 'NODE' });
@@ -65,14 +72,53 @@ export class NodeRegistry {
         TableName: this.table,
         Key: nodeKey(nodeId),
         UpdateExpression: 'SET lastHeartbeat = :now, #l = :load, #s = :status, expiresAt = :exp',
-        ConditionExpression: 'attribute_exists(pk)',
+        // A node declared DEAD must rejoin as a new incarnation; its heartbeat alone cannot revive it.
+        ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
         ExpressionAttributeNames: { '#l': 'load', '#s': 'status' },
         ExpressionAttributeValues: {
+          ':dead': 'DEAD',
           ':now': now,
           ':load': load,
           ':status': draining ? 'DRAINING' : 'ACTIVE',
           ':exp': Math.floor(now / 1000) + TTL_SECONDS,
         },
+      }),
+    );
+  }
+
+  /**
+   * Declares a node DEAD, unless it heartbeat since `seen` was read. Returns true if this call
+   * made the change (so exactly one detector recovers each failure).
+   */
+  async markDead(node: NodeItem, detectedBy: string, now = Date.now()): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(node.nodeId),
+          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :silent',
+          ConditionExpression: 'lastHeartbeat = :seen AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': detectedBy, ':silent': now - node.lastHeartbeat, ':seen': node.lastHeartbeat },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Records that a dead node's work and replicas have been handed to others. */
+  async markRecovered(nodeId: string, summary: Record<string, number>, now = Date.now()): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: nodeKey(nodeId),
+        UpdateExpression: 'SET recoveredAt = :now, recovery = :summary',
+        ConditionExpression: '#s = :dead',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':now': now, ':summary': summary, ':dead': 'DEAD' },
       }),
     );
   }

@@ -56,7 +56,7 @@ export const PipelineConfig = z
     /** Seconds a leased chunk stays invisible; the agent extends it while it works. */
     visibilityTimeoutSeconds: z.number().int().min(10).max(43200).default(120),
     /** Seconds after the last heartbeat before a node is considered failed. */
-    heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(5),
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(4),
     dataset: DatasetConfig.default({ dedupe: false }),
   })
   .strict();

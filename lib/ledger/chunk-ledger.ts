@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkMessage } from '../chunking/chunk';
-import { keys, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
+import { keys, LEASES_BY_HOLDER_INDEX, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
 
 /** Raised when a worker's lease was taken over: its late write is refused. */
 export class LeaseLostError extends Error {
@@ -53,11 +53,12 @@ export class ChunkLedger {
           TableName: this.table,
           Key: keys.chunk(msg.objectId, msg.index),
           UpdateExpression:
-            'SET #s = :leased, leaseOwner = :owner, leaseExpiresAt = :exp, receiptHandle = :rh, objectId = :oid, chunkId = :cid, #i = :idx ADD attempt :one',
-          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :leased AND leaseExpiresAt < :now)',
+            'SET #s = :leased, leaseOwner = :owner, leasedBy = :owner, leaseExpiresAt = :exp, receiptHandle = :rh, objectId = :oid, chunkId = :cid, #i = :idx ADD attempt :one',
+          // Free, expired, or failed earlier (a redriven chunk) may be leased; PROCESSED never.
+          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :leased AND leaseExpiresAt < :now) OR #s = :failed',
           ExpressionAttributeNames: { '#s': 'status', '#i': 'index' },
           ExpressionAttributeValues: {
-            ':leased': 'LEASED', ':owner': owner, ':exp': now + leaseMs, ':rh': receiptHandle, ':now': now,
+            ':leased': 'LEASED', ':failed': 'FAILED', ':owner': owner, ':exp': now + leaseMs, ':rh': receiptHandle, ':now': now,
             ':oid': msg.objectId, ':cid': msg.chunkId, ':idx': msg.index, ':one': 1,
           },
           ReturnValues: 'ALL_NEW',
@@ -70,7 +71,7 @@ export class ChunkLedger {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const old = (err.Item ?? {}) as Record<string, any>;
       const status = old.status?.S ?? old.status;
-      if (status === 'PROCESSED' || status === 'FAILED') return { outcome: 'done' };
+      if (status === 'PROCESSED') return { outcome: 'done' };
       return { outcome: 'busy', leaseExpiresAt: Number(old.leaseExpiresAt?.N ?? old.leaseExpiresAt ?? now) };
     }
   }
@@ -87,7 +88,89 @@ export class ChunkLedger {
 
   /** Gives a lease back so another worker may take the chunk at once. */
   async release(lease: ChunkLease): Promise<void> {
-    await this.conditional(lease, 'SET leaseExpiresAt = :zero', { ':zero': 0 });
+    await this.conditional(lease, 'SET leaseExpiresAt = :zero REMOVE leasedBy', { ':zero': 0 });
+  }
+
+  /**
+   * Marks a chunk FAILED (it is about to dead-letter) and its object FAILED with the error, so
+   * status reports it instead of showing the object as in progress for ever.
+   */
+  async markFailed(lease: ChunkLease, error: string): Promise<void> {
+    const lastError = error.slice(0, 1000);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.chunk(lease.objectId, lease.index),
+                UpdateExpression: 'SET #s = :failed, lastError = :e REMOVE leasedBy',
+                ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':failed': 'FAILED', ':e': lastError, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
+              },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: keys.object(lease.objectId),
+                UpdateExpression: 'SET #s = :failed, lastError = :e ADD failedChunks :one',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':failed': 'FAILED', ':e': `chunk ${lease.index}: ${lastError}`, ':one': 1 },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      const lost = err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+      if (lost) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      throw err;
+    }
+  }
+
+  /** Chunks currently leased by a node (the sparse by-holder index). */
+  async leasesOf(nodeId: string): Promise<ChunkItem[]> {
+    const items: ChunkItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: LEASES_BY_HOLDER_INDEX,
+          KeyConditionExpression: 'leasedBy = :node',
+          ExpressionAttributeValues: { ':node': nodeId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...((out.Items ?? []) as ChunkItem[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items.filter((i) => i.status === 'LEASED');
+  }
+
+  /**
+   * Takes a lease away from a failed holder: the chunk becomes free at once, and the holder's
+   * late commit is refused (the owner no longer matches). Returns false if the lease moved on.
+   */
+  async revoke(item: ChunkItem): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET leaseOwner = :revoked, leaseExpiresAt = :zero REMOVE leasedBy',
+          ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':revoked': `revoked:${item.leaseOwner}`, ':zero': 0, ':leased': 'LEASED', ':owner': item.leaseOwner, ':attempt': item.attempt },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   /**
@@ -155,7 +238,7 @@ function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date)
   const names = Object.fromEntries(Object.keys(fields).map((f) => [`#${f}`, f]));
   const values = Object.fromEntries(Object.entries(fields).map(([f, v]) => [`:${f}`, v]));
   return {
-    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE receiptHandle, lastError`,
+    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE receiptHandle, lastError, leasedBy`,
     ConditionExpression: '#status = :leased AND leaseOwner = :owner AND attempt = :attempt',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },

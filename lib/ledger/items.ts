@@ -14,6 +14,9 @@ export const keys = {
   replica: (nodeId: string, chunkId: string) => ({ pk: `REPLICAS#${nodeId}`, sk: `SHARD#${chunkId}` }),
 };
 
+/** Ledger GSI over `leasedBy` (present only while a chunk is LEASED). */
+export const LEASES_BY_HOLDER_INDEX = 'byLeaseHolder';
+
 export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'FAILED';
 export type ChunkStatus = 'LEASED' | 'PROCESSED' | 'FAILED';
 
@@ -45,6 +48,8 @@ export interface ObjectItem extends RecordCounts {
   createdAt: string;
   completedAt?: string;
   manifestKey?: string;
+  /** Chunks that dead-lettered after maxReceiveCount failures. */
+  failedChunks?: number;
   lastError?: string;
 }
 
@@ -64,6 +69,8 @@ export interface ChunkItem extends Partial<RecordCounts> {
   index: number;
   status: ChunkStatus;
   leaseOwner: string;
+  /** Set only while LEASED, for the by-holder index. */
+  leasedBy?: string;
   leaseExpiresAt: number;
   attempt: number;
   receiptHandle?: string;

@@ -77,6 +77,12 @@ describe('State tables', () => {
     }
   });
 
+  it('indexes live leases by holder so a dead node\'s chunks are found with one query', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byLeaseHolder', KeySchema: [{ AttributeName: 'leasedBy', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] })],
+    });
+  });
+
   it('sets a TTL attribute on the nodes table only for clean-up', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
   });
