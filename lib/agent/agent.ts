@@ -76,6 +76,8 @@ export class Agent {
     await this.join();
     this.worker.maxReceiveCount = await maxReceiveCountOf(this.deps.sqs, this.deps.names.workQueueUrl);
     this.every(1000, () => this.heartbeat());
+    // Lease renewal runs on its own timer so a long recovery sweep never lets the lease lapse.
+    this.every(500, () => this.renewLeadership());
     this.every(500, () => this.lead());
     for (let slot = 0; slot < this.concurrency; slot++) this.loops.push(this.workLoop());
     this.loops.push(this.pullLoop());
@@ -164,14 +166,23 @@ export class Agent {
     }
   }
 
-  /** Holds or seeks the leader lease; the leader runs the failure detector. */
-  private async lead(): Promise<void> {
-    if (this.leading) return; // one sweep at a time
-    this.leading = true;
+  /** Holds or seeks the leader lease. */
+  private async renewLeadership(): Promise<void> {
     try {
       const wasLeader = this.leader.currentToken !== undefined;
-      if (!(await this.leader.tryAcquire())) return;
-      if (!wasLeader) this.deps.log('info', 'became leader', { token: this.leader.currentToken });
+      const leads = await this.leader.tryAcquire();
+      if (leads && !wasLeader) this.deps.log('info', 'became leader', { token: this.leader.currentToken });
+      if (!leads && wasLeader) this.deps.log('warn', 'lost the leader lease');
+    } catch (err) {
+      this.deps.log('warn', 'leader lease renewal failed', { error: (err as Error).message });
+    }
+  }
+
+  /** While this node leads, runs the failure detector (one sweep at a time). */
+  private async lead(): Promise<void> {
+    if (this.leading || this.leader.currentToken === undefined) return;
+    this.leading = true;
+    try {
       await detectFailures({
         ...this.worker,
         doc: this.deps.doc,

@@ -3,6 +3,7 @@
  * adapter over lib/; options are parsed and validated by commander.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { chaosCommand } from './chaos';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
 import { localUp } from './local-up';
@@ -30,6 +31,23 @@ export function buildCli(): Command {
     .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
     .addOption(stateDirOption())
     .action(async (opts) => localUp(opts));
+
+  local
+    .command('chaos')
+    .description('fault injection while data flows: SIGKILL / SIGSTOP agents and report detection, recovery and accounting')
+    .addOption(new Option('--agents <n>', 'agent processes').default(6).argParser(positiveInt))
+    .addOption(new Option('--kill <n>', 'agents to SIGKILL during the run').default(2).argParser(Number))
+    .addOption(new Option('--pause <n>', 'agents to SIGSTOP, then SIGCONT after --pause-ms').default(0).argParser(Number))
+    .addOption(new Option('--pause-ms <ms>', 'how long a paused agent stays stopped').default(8000).argParser(Number))
+    .addOption(new Option('--restart-after-ms <ms>', 'restart killed agents after this long').argParser(Number))
+    .option('--size <size>', 'dataset size', '6MB')
+    .option('--chunk-size <size>', 'chunk size', '128KiB')
+    .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
+    .addOption(stateDirOption())
+    .action(async (opts) => {
+      const ok = await chaosCommand(opts);
+      process.exitCode = ok ? 0 : 1;
+    });
 
   program
     .command('ingest')

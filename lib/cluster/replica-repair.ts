@@ -16,31 +16,44 @@ export async function repairReplicasOf(
 ): Promise<number> {
   const candidates = healthy.filter((n) => n.nodeId !== lostNodeId);
   let moved = 0;
-  for (const lost of await replicasOf(deps, lostNodeId)) {
-    const placement = placeShard(lost.chunkId, candidates, deps.replicationFactor);
-    for (const nodeId of placement) {
-      const replica: ReplicaItem = { ...lost, ...keys.replica(nodeId, lost.chunkId), nodeId, status: 'ASSIGNED', assignedAt: new Date().toISOString() };
-      delete replica.presentAt;
-      delete replica.localPath;
-      try {
-        // A node that already holds (or was given) the shard keeps its item as it is.
-        await deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' }));
-        moved++;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
-    }
-    await deps.doc.send(
-      new UpdateCommand({
-        TableName: deps.ledgerTable,
-        Key: keys.chunk(lost.objectId, Number(lost.chunkId.split('-').pop())),
-        UpdateExpression: 'SET replicas = :r',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':r': placement },
-      }),
-    ).catch(() => undefined); // the chunk's replica list is informational; the replica items are the truth
-    await deps.doc.send(new DeleteCommand({ TableName: deps.ledgerTable, Key: { pk: lost.pk, sk: lost.sk } }));
+  const lostReplicas = await replicasOf(deps, lostNodeId);
+  // A few shards at a time: recovery time matters (MTTR), and each shard is independent.
+  for (let i = 0; i < lostReplicas.length; i += 8) {
+    const counts = await Promise.all(lostReplicas.slice(i, i + 8).map((lost) => repairOne(deps, lost, candidates)));
+    moved += counts.reduce((a, b) => a + b, 0);
   }
+  return moved;
+}
+
+async function repairOne(
+  deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number },
+  lost: ReplicaItem,
+  candidates: PlacementNode[],
+): Promise<number> {
+  let moved = 0;
+  const placement = placeShard(lost.chunkId, candidates, deps.replicationFactor);
+  for (const nodeId of placement) {
+    const replica: ReplicaItem = { ...lost, ...keys.replica(nodeId, lost.chunkId), nodeId, status: 'ASSIGNED', assignedAt: new Date().toISOString() };
+    delete replica.presentAt;
+    delete replica.localPath;
+    try {
+      // A node that already holds (or was given) the shard keeps its item as it is.
+      await deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' }));
+      moved++;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+  await deps.doc.send(
+    new UpdateCommand({
+      TableName: deps.ledgerTable,
+      Key: keys.chunk(lost.objectId, Number(lost.chunkId.split('-').pop())),
+      UpdateExpression: 'SET replicas = :r',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':r': placement },
+    }),
+  ).catch(() => undefined); // the chunk's replica list is informational; the replica items are the truth
+  await deps.doc.send(new DeleteCommand({ TableName: deps.ledgerTable, Key: { pk: lost.pk, sk: lost.sk } }));
   return moved;
 }
 

@@ -55,8 +55,11 @@ export const PipelineConfig = z
     concurrencyPerNode: z.number().int().min(1).max(64).default(4),
     /** Seconds a leased chunk stays invisible; the agent extends it while it works. */
     visibilityTimeoutSeconds: z.number().int().min(10).max(43200).default(120),
-    /** Seconds after the last heartbeat before a node is considered failed. */
-    heartbeatTimeoutSeconds: z.number().int().min(2).max(600).default(4),
+    /**
+     * Seconds after the last heartbeat (sent every second) before the leader declares a node
+     * DEAD; with the detector's 0.5 s sweep, failures are detected within 5 s.
+     */
+    heartbeatTimeoutSeconds: z.number().min(2).max(600).default(3.5),
     dataset: DatasetConfig.default({ dedupe: false }),
   })
   .strict();

@@ -22,7 +22,7 @@ export const LOCAL_FAILURE_DOMAINS = ['local-a', 'local-b', 'local-c'];
  * Starts agent `index` as a child process with its own node id, failure domain, cache directory
  * and log file (JSON lines, one per log record).
  */
-export async function startLocalAgent(index: number, stateDir: string, env: Record<string, string>): Promise<LocalAgent> {
+export async function startLocalAgent(index: number, stateDir: string, env: Record<string, string>, extraArgs: string[] = []): Promise<LocalAgent> {
   const nodeId = `agent-${index}`;
   const dir = join(stateDir, 'agents', nodeId);
   const cacheDir = join(dir, 'cache');
@@ -32,7 +32,7 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir],
+    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir, ...extraArgs],
     { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(log);

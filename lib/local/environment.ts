@@ -21,6 +21,8 @@ export interface LocalState {
 }
 
 export interface LocalEnvironmentOptions {
+  /** Extra agent arguments, e.g. fault injection (`--fail-keys`). */
+  agentArgs?: string[];
   /** How many agent processes (nodes) to start. @default 3 */
   agents?: number;
   /** An AWS-compatible endpoint to use (e.g. LocalStack); otherwise a moto server is started. */
@@ -38,6 +40,8 @@ export interface LocalEnvironment {
   state: LocalState;
   agents: LocalAgent[];
   chunker: LambdaSqsRunner;
+  /** Starts agent `index` (1-based) again, as after a crash: same node id, cache and log. */
+  restartAgent(index: number, args?: string[]): Promise<LocalAgent>;
   stop(): Promise<void>;
 }
 
@@ -82,7 +86,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     stopAll.push(() => chunker.stop());
 
     const agents: LocalAgent[] = [];
-    for (let i = 1; i <= (opts.agents ?? 3); i++) agents.push(await startLocalAgent(i, stateDir, env));
+    for (let i = 1; i <= (opts.agents ?? 3); i++) agents.push(await startLocalAgent(i, stateDir, env, opts.agentArgs));
     stopAll.push(() => Promise.all(agents.map((a) => stopLocalAgent(a))).then(() => undefined));
 
     const state: LocalState = {
@@ -95,7 +99,8 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       startedAt: new Date().toISOString(),
     };
     await writeFile(join(stateDir, 'local.json'), JSON.stringify(state, null, 2));
-    return { state, agents, chunker, stop: () => runInReverse(stopAll) };
+    const restartAgent = async (index: number, args = opts.agentArgs) => (agents[index - 1] = await startLocalAgent(index, stateDir, env, args));
+    return { state, agents, chunker, restartAgent, stop: () => runInReverse(stopAll) };
   } catch (err) {
     await runInReverse(stopAll);
     throw err;

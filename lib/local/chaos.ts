@@ -1,0 +1,163 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createAwsClients } from '../aws/clients';
+import { chunkIdOf } from '../chunking/chunk';
+import type { Target } from '../cli/target';
+import { LeaderLease } from '../cluster/leader-lease';
+import { NodeRegistry } from '../cluster/registry';
+import { ingestPath } from '../ingest/ingest-path';
+import { ObjectLedger } from '../ledger/object-ledger';
+import type { ObjectItem } from '../ledger/items';
+import { generateJsonlDataset } from './dataset';
+import { startLocalEnvironment, type LocalEnvironment } from './environment';
+import { presentReplicas, verifyObject } from './verify';
+
+export interface ChaosOptions {
+  agents: number;
+  /** Agents to SIGKILL while data flows (the first one is the leader). */
+  kill: number;
+  /** Agents to SIGSTOP for `pauseMs`, then SIGCONT (zombies whose late commits must be refused). */
+  pause?: number;
+  pauseMs?: number;
+  /** Start killed agents again (same node id) this long after the kill. @default never */
+  restartAfterMs?: number;
+  sizeBytes: number;
+  chunkSizeBytes: number;
+  stateDir: string;
+  endpoint?: string;
+  log?: (line: string) => void;
+}
+
+/** One injected failure and how the cluster answered it. */
+export interface FailureRecord {
+  action: 'kill' | 'pause';
+  nodeId: string;
+  wasLeader: boolean;
+  at: number;
+  detectedMs?: number;
+  handedBackMs?: number;
+  leasesRevoked?: number;
+  replicasMoved?: number;
+}
+
+export interface ChaosReport {
+  failures: FailureRecord[];
+  leaderChanges: Array<{ holder: string; token: number; at: number }>;
+  records: { generated: number; valid: number; invalid: number; in: number; out: number; rejected: number; filtered: number };
+  chunks: number;
+  seconds: number;
+  replicasRestoredMs?: number;
+  lateCommitsRefused: number;
+  problems: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Fault injection while data flows: starts a local cluster, ingests a dataset, kills (SIGKILL)
+ * and pauses (SIGSTOP/SIGCONT) agents on a schedule spread over the run, and reports detection
+ * and recovery per failure, leader changes, and whether every record arrived exactly once with
+ * every shard back at R replicas.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? (() => undefined);
+  const env = await startLocalEnvironment({
+    agents: opts.agents,
+    endpoint: opts.endpoint,
+    stateDir: opts.stateDir,
+    config: { chunkSizeBytes: opts.chunkSizeBytes, replicationFactor: 2, concurrencyPerNode: 2 },
+  });
+  try {
+    return await runSchedule(env, opts, log);
+  } finally {
+    for (const a of env.agents) if (a.process.signalCode === null && a.process.exitCode === null) a.process.kill('SIGCONT');
+    await env.stop();
+  }
+}
+
+async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line: string) => void): Promise<ChaosReport> {
+  const target: Target = { clients: createAwsClients({ endpoint: env.state.endpoint, region: env.state.region }), resources: env.state.resources, label: 'chaos' };
+  const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
+  const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
+  const dir = join(env.state.stateDir, 'chaos');
+  await mkdir(dir, { recursive: true });
+  const data = await generateJsonlDataset({ path: join(dir, 'train.jsonl'), sizeBytes: opts.sizeBytes, seed: 7 });
+  const started = Date.now();
+  await ingestPath(data.path, { bucket: target.resources.ingestBucket, prefix: 'chaos/' }, { s3: target.clients.s3 });
+  log(`ingested ${(data.bytes / 1e6).toFixed(1)} MB (${data.records} records) into ${opts.agents} agents`);
+
+  const planned = [...Array(opts.kill).fill('kill'), ...Array(opts.pause ?? 0).fill('pause')] as Array<'kill' | 'pause'>;
+  const failures: FailureRecord[] = [];
+  const leaderChanges: ChaosReport['leaderChanges'] = [];
+  const victims = new Set<string>();
+  let object: ObjectItem | undefined;
+  while (Date.now() - started < 10 * 60 * 1000) {
+    object = (await ledger.list()).find((o) => o.key === 'chaos/train.jsonl');
+    const leader = await LeaderLease.read(target.clients.doc, target.resources.controlTable);
+    if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: Date.now() });
+    if (object?.status === 'COMPLETE' || object?.status === 'FAILED') break;
+    const due = object && object.chunkCount > 0 && failures.length < planned.length && object.chunksDone >= ((failures.length + 1) * object.chunkCount) / (planned.length + 2);
+    if (due) {
+      const action = planned[failures.length];
+      const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
+      const victim =
+        (failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : undefined) ??
+        nodes.find((n) => (n.load?.inFlight ?? 0) > 0) ??
+        nodes[0];
+      const agent = env.agents.find((a) => a.nodeId === victim?.nodeId);
+      if (victim && agent) {
+        victims.add(victim.nodeId);
+        const index = env.agents.indexOf(agent) + 1;
+        agent.process.kill(action === 'kill' ? 'SIGKILL' : 'SIGSTOP');
+        const record: FailureRecord = { action, nodeId: victim.nodeId, wasLeader: victim.nodeId === leader?.holder, at: Date.now() };
+        failures.push(record);
+        log(`${action === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${victim.nodeId}${record.wasLeader ? ' (leader)' : ''} at ${object?.chunksDone}/${object?.chunkCount} chunks`);
+        if (action === 'pause') setTimeout(() => agent.process.kill('SIGCONT'), opts.pauseMs ?? 8000).unref();
+        if (action === 'kill' && opts.restartAfterMs !== undefined) setTimeout(() => void env.restartAgent(index), opts.restartAfterMs).unref();
+      }
+    }
+    await sleep(250);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const problems: string[] = [];
+  if (object?.status !== 'COMPLETE') problems.push(`object did not complete (status ${object?.status ?? 'not planned'})`);
+
+  // Failure detection and hand-back, from what the detector recorded on each dead node.
+  await sleep(1000);
+  const nodes = await registry.list();
+  for (const f of failures) {
+    const n = nodes.find((x) => x.nodeId === f.nodeId);
+    if (n?.deadAt) f.detectedMs = n.deadAt - f.at;
+    if (n?.recoveredAt) f.handedBackMs = n.recoveredAt - f.at;
+    f.leasesRevoked = n?.recovery?.leasesRevoked;
+    f.replicasMoved = n?.recovery?.replicasMoved;
+    if (f.action === 'kill' && opts.restartAfterMs === undefined && f.detectedMs === undefined) problems.push(`${f.nodeId} was never declared dead`);
+  }
+
+  let replicasRestoredMs: number | undefined;
+  const records = { generated: data.records, valid: data.validRecords, invalid: data.invalidRecords, in: 0, out: 0, rejected: 0, filtered: 0 };
+  if (object?.status === 'COMPLETE') {
+    const verification = await verifyObject(target, object.objectId);
+    problems.push(...verification.problems);
+    const t = verification.manifest.totals;
+    Object.assign(records, { in: t.recordsIn, out: t.recordsOut, rejected: t.recordsRejected, filtered: t.recordsFiltered });
+    if (t.recordsIn !== data.records || t.recordsOut !== data.validRecords) problems.push('records in/out differ from the generated dataset');
+    const lastFailure = Math.max(...failures.map((f) => f.at), started);
+    const live = () => registry.healthy(4000).then((ns) => ns.map((n) => n.nodeId));
+    for (let i = 0; i < 120 && replicasRestoredMs === undefined; i++) {
+      const present = await presentReplicas(target, await live());
+      const short = Array.from({ length: object.chunkCount }, (_, c) => present.get(chunkIdOf(object!.objectId, c))?.length ?? 0).filter((n) => n < 2).length;
+      if (short === 0) replicasRestoredMs = Date.now() - lastFailure;
+      else await sleep(250);
+    }
+    if (replicasRestoredMs === undefined) problems.push('some shards stayed below 2 replicas on live nodes');
+  }
+  const lateCommitsRefused = await countInLogs(env, 'lease lost; late result discarded');
+  return { failures, leaderChanges, records, chunks: object?.chunkCount ?? 0, seconds, replicasRestoredMs, lateCommitsRefused, problems };
+}
+
+async function countInLogs(env: LocalEnvironment, text: string): Promise<number> {
+  let n = 0;
+  for (const a of env.state.agents) n += ((await readFile(a.logFile, 'utf8').catch(() => '')).match(new RegExp(text, 'g')) ?? []).length;
+  return n;
+}
