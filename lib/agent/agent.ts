@@ -105,6 +105,9 @@ export class Agent {
             QueueUrl: this.deps.names.workQueueUrl,
             MaxNumberOfMessages: 1,
             WaitTimeSeconds: this.deps.pollWaitSeconds ?? 2,
+            // Short until the chunk is leased (then the lease's length): a node that dies between
+            // receiving and leasing delays the chunk by seconds, not by the queue's timeout.
+            VisibilityTimeout: RECEIVE_VISIBILITY_SECONDS,
             MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
           }),
         );
@@ -219,6 +222,9 @@ export class Agent {
     this.timers.push(timer);
   }
 }
+
+/** Visibility of a received message until its chunk is leased. */
+export const RECEIVE_VISIBILITY_SECONDS = 10;
 
 /** How long a leader's lease lasts without renewal (renewed every 500 ms). */
 export const LEADER_LEASE_MS = 3000;

@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ChunkMessage } from '../chunking/chunk';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { LeaseLostError, type ChunkLease, type ChunkLedger } from '../ledger/chunk-ledger';
@@ -76,14 +76,16 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   const lease = leased.lease;
   const stages: Record<string, number> = { leaseMs: now() - started };
   const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs);
+  let outcome: ChunkOutcome | undefined;
+  await setVisibility(deps, receipt, Math.ceil(leaseMs / 1000)).catch(() => undefined);
   try {
     let t = now();
     if (deps.failKeys?.test(msg.key)) throw new Error(`injected fault: key matches ${deps.failKeys}`);
-    const outcome = await processChunkFromS3(deps, msg, lease.attempt);
+    outcome = await processChunkFromS3(deps, msg, lease.attempt);
     keepAlive.assertHeld();
     stages.workMs = now() - t;
     t = now();
-    const replicas = replicaItems(msg, outcome, await deps.placementNodes(), deps.config.replicationFactor);
+    const replicas = replicaItems(msg, outcome as ChunkOutcome, await deps.placementNodes(), deps.config.replicationFactor);
     await deps.chunks.commit(lease, { counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, durationMs: now() - started });
     await deleteMessage(deps, receipt);
     stages.commitMs = now() - t;
@@ -94,6 +96,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   } catch (err) {
     if (err instanceof LeaseLostError) {
       deps.log('warn', 'lease lost; late result discarded', { chunkId: msg.chunkId, attempt: lease.attempt });
+      if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
       return { result: 'lease-lost', chunkId: msg.chunkId };
     }
     const error = (err as Error).message ?? String(err);
@@ -147,6 +150,12 @@ function startKeepAlive(deps: ChunkWorkerDeps, lease: ChunkLease, receipt: strin
       if (lost) throw lost;
     },
   };
+}
+
+/** Removes the files of an attempt that will never be committed. */
+async function deleteOutputs(deps: ChunkWorkerDeps, outcome: ChunkOutcome): Promise<void> {
+  const keys = [outcome.shard.key, outcome.rejects?.key].filter((k): k is string => Boolean(k));
+  await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
 }
 
 async function deleteMessage(deps: ChunkWorkerDeps, receipt: string): Promise<void> {

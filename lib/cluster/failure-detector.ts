@@ -69,7 +69,9 @@ async function recover(deps: FailureDetectorDeps, nodeId: string, silentForMs: n
  */
 export async function handBackLeases(deps: Pick<FailureDetectorDeps, 'chunks' | 'sqs' | 'workQueueUrl' | 'log'>, nodeId: string): Promise<number> {
   let revoked = 0;
-  for (const chunk of await deps.chunks.leasesOf(nodeId)) {
+  const leases = await deps.chunks.leasesOf(nodeId);
+  if (leases.length > 0) deps.log('info', 'handing back leases', { holder: nodeId, chunks: leases.map((c) => c.chunkId) });
+  for (const chunk of leases) {
     if (!(await deps.chunks.revoke(chunk))) continue;
     revoked++;
     if (!chunk.receiptHandle) continue;

@@ -1,4 +1,5 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listKeys } from '../storage/list-keys';
 import { layout } from '../storage/layout';
 import type { ChunkItem, ObjectItem, OutputFile, RecordCounts } from './items';
 import type { ObjectLedger } from './object-ledger';
@@ -56,11 +57,28 @@ export async function finalizeObjectIfComplete(
 ): Promise<ObjectManifest | undefined> {
   const object = await deps.objects.get(objectId);
   if (!object || object.status === 'COMPLETE' || object.status === 'PLANNING' || object.chunksDone < object.chunkCount) return undefined;
-  const manifest = buildManifest(object, await deps.objects.chunks(objectId));
+  const chunks = await deps.objects.chunks(objectId);
+  const manifest = buildManifest(object, chunks);
   const key = layout.manifestKey(object.key, objectId);
   await deps.s3.send(
     new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }),
   );
-  await deps.objects.markComplete(objectId, key);
+  if (await deps.objects.markComplete(objectId, key)) await removeAbandonedOutputs(deps, objectId, chunks);
   return manifest;
+}
+
+/**
+ * Deletes the outputs of attempts the ledger never committed (a crash between upload and
+ * commit, a zombie's late upload): they are never in a manifest and should not linger.
+ */
+export async function removeAbandonedOutputs(deps: { s3: S3Client; processedBucket: string }, objectId: string, chunks: ChunkItem[]): Promise<number> {
+  const committed = new Set(chunks.flatMap((c) => [c.shard?.key, c.rejects?.key]).filter(Boolean));
+  const keys = await listKeys(deps.s3, deps.processedBucket, [`shards/${objectId}/`, `rejects/${objectId}/`]);
+  const abandoned = keys.filter((k) => !committed.has(k));
+  for (let i = 0; i < abandoned.length; i += 1000) {
+    await deps.s3.send(
+      new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: abandoned.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
+    );
+  }
+  return abandoned.length;
 }

@@ -10,7 +10,9 @@ import { ObjectLedger } from '../ledger/object-ledger';
 import type { ObjectItem } from '../ledger/items';
 import { generateJsonlDataset } from './dataset';
 import { startLocalEnvironment, type LocalEnvironment } from './environment';
-import { presentReplicas, verifyObject } from './verify';
+import { listKeys } from '../storage/list-keys';
+import { ChunkLedger } from '../ledger/chunk-ledger';
+import { presentReplicas, readManifest, verifyObject } from './verify';
 
 export interface ChaosOptions {
   agents: number;
@@ -79,6 +81,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   const target: Target = { clients: createAwsClients({ endpoint: env.state.endpoint, region: env.state.region }), resources: env.state.resources, label: 'chaos' };
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
+  const chunks = new ChunkLedger(target.clients.doc, target.resources.ledgerTable);
   const dir = join(env.state.stateDir, 'chaos');
   await mkdir(dir, { recursive: true });
   const data = await generateJsonlDataset({ path: join(dir, 'train.jsonl'), sizeBytes: opts.sizeBytes, seed: 7 });
@@ -100,9 +103,12 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     if (due) {
       const action = planned[failures.length];
       const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
+      // The first victim is the leader; the others are nodes that hold leases right now, so that
+      // every failure has work in flight to recover.
+      const holders = await Promise.all(nodes.map(async (n) => ((await chunks.leasesOf(n.nodeId)).length > 0 ? n : undefined)));
       const victim =
         (failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : undefined) ??
-        nodes.find((n) => (n.load?.inFlight ?? 0) > 0) ??
+        holders.find((n) => n !== undefined) ??
         nodes[0];
       const agent = env.agents.find((a) => a.nodeId === victim?.nodeId);
       if (victim && agent) {
@@ -152,8 +158,24 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     }
     if (replicasRestoredMs === undefined) problems.push('some shards stayed below 2 replicas on live nodes');
   }
+  // Paused agents wake up (SIGCONT) and try to commit late: give them time to be refused.
+  const lastPause = Math.max(0, ...failures.filter((f) => f.action === 'pause').map((f) => f.at + (opts.pauseMs ?? 8000) + 5000));
+  if (lastPause > Date.now()) await sleep(lastPause - Date.now());
   const lateCommitsRefused = await countInLogs(env, 'lease lost; late result discarded');
+  const orphans = await countOrphans(target, object);
+  if (orphans > 0) problems.push(`${orphans} output file(s) of abandoned attempts left in the processed bucket`);
   return { failures, leaderChanges, records, chunks: object?.chunkCount ?? 0, seconds, replicasRestoredMs, lateCommitsRefused, problems };
+}
+
+/** Shard and rejects files of the object that its manifest does not list. */
+async function countOrphans(target: Target, object: ObjectItem | undefined): Promise<number> {
+  if (!object?.manifestKey) return 0;
+  const manifest = await readManifest(target, object.manifestKey);
+  const listed = new Set([...manifest.shards.map((s) => s.key), ...manifest.rejects.map((r) => r.key)]);
+  const keys = await listKeys(target.clients.s3, target.resources.processedBucket, [`shards/${object.objectId}/`, `rejects/${object.objectId}/`]);
+  // Empty rejects files are not listed in the manifest but belong to committed attempts.
+  const committed = new Set((await new ObjectLedger(target.clients.doc, target.resources.ledgerTable).chunks(object.objectId)).flatMap((c) => [c.shard?.key, c.rejects?.key]));
+  return keys.filter((k) => !listed.has(k) && !committed.has(k)).length;
 }
 
 async function countInLogs(env: LocalEnvironment, text: string): Promise<number> {
