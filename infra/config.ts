@@ -64,7 +64,8 @@ export function defaultStageConfig(stageName: string): StageConfig {
       cacheHostPath: '/var/cache/shardline',
       cacheCapacityGiB: 200,
     },
-    workQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 },
+    // Locally a poison chunk should dead-letter in seconds, not minutes.
+    workQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: stageName === 'local' ? 3 : 5 },
     chunker: { memorySize: 512, batchSize: 10, maxConcurrency: 10 },
     pipeline: {},
     retainData: stageName !== 'local' && stageName !== 'test',

@@ -3,6 +3,7 @@
  * adapter over lib/; options are parsed and validated by commander.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { redrive } from '../ops/redrive';
 import { chaosCommand } from './chaos';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
@@ -67,6 +68,19 @@ export function buildCli(): Command {
     .action(async (opts) => {
       const status = await collectStatus(await resolveTarget(opts));
       console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    });
+
+  program
+    .command('redrive')
+    .description('send dead-lettered messages back after a fix (work DLQ → work queue, or ingest DLQ → ingest-events)')
+    .addOption(new Option('--queue <which>', 'which dead-letter queue').choices(['work', 'ingest']).default('work'))
+    .addOption(stackOption())
+    .addOption(stateDirOption())
+    .action(async (opts) => {
+      const t = await resolveTarget(opts);
+      const [from, to] = opts.queue === 'work' ? [t.resources.workDlqUrl, t.resources.workQueueUrl] : [t.resources.ingestEventsDlqUrl, t.resources.ingestEventsQueueUrl];
+      const result = await redrive({ sqs: t.clients.sqs, doc: t.clients.doc, ledgerTable: t.resources.ledgerTable }, from, to);
+      console.log(`redrove ${result.moved} message(s); reopened ${result.objectsReopened} failed object(s)`);
     });
 
   program

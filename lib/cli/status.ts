@@ -16,6 +16,8 @@ export interface ObjectStatusRow {
   recordsFiltered: number;
   balanced: boolean;
   manifestKey?: string;
+  failedChunks: number;
+  lastError?: string;
 }
 
 export interface PipelineStatus {
@@ -42,6 +44,8 @@ export async function collectStatus(target: Target, now = Date.now()): Promise<P
       recordsFiltered: o.recordsFiltered,
       balanced: o.recordsIn === o.recordsOut + o.recordsRejected + o.recordsFiltered,
       manifestKey: o.manifestKey,
+      failedChunks: o.failedChunks ?? 0,
+      lastError: o.lastError,
     })),
     nodes: nodes.map((n) => ({
       nodeId: n.nodeId,
@@ -63,9 +67,10 @@ export function renderStatus(status: PipelineStatus): string {
   lines.push(['STATUS', 'CHUNKS', 'SIZE', 'IN', 'OUT', 'REJECTED', 'FILTERED', 'BALANCED', 'KEY'].join('\t'));
   for (const o of status.objects) {
     lines.push(
-      [o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.key].join('\t'),
+      [o.failedChunks ? `FAILED(${o.failedChunks})` : o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.key].join('\t'),
     );
   }
+  for (const o of status.objects.filter((x) => x.lastError)) lines.push(`  ${o.key}: ${o.lastError} (after a fix: shardline redrive)`);
   lines.push('', `NODES (${status.nodes.length})`);
   lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'HEARTBEAT'].join('\t'));
   for (const n of status.nodes) {

@@ -98,6 +98,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     object = (await ledger.list()).find((o) => o.key === 'chaos/train.jsonl');
     const leader = await LeaderLease.read(target.clients.doc, target.resources.controlTable);
     if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: Date.now() });
+    await recordDetections(registry, failures);
     if (object?.status === 'COMPLETE' || object?.status === 'FAILED') break;
     const due = object && object.chunkCount > 0 && failures.length < planned.length && object.chunksDone >= ((failures.length + 1) * object.chunkCount) / (planned.length + 2);
     if (due) {
@@ -106,10 +107,8 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
       // The first victim is the leader; the others are nodes that hold leases right now, so that
       // every failure has work in flight to recover.
       const holders = await Promise.all(nodes.map(async (n) => ((await chunks.leasesOf(n.nodeId)).length > 0 ? n : undefined)));
-      const victim =
-        (failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : undefined) ??
-        holders.find((n) => n !== undefined) ??
-        nodes[0];
+      // (When no node holds a lease at this instant, wait for the next tick.)
+      const victim = failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : holders.find((n) => n !== undefined);
       const agent = env.agents.find((a) => a.nodeId === victim?.nodeId);
       if (victim && agent) {
         victims.add(victim.nodeId);
@@ -129,16 +128,11 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   if (object?.status !== 'COMPLETE') problems.push(`object did not complete (status ${object?.status ?? 'not planned'})`);
 
   // Failure detection and hand-back, from what the detector recorded on each dead node.
-  await sleep(1000);
-  const nodes = await registry.list();
-  for (const f of failures) {
-    const n = nodes.find((x) => x.nodeId === f.nodeId);
-    if (n?.deadAt) f.detectedMs = n.deadAt - f.at;
-    if (n?.recoveredAt) f.handedBackMs = n.recoveredAt - f.at;
-    f.leasesRevoked = n?.recovery?.leasesRevoked;
-    f.replicasMoved = n?.recovery?.replicasMoved;
-    if (f.action === 'kill' && opts.restartAfterMs === undefined && f.detectedMs === undefined) problems.push(`${f.nodeId} was never declared dead`);
+  for (let i = 0; i < 60 && failures.some((f) => f.handedBackMs === undefined); i++) {
+    await recordDetections(registry, failures);
+    await sleep(250);
   }
+  for (const f of failures) if (f.detectedMs === undefined) problems.push(`${f.nodeId} was never declared dead`);
 
   let replicasRestoredMs: number | undefined;
   const records = { generated: data.records, valid: data.validRecords, invalid: data.invalidRecords, in: 0, out: 0, rejected: 0, filtered: 0 };
@@ -165,6 +159,21 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   const orphans = await countOrphans(target, object);
   if (orphans > 0) problems.push(`${orphans} output file(s) of abandoned attempts left in the processed bucket`);
   return { failures, leaderChanges, records, chunks: object?.chunkCount ?? 0, seconds, replicasRestoredMs, lateCommitsRefused, problems };
+}
+
+/** Copies what the detector wrote on each failed node (before a rejoin overwrites it). */
+async function recordDetections(registry: NodeRegistry, failures: FailureRecord[]): Promise<void> {
+  if (!failures.some((f) => f.handedBackMs === undefined)) return;
+  const nodes = await registry.list();
+  for (const f of failures) {
+    const n = nodes.find((x) => x.nodeId === f.nodeId);
+    if (f.detectedMs === undefined && n?.deadAt && n.deadAt >= f.at) f.detectedMs = n.deadAt - f.at;
+    if (f.handedBackMs === undefined && n?.recoveredAt && n.recoveredAt >= f.at) {
+      f.handedBackMs = n.recoveredAt - f.at;
+      f.leasesRevoked = n.recovery?.leasesRevoked;
+      f.replicasMoved = n.recovery?.replicasMoved;
+    }
+  }
 }
 
 /** Shard and rejects files of the object that its manifest does not list. */

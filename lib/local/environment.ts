@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createAwsClients } from '../aws/clients';
 import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
@@ -55,7 +55,6 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
   const stateDir = resolve(opts.stateDir ?? '.shardline');
   const region = opts.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const config = parsePipelineConfig(opts.config ?? { chunkSizeBytes: 8 * 1024 * 1024 });
-  await rm(join(stateDir, 'agents'), { recursive: true, force: true });
   await mkdir(stateDir, { recursive: true });
 
   const moto = opts.endpoint ? undefined : await startMotoServer({ logFile: join(stateDir, 'moto.log') });

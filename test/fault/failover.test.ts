@@ -1,0 +1,58 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderChaosReport } from '../../lib/cli/chaos';
+import { runChaos, type ChaosReport } from '../../lib/local/chaos';
+
+describe('failover under fault injection (6 agent processes, local endpoint)', () => {
+  let report: ChaosReport;
+
+  beforeAll(async () => {
+    report = await runChaos({
+      agents: 6,
+      kill: 2,
+      pause: 1,
+      pauseMs: 8000,
+      sizeBytes: 5_000_000,
+      chunkSizeBytes: 160 * 1024,
+      stateDir: mkdtempSync(join(tmpdir(), 'shardline-chaos-')),
+    });
+    console.log(renderChaosReport(report));
+  }, 300_000);
+
+  it('delivers every record exactly once with balanced accounting after two kills and a pause', () => {
+    expect(report.problems).toEqual([]);
+    expect(report.records.in).toBe(report.records.generated);
+    expect(report.records.out).toBe(report.records.valid);
+  });
+
+  it('detects every failed node within 5 s and hands its work back within 30 s', () => {
+    expect(report.failures).toHaveLength(3);
+    for (const f of report.failures) {
+      expect(f.detectedMs).toBeLessThan(5000);
+      expect(f.handedBackMs).toBeLessThan(30_000);
+    }
+  });
+
+  it('hands the leases of failed lease holders back to the queue', () => {
+    const holders = report.failures.filter((f) => !f.wasLeader);
+    expect(holders.every((f) => (f.leasesRevoked ?? 0) > 0)).toBe(true);
+  });
+
+  it('elects a new leader when the leader is killed', () => {
+    expect(report.failures[0].wasLeader).toBe(true);
+    const holders = report.leaderChanges.map((l) => l.holder);
+    expect(holders[0]).toBe(report.failures[0].nodeId);
+    expect(holders.slice(1).some((h) => h !== report.failures[0].nodeId)).toBe(true);
+    const takeover = report.leaderChanges[1].at - report.failures[0].at;
+    expect(takeover).toBeLessThan(5000);
+  });
+
+  it('refuses the late commit of a paused (zombie) node', () => {
+    expect(report.lateCommitsRefused).toBeGreaterThanOrEqual(1);
+  });
+
+  it('brings every shard back to R replicas on live nodes', () => {
+    expect(report.replicasRestoredMs).toBeDefined();
+  });
+});
