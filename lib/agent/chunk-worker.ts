@@ -31,6 +31,9 @@ export interface ChunkWorkerDeps {
   failKeys?: RegExp;
 }
 
+/** How soon a message whose chunk another node holds is looked at again. */
+const BUSY_RECHECK_SECONDS = 5;
+
 export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'lease-lost' | 'failed';
 
 /** Per-chunk timings and counts, for metrics and the demo's latency figures. */
@@ -69,7 +72,9 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     return { result: 'duplicate', chunkId: msg.chunkId };
   }
   if (leased.outcome === 'busy') {
-    const seconds = Math.min(Math.max(1, Math.ceil((leased.leaseExpiresAt - now()) / 1000) + 1), 43200);
+    // Look again soon rather than at the lease's expiry: if the holder fails, its lease is
+    // revoked, and the receipt handle it stored no longer names this receive of the message.
+    const seconds = Math.min(Math.max(1, Math.ceil((leased.leaseExpiresAt - now()) / 1000) + 1), BUSY_RECHECK_SECONDS);
     await setVisibility(deps, receipt, seconds);
     return { result: 'busy', chunkId: msg.chunkId };
   }

@@ -1,0 +1,111 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAwsClients } from '../../lib/aws/clients';
+import { enqueueChunks } from '../../lib/chunking/chunker';
+import { planChunks } from '../../lib/chunking/plan';
+import type { Target } from '../../lib/cli/target';
+import { ObjectLedger } from '../../lib/ledger/object-ledger';
+import { stopLocalAgent } from '../../lib/local/agent-processes';
+import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
+import { startLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment';
+import { verifyObject } from '../../lib/local/verify';
+import { listKeys } from '../../lib/storage/list-keys';
+import { redrive } from '../../lib/ops/redrive';
+import { waitFor } from '../support/wait';
+
+const lines = (prefix: string, n: number, bad = 0) =>
+  [...Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, text: `record ${i} ${'z'.repeat(i % 200)}` })), ...Array(bad).fill('{oops')].join('\n');
+
+async function depth(target: Target, queueUrl: string): Promise<number> {
+  const out = await target.clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
+}
+
+describe('poison chunks, full restarts and duplicates (local endpoint, real agents)', () => {
+  let moto: MotoServer;
+  let target: Target;
+  let ledger: ObjectLedger;
+  const stateDir = mkdtempSync(join(tmpdir(), 'shardline-restart-'));
+  const config = { chunkSizeBytes: 96 * 1024, replicationFactor: 2 };
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  const connect = (env: LocalEnvironment) => {
+    target = { clients: createAwsClients({ endpoint: env.state.endpoint, region: env.state.region }), resources: env.state.resources, label: 'test' };
+    ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
+  };
+  const objectByKey = async (key: string) => (await ledger.list()).find((o) => o.key === key);
+
+  it('marks a poison chunk FAILED in the DLQ, and completes it exactly once after a fix and a redrive', async () => {
+    const env = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 2, stateDir, config, agentArgs: ['--fail-keys', '^poison/'] });
+    try {
+      connect(env);
+      await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: 'poison/a.jsonl', Body: lines('p', 300) }));
+      const failed = await waitFor(async () => {
+        const o = await objectByKey('poison/a.jsonl');
+        return o?.status === 'FAILED' && (await depth(target, target.resources.workDlqUrl)) === 1 ? o : undefined;
+      }, 90_000);
+      expect(failed).toMatchObject({ failedChunks: 1, lastError: expect.stringContaining('injected fault') });
+
+      // The fix: agents without the fault, then the redrive.
+      for (const [i, agent] of env.agents.entries()) {
+        await stopLocalAgent(agent);
+        await env.restartAgent(i + 1, []);
+      }
+      const result = await redrive({ sqs: target.clients.sqs, doc: target.clients.doc, ledgerTable: target.resources.ledgerTable }, target.resources.workDlqUrl, target.resources.workQueueUrl);
+      expect(result).toEqual({ moved: 1, objectsReopened: 1 });
+
+      const done = await waitFor(async () => ((await objectByKey('poison/a.jsonl'))?.status === 'COMPLETE' ? objectByKey('poison/a.jsonl') : undefined), 60_000);
+      const verification = await verifyObject(target, done!.objectId);
+      expect(verification.problems).toEqual([]);
+      expect(verification.ids.size).toBe(300);
+    } finally {
+      await env.stop();
+    }
+  }, 240_000);
+
+  it('resumes from the ledger after every agent and the chunker stop mid-run, losing and duplicating nothing', async () => {
+    const key = 'restart/data.jsonl';
+    const first = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 3, stateDir, config });
+    connect(first);
+    await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: key, Body: lines('r', 12_000, 4) }));
+    await waitFor(async () => {
+      const o = await objectByKey(key);
+      return o && o.chunksDone >= o.chunkCount / 4 && o.chunksDone < o.chunkCount;
+    }, 90_000, 100);
+    for (const agent of first.agents) agent.process.kill('SIGKILL');
+    await first.stop();
+    const midway = await objectByKey(key);
+    expect(midway?.status).not.toBe('COMPLETE');
+
+    const second = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 3, stateDir, config });
+    try {
+      const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 120_000);
+      const verification = await verifyObject(target, done!.objectId);
+      expect(verification.problems).toEqual([]);
+      expect(verification.ids.size).toBe(12_000);
+      expect(verification.manifest.totals).toMatchObject({ recordsIn: 12_004, recordsRejected: 4 });
+      // Outputs of attempts cut short by the kill are gone: only committed files remain.
+      const files = await listKeys(target.clients.s3, target.resources.processedBucket, [`shards/${done!.objectId}/`]);
+      expect(files.sort()).toEqual(verification.manifest.shards.map((s) => s.key).sort());
+
+      // Every chunk message once more (duplicates): nothing changes.
+      const again = planChunks({ bucket: done!.bucket, key, versionId: done!.versionId, etag: done!.etag, size: done!.size }, done!.chunkSizeBytes);
+      await enqueueChunks(target.clients.sqs, target.resources.workQueueUrl, again.chunks);
+      await waitFor(async () => (await depth(target, target.resources.workQueueUrl)) === 0, 60_000);
+      expect(await objectByKey(key)).toMatchObject({ recordsIn: 12_004, recordsOut: 12_000, chunksDone: done!.chunkCount, manifestKey: done!.manifestKey });
+    } finally {
+      await second.stop();
+    }
+  }, 300_000);
+});
