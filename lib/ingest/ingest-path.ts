@@ -1,106 +1,116 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join, relative, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { listLocalSource, listS3Source, type SourceFile } from './sources';
 
-/** Progress of an ingest, reported as bytes move. */
+/** Progress of an ingest, reported as bytes move (bytes count towards the file being sent). */
 export interface IngestProgress {
   bytesDone: number;
   bytesTotal: number;
   filesDone: number;
   filesTotal: number;
+  /** Key of the file that moved last. */
   file: string;
 }
 
+/** Where ingested files go: `s3://bucket/prefix/<relative path>`. */
+export interface IngestTarget {
+  bucket: string;
+  /** Key prefix, treated as a folder (a missing trailing `/` is added). @default '' (bucket root) */
+  prefix?: string;
+}
+
+/** What an ingest needs from outside. */
 export interface IngestDeps {
   s3: S3Client;
   onProgress?: (p: IngestProgress) => void;
-  /** Files uploaded at once. @default 4 */
+  /** Files uploaded at once, each with up to 4 parts in flight. @default 4 */
   concurrency?: number;
 }
 
-interface SourceFile {
-  name: string;
-  size: number;
-  open: () => Promise<Readable>;
+/** What an ingest moved; `keys` are sorted. */
+export interface IngestResult {
+  files: number;
+  bytes: number;
+  keys: string[];
 }
 
+/** 8 MiB parts: above S3's 5 MiB minimum, and 4 in flight per file keep memory near 32 MiB a file. */
+export const PART_SIZE = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT = 4;
+
 /**
- * Copies a local file, a local folder (recursively) or `s3://bucket/prefix` into the ingest
- * bucket under `prefix`, keeping relative paths. Multipart and parallel (lib-storage `Upload`),
- * streaming from the source, so memory does not grow with file size.
+ * Copies a local file, a local folder (recursively) or `s3://bucket/prefix` into `target`,
+ * keeping each file's path relative to the source under the prefix. Streams from the source into
+ * lib-storage `Upload` (multipart, parallel parts), so memory does not grow with file size; S3
+ * sources are read with GetObject, which works against any endpoint and across accounts. On the
+ * first failure no new file starts, uploads in flight are aborted (with their parts), and the
+ * error is thrown. A missing source throws `ingest source not found: …`.
  */
-export async function ingestPath(
-  source: string,
-  target: { bucket: string; prefix?: string },
-  deps: IngestDeps,
-): Promise<{ files: number; bytes: number; keys: string[] }> {
-  const files = source.startsWith('s3://') ? await listS3(deps.s3, source) : await listLocal(source);
-  const prefix = target.prefix ?? '';
+export async function ingestPath(source: string, target: IngestTarget, deps: IngestDeps): Promise<IngestResult> {
+  const files = source.startsWith('s3://') ? await listS3Source(deps.s3, source) : await listLocalSource(source);
+  const prefix = normalizePrefix(target.prefix);
   const progress: IngestProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + f.size, 0), filesDone: 0, filesTotal: files.length, file: '' };
-  const keys: string[] = [];
+  const report = (file: string, bytes: number) => {
+    progress.bytesDone += bytes;
+    progress.file = file;
+    deps.onProgress?.({ ...progress });
+  };
+
   const queue = [...files];
+  const inFlight = new Set<Upload>();
+  const keys: string[] = [];
+  let failure: unknown;
   const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      const key = `${prefix}${file.name}`;
-      const upload = new Upload({
-        client: deps.s3,
-        params: { Bucket: target.bucket, Key: key, Body: await file.open() },
-        queueSize: 4,
-        partSize: 8 * 1024 * 1024,
-      });
-      let sent = 0;
-      upload.on('httpUploadProgress', (p) => {
-        const loaded = p.loaded ?? 0;
-        progress.bytesDone += loaded - sent;
-        sent = loaded;
-        deps.onProgress?.({ ...progress, file: key });
-      });
-      await upload.done();
-      progress.bytesDone += file.size - sent;
-      progress.filesDone++;
-      keys.push(key);
-      deps.onProgress?.({ ...progress, file: key });
+    for (let file = queue.shift(); file && failure === undefined; file = queue.shift()) {
+      try {
+        const key = await uploadOne(file, `${prefix}${file.name}`, target.bucket, deps.s3, inFlight, report);
+        keys.push(key);
+        progress.filesDone++;
+        report(key, 0);
+      } catch (err) {
+        failure ??= err;
+        for (const upload of inFlight) void upload.abort();
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 4, Math.max(1, files.length)) }, worker));
+  const workers = Math.max(1, Math.min(deps.concurrency ?? 4, files.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure !== undefined) throw failure;
   return { files: files.length, bytes: progress.bytesTotal, keys: keys.sort() };
 }
 
-async function listLocal(path: string): Promise<SourceFile[]> {
-  const info = await stat(path).catch(() => {
-    throw new Error(`ingest source not found: ${path}`);
+async function uploadOne(
+  file: SourceFile,
+  key: string,
+  bucket: string,
+  s3: S3Client,
+  inFlight: Set<Upload>,
+  report: (key: string, bytes: number) => void,
+): Promise<string> {
+  const body = await file.open();
+  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body }, queueSize: PARTS_IN_FLIGHT, partSize: PART_SIZE });
+  let sent = 0;
+  upload.on('httpUploadProgress', (p) => {
+    // lib-storage reports a running total per upload; the ingest reports deltas across files.
+    const loaded = Math.min(p.loaded ?? 0, file.size);
+    if (loaded > sent) report(key, loaded - sent);
+    sent = Math.max(sent, loaded);
   });
-  if (info.isFile()) return [{ name: basename(path), size: info.size, open: async () => createReadStream(path) }];
-  const entries = await readdir(path, { recursive: true, withFileTypes: true });
-  const files: SourceFile[] = [];
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath ?? path, entry.name);
-    files.push({ name: relative(path, full).split(sep).join('/'), size: (await stat(full)).size, open: async () => createReadStream(full) });
+  inFlight.add(upload);
+  try {
+    await upload.done();
+  } catch (err) {
+    body.destroy(); // an abandoned S3 body would otherwise keep its socket
+    throw err;
+  } finally {
+    inFlight.delete(upload);
   }
-  if (files.length === 0) throw new Error(`ingest source has no files: ${path}`);
-  return files.sort((a, b) => a.name.localeCompare(b.name));
+  if (file.size > sent) report(key, file.size - sent);
+  return key;
 }
 
-async function listS3(s3: S3Client, url: string): Promise<SourceFile[]> {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!match) throw new Error(`invalid S3 url: ${url}`);
-  const [, bucket, prefix] = match;
-  const files: SourceFile[] = [];
-  let token: string | undefined;
-  do {
-    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of out.Contents ?? []) {
-      if (!o.Key || o.Key.endsWith('/')) continue;
-      const key = o.Key;
-      const name = key.slice(prefix.endsWith('/') || !prefix ? prefix.length : prefix.lastIndexOf('/') + 1);
-      files.push({ name, size: o.Size ?? 0, open: async () => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable });
-    }
-    token = out.NextContinuationToken;
-  } while (token);
-  if (files.length === 0) throw new Error(`ingest source has no objects: ${url}`);
-  return files;
+/** `''` stays the bucket root; anything else becomes a folder: no leading `/`, one trailing `/`. */
+function normalizePrefix(prefix = ''): string {
+  const trimmed = prefix.replace(/^\/+/, '');
+  return trimmed === '' || trimmed.endsWith('/') ? trimmed : `${trimmed}/`;
 }
