@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LEASES_BY_HOLDER_INDEX } from '../../lib/ledger/items';
+import { LEASES_BY_HOLDER_INDEX, SHORT_OF_REPLICAS_INDEX } from '../../lib/ledger/items';
 
 export interface StateProps {
   /** Keep the tables when the stack is deleted. */
@@ -37,6 +37,13 @@ export class State extends Construct {
       indexName: LEASES_BY_HOLDER_INDEX,
       partitionKey: { name: 'leasedBy', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
+    // Sparse index of shards placed on fewer than R nodes (too few healthy nodes at commit):
+    // the leader tops them up as nodes join.
+    this.ledgerTable.addGlobalSecondaryIndex({
+      indexName: SHORT_OF_REPLICAS_INDEX,
+      partitionKey: { name: 'shortOfReplicas', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
     // TTL only tidies long-gone nodes; failure detection is by heartbeat age, never by TTL.
     this.nodesTable = table('Nodes', 'expiresAt');

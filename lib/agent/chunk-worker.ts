@@ -91,7 +91,9 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     stages.workMs = now() - t;
     t = now();
     const replicas = replicaItems(msg, outcome as ChunkOutcome, await deps.placementNodes(), deps.config.replicationFactor);
-    await deps.chunks.commit(lease, { counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, durationMs: now() - started });
+    await deps.chunks.commit(lease, {
+      counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, replicationFactor: deps.config.replicationFactor, durationMs: now() - started,
+    });
     await deleteMessage(deps, receipt);
     stages.commitMs = now() - t;
     t = now();

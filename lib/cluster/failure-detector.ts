@@ -3,7 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkLedger } from '../ledger/chunk-ledger';
 import type { PlacementNode } from './placement';
 import type { NodeItem, NodeRegistry } from './registry';
-import { repairReplicasOf } from './replica-repair';
+import { repairReplicasOf, topUpShortShards } from './replica-repair';
 
 export interface FailureDetectorDeps {
   registry: NodeRegistry;
@@ -50,6 +50,8 @@ export async function detectFailures(deps: FailureDetectorDeps, now = Date.now()
       recoveries.push(await recover(deps, node.nodeId, node.silentForMs ?? 0, healthy));
     }
   }
+  const toppedUp = await topUpShortShards(deps, healthy);
+  if (toppedUp > 0) deps.log('info', 'under-replicated shards topped up', { replicasAdded: toppedUp });
   return recoveries;
 }
 

@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { keys, type ReplicaItem } from '../ledger/items';
+import { keys, SHORT, SHORT_OF_REPLICAS_INDEX, type ChunkItem, type ReplicaItem } from '../ledger/items';
 import { placeShard, type PlacementNode } from './placement';
 
 /**
@@ -48,13 +48,62 @@ async function repairOne(
     new UpdateCommand({
       TableName: deps.ledgerTable,
       Key: keys.chunk(lost.objectId, Number(lost.chunkId.split('-').pop())),
-      UpdateExpression: 'SET replicas = :r',
+      ...replicaListUpdate(placement, deps.replicationFactor),
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':r': placement },
     }),
   ).catch(() => undefined); // the chunk's replica list is informational; the replica items are the truth
   await deps.doc.send(new DeleteCommand({ TableName: deps.ledgerTable, Key: { pk: lost.pk, sk: lost.sk } }));
   return moved;
+}
+
+/** Records a shard's placement, flagging it for top-up while it has fewer than R holders. */
+function replicaListUpdate(placement: string[], replicationFactor: number) {
+  const short = placement.length < replicationFactor;
+  return {
+    UpdateExpression: short ? 'SET replicas = :r, shortOfReplicas = :short' : 'SET replicas = :r REMOVE shortOfReplicas',
+    ExpressionAttributeValues: { ':r': placement, ...(short ? { ':short': SHORT } : {}) },
+  };
+}
+
+/**
+ * Tops up shards that were placed on fewer than R nodes (too few healthy nodes when they were
+ * committed or repaired): each is placed again over today's healthy nodes. Returns how many
+ * replicas were added.
+ */
+export async function topUpShortShards(
+  deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number },
+  healthy: PlacementNode[],
+): Promise<number> {
+  if (healthy.length === 0) return 0;
+  const out = await deps.doc.send(
+    new QueryCommand({
+      TableName: deps.ledgerTable,
+      IndexName: SHORT_OF_REPLICAS_INDEX,
+      KeyConditionExpression: 'shortOfReplicas = :short',
+      ExpressionAttributeValues: { ':short': SHORT },
+      Limit: 100,
+    }),
+  );
+  let added = 0;
+  for (const chunk of (out.Items ?? []) as ChunkItem[]) {
+    if (chunk.status !== 'PROCESSED' || !chunk.shard) continue;
+    const placement = placeShard(chunk.chunkId, healthy, deps.replicationFactor);
+    if (placement.length <= (chunk.replicas?.length ?? 0)) continue;
+    for (const nodeId of placement) {
+      const replica: ReplicaItem = {
+        ...keys.replica(nodeId, chunk.chunkId), nodeId, chunkId: chunk.chunkId, objectId: chunk.objectId,
+        shardKey: chunk.shard.key, sha256: chunk.shard.sha256, bytes: chunk.shard.bytes, status: 'ASSIGNED', assignedAt: new Date().toISOString(),
+      };
+      try {
+        await deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' }));
+        added++;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    }
+    await deps.doc.send(new UpdateCommand({ TableName: deps.ledgerTable, Key: { pk: chunk.pk, sk: chunk.sk }, ...replicaListUpdate(placement, deps.replicationFactor) }));
+  }
+  return added;
 }
 
 /** Every replica assigned to one node. */

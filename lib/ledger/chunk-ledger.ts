@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkMessage } from '../chunking/chunk';
-import { keys, LEASES_BY_HOLDER_INDEX, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
+import { keys, LEASES_BY_HOLDER_INDEX, SHORT, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
 
 /** Raised when a worker's lease was taken over: its late write is refused. */
 export class LeaseLostError extends Error {
@@ -31,6 +31,8 @@ export interface ChunkCommit {
   shard: OutputFile;
   rejects?: OutputFile;
   replicas: ReplicaItem[];
+  /** R: a shard placed on fewer nodes is flagged for the leader's replica repair. */
+  replicationFactor: number;
   durationMs: number;
 }
 
@@ -234,11 +236,13 @@ function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date)
     recordsRejected: counts.recordsRejected, recordsFiltered: counts.recordsFiltered, bytesIn: counts.bytesIn,
     replicas: commit.replicas.map((r) => r.nodeId), processedAt: now.toISOString(), durationMs: commit.durationMs,
     ...(commit.rejects ? { rejects: commit.rejects } : {}),
+    ...(commit.replicas.length < commit.replicationFactor ? { shortOfReplicas: SHORT } : {}),
   };
+  const remove = ['receiptHandle', 'lastError', 'leasedBy', ...(fields.shortOfReplicas ? [] : ['shortOfReplicas'])];
   const names = Object.fromEntries(Object.keys(fields).map((f) => [`#${f}`, f]));
   const values = Object.fromEntries(Object.entries(fields).map(([f, v]) => [`:${f}`, v]));
   return {
-    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE receiptHandle, lastError, leasedBy`,
+    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE ${remove.join(', ')}`,
     ConditionExpression: '#status = :leased AND leaseOwner = :owner AND attempt = :attempt',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },

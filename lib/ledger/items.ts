@@ -16,6 +16,9 @@ export const keys = {
 
 /** Ledger GSI over `leasedBy` (present only while a chunk is LEASED). */
 export const LEASES_BY_HOLDER_INDEX = 'byLeaseHolder';
+/** Ledger GSI over `shortOfReplicas` (present only on shards placed on fewer than R nodes). */
+export const SHORT_OF_REPLICAS_INDEX = 'byReplicaShortfall';
+export const SHORT = 'SHORT';
 
 export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'FAILED';
 export type ChunkStatus = 'LEASED' | 'PROCESSED' | 'FAILED';

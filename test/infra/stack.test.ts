@@ -79,7 +79,13 @@ describe('State tables', () => {
 
   it('indexes live leases by holder so a dead node\'s chunks are found with one query', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byLeaseHolder', KeySchema: [{ AttributeName: 'leasedBy', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] })],
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byLeaseHolder', KeySchema: [{ AttributeName: 'leasedBy', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] })]),
+    });
+  });
+
+  it('indexes under-replicated shards so the leader can top them up', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byReplicaShortfall', KeySchema: [{ AttributeName: 'shortOfReplicas', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }] })]),
     });
   });
 
