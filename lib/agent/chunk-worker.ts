@@ -104,6 +104,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     if (err instanceof LeaseLostError) {
       deps.log('warn', 'lease lost; late result discarded', { chunkId: msg.chunkId, attempt: lease.attempt });
       if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
+      await setVisibility(deps, receipt, 0).catch(() => undefined); // whoever holds it now decides
       return { result: 'lease-lost', chunkId: msg.chunkId };
     }
     const error = (err as Error).message ?? String(err);
