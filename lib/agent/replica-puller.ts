@@ -1,12 +1,13 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { keys, type ReplicaItem } from '../ledger/items';
+import { replicasOf } from '../cluster/replica-repair';
+import type { ReplicaItem } from '../ledger/items';
 
 /** The cache manifest a training process reads: every shard present on this node. */
 export interface CacheManifest {
@@ -51,22 +52,8 @@ export class ReplicaPuller {
     return pulled;
   }
 
-  private async replicas(): Promise<ReplicaItem[]> {
-    const items: ReplicaItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.deps.doc.send(
-        new QueryCommand({
-          TableName: this.deps.ledgerTable,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.replica(this.deps.nodeId, '').pk },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((out.Items ?? []) as ReplicaItem[]));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private replicas(): Promise<ReplicaItem[]> {
+    return replicasOf(this.deps, this.deps.nodeId);
   }
 
   private async download(replica: ReplicaItem): Promise<string> {

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from '../aws/dynamo-pages';
+import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
 
@@ -130,13 +131,7 @@ export class NodeRegistry {
 
   /** Every registered node. */
   async list(): Promise<NodeItem[]> {
-    const items: NodeItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: startKey, ConsistentRead: true }));
-      items.push(...((out.Items ?? []) as NodeItem[]).filter((i) => i.sk === 'NODE'));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = (await scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true })).filter((i) => i.sk === 'NODE');
     return items.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
   }
 

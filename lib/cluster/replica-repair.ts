@@ -1,4 +1,5 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../aws/dynamo-pages';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { keys, SHORT, SHORT_OF_REPLICAS_INDEX, type ChunkItem, type ReplicaItem } from '../ledger/items';
 import { placeShard, type PlacementNode } from './placement';
@@ -108,19 +109,10 @@ export async function topUpShortShards(
 
 /** Every replica assigned to one node. */
 export async function replicasOf(deps: { doc: DynamoDBDocumentClient; ledgerTable: string }, nodeId: string): Promise<ReplicaItem[]> {
-  const items: ReplicaItem[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await deps.doc.send(
-      new QueryCommand({
-        TableName: deps.ledgerTable,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.replica(nodeId, '').pk },
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((out.Items ?? []) as ReplicaItem[]));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  const items = await queryAll<ReplicaItem>(deps.doc, {
+    TableName: deps.ledgerTable,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.replica(nodeId, '').pk },
+  });
   return items;
 }

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../aws/dynamo-pages';
+import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkMessage } from '../chunking/chunk';
 import { keys, LEASES_BY_HOLDER_INDEX, SHORT, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
 
@@ -134,21 +135,12 @@ export class ChunkLedger {
 
   /** Chunks currently leased by a node (the sparse by-holder index). */
   async leasesOf(nodeId: string): Promise<ChunkItem[]> {
-    const items: ChunkItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: LEASES_BY_HOLDER_INDEX,
-          KeyConditionExpression: 'leasedBy = :node',
-          ExpressionAttributeValues: { ':node': nodeId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((out.Items ?? []) as ChunkItem[]));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = await queryAll<ChunkItem>(this.doc, {
+      TableName: this.table,
+      IndexName: LEASES_BY_HOLDER_INDEX,
+      KeyConditionExpression: 'leasedBy = :node',
+      ExpressionAttributeValues: { ':node': nodeId },
+    });
     return items.filter((i) => i.status === 'LEASED');
   }
 

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll, scanAll } from '../aws/dynamo-pages';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkPlan } from '../chunking/plan';
 import { keys, ZERO_COUNTS, type ChunkItem, type ObjectItem } from './items';
 
@@ -109,40 +110,22 @@ export class ObjectLedger {
 
   /** Every chunk item of an object, in index order. */
   async chunks(objectId: string): Promise<ChunkItem[]> {
-    const items: ChunkItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunk)',
-          ExpressionAttributeValues: { ':pk': keys.object(objectId).pk, ':chunk': keys.chunkPrefix },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((out.Items ?? []) as ChunkItem[]));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = await queryAll<ChunkItem>(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :chunk)',
+      ExpressionAttributeValues: { ':pk': keys.object(objectId).pk, ':chunk': keys.chunkPrefix },
+      ConsistentRead: true,
+    });
     return items;
   }
 
   /** Every object item in the ledger (a scan: for status views, not hot paths). */
   async list(): Promise<ObjectItem[]> {
-    const items: ObjectItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: 'sk = :object',
-          ExpressionAttributeValues: { ':object': 'OBJECT' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...((out.Items ?? []) as ObjectItem[]));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = await scanAll<ObjectItem>(this.doc, {
+      TableName: this.table,
+      FilterExpression: 'sk = :object',
+      ExpressionAttributeValues: { ':object': 'OBJECT' },
+    });
     return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 }

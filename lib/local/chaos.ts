@@ -104,11 +104,13 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     if (due) {
       const action = planned[failures.length];
       const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
-      // The first victim is the leader; the others are nodes that hold leases right now, so that
-      // every failure has work in flight to recover.
-      const holders = await Promise.all(nodes.map(async (n) => ((await chunks.leasesOf(n.nodeId)).length > 0 ? n : undefined)));
+      // The first victim is the leader; the others hold leases right now, so that every failure
+      // has work in flight to recover.
+      // The freshest lease has the most work left, so the victim still holds it when the signal lands.
+      const freshest = await Promise.all(nodes.map(async (n) => ({ n, at: Math.max(0, ...(await chunks.leasesOf(n.nodeId)).map((c) => c.leaseExpiresAt)) })));
+      const holder = freshest.filter((h) => h.at > 0).sort((a, b) => b.at - a.at)[0]?.n;
       // (When no node holds a lease at this instant, wait for the next tick.)
-      const victim = failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : holders.find((n) => n !== undefined);
+      const victim = failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : holder;
       const agent = env.agents.find((a) => a.nodeId === victim?.nodeId);
       if (victim && agent) {
         victims.add(victim.nodeId);

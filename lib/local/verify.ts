@@ -1,10 +1,9 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { keys, type ReplicaItem } from '../ledger/items';
+import { replicasOf } from '../cluster/replica-repair';
 import type { ObjectManifest } from '../ledger/manifest';
 import { ObjectLedger } from '../ledger/object-ledger';
 import type { Target } from '../cli/target';
@@ -69,21 +68,9 @@ export async function verifyObject(target: Target, objectId: string, idField = '
 export async function presentReplicas(target: Target, nodeIds: string[]): Promise<Map<string, string[]>> {
   const byChunk = new Map<string, string[]>();
   for (const nodeId of nodeIds) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await target.clients.doc.send(
-        new QueryCommand({
-          TableName: target.resources.ledgerTable,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.replica(nodeId, '').pk },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const r of (out.Items ?? []) as ReplicaItem[]) {
-        if (r.status === 'PRESENT') byChunk.set(r.chunkId, [...(byChunk.get(r.chunkId) ?? []), nodeId]);
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for (const r of await replicasOf({ doc: target.clients.doc, ledgerTable: target.resources.ledgerTable }, nodeId)) {
+      if (r.status === 'PRESENT') byChunk.set(r.chunkId, [...(byChunk.get(r.chunkId) ?? []), nodeId]);
+    }
   }
   return byChunk;
 }
