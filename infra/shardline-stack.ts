@@ -6,6 +6,7 @@ import { AgentFleet } from './constructs/agent-fleet';
 import { Ingest } from './constructs/ingest';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { State } from './constructs/state';
+import { TaskStoppedDetector } from './constructs/task-stopped-detector';
 import { Storage } from './constructs/storage';
 import { WorkQueues } from './constructs/work-queues';
 
@@ -20,6 +21,7 @@ export class ShardlineStack extends Stack {
   public readonly workQueues: WorkQueues;
   public readonly ingest: Ingest;
   public readonly fleet: AgentFleet;
+  public readonly taskStopped: TaskStoppedDetector;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -46,6 +48,12 @@ export class ShardlineStack extends Stack {
       nodesTable: this.state.nodesTable,
       controlTable: this.state.controlTable,
       pipeline: config.pipeline,
+      logRetentionDays: config.logRetentionDays,
+    });
+
+    this.taskStopped = new TaskStoppedDetector(this, 'TaskStoppedDetector', {
+      cluster: this.fleet.cluster,
+      nodesTable: this.state.nodesTable,
       logRetentionDays: config.logRetentionDays,
     });
 

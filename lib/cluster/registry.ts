@@ -110,6 +110,30 @@ export class NodeRegistry {
     }
   }
 
+  /**
+   * Declares a node DEAD because its platform says it stopped (an ECS task-stopped event),
+   * without waiting for its heartbeat to age. The leader then hands back its work. Returns false
+   * for an unknown or already dead node.
+   */
+  async markStopped(nodeId: string, reason: string, now = Date.now()): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(nodeId),
+          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
+          ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': `task-stopped: ${reason}`.slice(0, 500) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
   /** Records that a dead node's work and replicas have been handed to others. */
   async markRecovered(nodeId: string, summary: Record<string, number>, now = Date.now()): Promise<void> {
     await this.doc.send(

@@ -155,6 +155,26 @@ describe('Agent fleet', () => {
   });
 });
 
+describe('TaskStoppedDetector', () => {
+  it('routes the cluster\'s ECS task-stopped events to the handler that declares the node dead', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: { clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.fleet.cluster), 'Arn'] }], lastStatus: ['STOPPED'] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.taskStopped.handler), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 3 } })],
+    });
+  });
+
+  it('gives the handler the nodes table and nothing else', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: { Variables: { [RESOURCES.nodesTable.envVar]: { Ref: logicalId(stack.state.nodesTable) }, POWERTOOLS_SERVICE_NAME: 'shardline-task-stopped' } },
+    });
+  });
+});
+
 describe('ShardlineStack', () => {
   it('names an output for every shared resource', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
