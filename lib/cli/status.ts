@@ -1,3 +1,4 @@
+import { LeaderLease } from '../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../cluster/registry';
 import { ObjectLedger } from '../ledger/object-ledger';
 import type { Target } from './target';
@@ -21,6 +22,7 @@ export interface ObjectStatusRow {
 }
 
 export interface PipelineStatus {
+  leader?: { holder: string; token: number; expiresInMs: number };
   objects: ObjectStatusRow[];
   nodes: Array<Pick<NodeItem, 'nodeId' | 'status' | 'failureDomain' | 'instanceType' | 'load'> & { heartbeatAgeMs: number }>;
 }
@@ -29,8 +31,9 @@ export interface PipelineStatus {
 export async function collectStatus(target: Target, now = Date.now()): Promise<PipelineStatus> {
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
-  const [objects, nodes] = await Promise.all([ledger.list(), registry.list()]);
+  const [objects, nodes, lease] = await Promise.all([ledger.list(), registry.list(), LeaderLease.read(target.clients.doc, target.resources.controlTable)]);
   return {
+    leader: lease ? { holder: lease.holder, token: lease.token, expiresInMs: lease.expiresAt - now } : undefined,
     objects: objects.map((o) => ({
       key: o.key,
       objectId: o.objectId,
@@ -63,6 +66,8 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 /** Renders the status as plain-text tables. */
 export function renderStatus(status: PipelineStatus): string {
   const lines: string[] = [];
+  const l = status.leader;
+  lines.push(l && l.expiresInMs > 0 ? `LEADER ${l.holder} (fencing token ${l.token})` : 'LEADER none (no live agent holds the lease)', '');
   lines.push(`OBJECTS (${status.objects.length})`);
   lines.push(['STATUS', 'CHUNKS', 'SIZE', 'IN', 'OUT', 'REJECTED', 'FILTERED', 'BALANCED', 'KEY'].join('\t'));
   for (const o of status.objects) {
