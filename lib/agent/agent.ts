@@ -46,6 +46,7 @@ export class Agent {
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private leading = false;
+  private renewing = false;
   private readonly leader: LeaderLease;
   private placementCache?: { at: number; nodes: Promise<PlacementNode[]> };
   readonly concurrency: number;
@@ -171,6 +172,9 @@ export class Agent {
 
   /** Holds or seeks the leader lease. */
   private async renewLeadership(): Promise<void> {
+    // One call at a time: an overlapping attempt would fail its condition and drop the lease.
+    if (this.renewing) return;
+    this.renewing = true;
     try {
       const wasLeader = this.leader.currentToken !== undefined;
       const leads = await this.leader.tryAcquire();
@@ -178,6 +182,8 @@ export class Agent {
       if (!leads && wasLeader) this.deps.log('warn', 'lost the leader lease');
     } catch (err) {
       this.deps.log('warn', 'leader lease renewal failed', { error: (err as Error).message });
+    } finally {
+      this.renewing = false;
     }
   }
 
