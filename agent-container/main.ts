@@ -20,6 +20,7 @@ const program = new Command('shardline-agent')
   .addOption(new Option('--gpus <n>', 'GPUs on this node').argParser(Number))
   .addOption(new Option('--cache-capacity-gib <n>', 'cache capacity in GiB').argParser(Number))
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
+  .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .action(async (opts) => {
     const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable']);
@@ -43,6 +44,7 @@ const program = new Command('shardline-agent')
       config,
       log: (level, message, fields) => logger[level](message, fields ?? {}),
       failKeys: opts.failKeys ? new RegExp(opts.failKeys) : undefined,
+      slowMs: opts.slowMs,
     });
     const shutdown = (signal: string) => {
       logger.info('signal received; draining', { signal });

@@ -25,6 +25,8 @@ export interface AgentDeps {
   onChunk?: (report: ChunkReport) => void;
   /** Fault injection: chunks of objects whose key matches fail (see `--fail-keys`). */
   failKeys?: RegExp;
+  /** Fault injection: extra milliseconds of work per chunk (see `--slow-ms`). */
+  slowMs?: number;
   /** Seconds one receive call waits for a message (long polling). */
   pollWaitSeconds?: number;
 }
@@ -67,6 +69,7 @@ export class Agent {
       placementNodes: () => this.placementNodes(),
       log: deps.log,
       failKeys: deps.failKeys,
+      slowMs: deps.slowMs,
     };
     this.leader = new LeaderLease(deps.doc, deps.names.controlTable, deps.identity.nodeId, LEADER_LEASE_MS);
     this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });

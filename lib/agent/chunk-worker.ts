@@ -29,6 +29,8 @@ export interface ChunkWorkerDeps {
   maxReceiveCount?: number;
   /** Fault injection (chaos runs, tests): chunks of objects whose key matches fail. */
   failKeys?: RegExp;
+  /** Fault injection: extra milliseconds of work per chunk (a slow transform). */
+  slowMs?: number;
 }
 
 /** How soon a message whose chunk another node holds is looked at again. */
@@ -86,6 +88,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   try {
     let t = now();
     if (deps.failKeys?.test(msg.key)) throw new Error(`injected fault: key matches ${deps.failKeys}`);
+    if (deps.slowMs) await new Promise((r) => setTimeout(r, deps.slowMs));
     outcome = await processChunkFromS3(deps, msg, lease.attempt);
     keepAlive.assertHeld();
     stages.workMs = now() - t;

@@ -3,7 +3,7 @@ import { runChaos, type ChaosReport } from '../local/chaos';
 
 /** `shardline local chaos`: runs the fault-injection harness and prints its report. */
 export async function chaosCommand(opts: {
-  agents: number; kill: number; pause: number; pauseMs: number; restartAfterMs?: number; size: string; chunkSize: string; endpoint?: string; stateDir: string;
+  agents: number; kill: number; pause: number; pauseMs: number; restartAfterMs?: number; slowMs?: number; size: string; chunkSize: string; endpoint?: string; stateDir: string;
 }): Promise<boolean> {
   const report = await runChaos({
     agents: opts.agents,
@@ -11,6 +11,7 @@ export async function chaosCommand(opts: {
     pause: opts.pause,
     pauseMs: opts.pauseMs,
     restartAfterMs: opts.restartAfterMs,
+    slowMs: opts.slowMs,
     sizeBytes: parseSize(opts.size),
     chunkSizeBytes: parseSize(opts.chunkSize),
     stateDir: opts.stateDir,

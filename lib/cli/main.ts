@@ -41,6 +41,7 @@ export function buildCli(): Command {
     .addOption(new Option('--pause <n>', 'agents to SIGSTOP, then SIGCONT after --pause-ms').default(0).argParser(Number))
     .addOption(new Option('--pause-ms <ms>', 'how long a paused agent stays stopped').default(8000).argParser(Number))
     .addOption(new Option('--restart-after-ms <ms>', 'restart killed agents after this long').argParser(Number))
+    .addOption(new Option('--slow-ms <ms>', 'extra work per chunk in every agent (makes pauses land mid-chunk)').argParser(Number))
     .option('--size <size>', 'dataset size', '6MB')
     .option('--chunk-size <size>', 'chunk size', '128KiB')
     .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')

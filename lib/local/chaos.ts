@@ -25,6 +25,8 @@ export interface ChaosOptions {
   restartAfterMs?: number;
   sizeBytes: number;
   chunkSizeBytes: number;
+  /** Extra work per chunk in every agent (ms), so that a paused node surely holds a lease. */
+  slowMs?: number;
   stateDir: string;
   endpoint?: string;
   log?: (line: string) => void;
@@ -68,6 +70,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     endpoint: opts.endpoint,
     stateDir: opts.stateDir,
     config: { chunkSizeBytes: opts.chunkSizeBytes, replicationFactor: 2, concurrencyPerNode: 2 },
+    agentArgs: opts.slowMs ? ['--slow-ms', String(opts.slowMs)] : [],
   });
   try {
     return await runSchedule(env, opts, log);

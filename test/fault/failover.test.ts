@@ -15,6 +15,7 @@ describe('failover under fault injection (6 agent processes, local endpoint)', (
       pauseMs: 8000,
       sizeBytes: 5_000_000,
       chunkSizeBytes: 160 * 1024,
+      slowMs: 1000,
       stateDir: mkdtempSync(join(tmpdir(), 'shardline-chaos-')),
     });
     console.log(renderChaosReport(report));
