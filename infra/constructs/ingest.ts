@@ -3,18 +3,15 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { CONFIG_ENV_VAR, type PipelineConfig } from '../../lib/config/pipeline-config';
 import { RESOURCES } from '../../lib/resources';
+import { shardlineFunction } from './shardline-function';
 import { secureBucketProps } from './storage';
 import { queueWithDlq } from './work-queues';
-
-const PROJECT_ROOT = join(__dirname, '..', '..');
 
 export interface IngestProps {
   readonly processedBucket: s3.IBucket;
@@ -51,17 +48,11 @@ export class Ingest extends Construct {
     this.eventsDlq = deadLetterQueue;
     this.ingestBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queue));
 
-    this.chunker = new nodejs.NodejsFunction(this, 'Chunker', {
-      entry: join(PROJECT_ROOT, 'functions', 'chunker.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+    this.chunker = shardlineFunction(this, 'Chunker', 'chunker', {
       memorySize: props.memorySize,
       timeout,
       tracing: lambda.Tracing.ACTIVE,
-      logGroup: new logs.LogGroup(this, 'ChunkerLogs', { retention: props.logRetentionDays as logs.RetentionDays }),
+      logRetentionDays: props.logRetentionDays,
       environment: {
         [RESOURCES.processedBucket.envVar]: props.processedBucket.bucketName,
         [RESOURCES.workQueueUrl.envVar]: props.workQueue.queueUrl,
@@ -69,7 +60,6 @@ export class Ingest extends Construct {
         [CONFIG_ENV_VAR]: JSON.stringify(props.pipeline),
         POWERTOOLS_SERVICE_NAME: 'shardline-chunker',
       },
-      bundling: { format: nodejs.OutputFormat.CJS, minify: true, sourceMap: true, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
     });
     this.chunkerEventSource = new SqsEventSource(queue, {
       batchSize: props.batchSize,

@@ -2,14 +2,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { RESOURCES } from '../../lib/resources';
-
-const PROJECT_ROOT = join(__dirname, '..', '..');
+import { shardlineFunction } from './shardline-function';
 
 export interface TaskStoppedDetectorProps {
   readonly cluster: ecs.ICluster;
@@ -27,16 +23,9 @@ export class TaskStoppedDetector extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskStoppedDetectorProps) {
     super(scope, id);
-    this.handler = new nodejs.NodejsFunction(this, 'Handler', {
-      entry: join(PROJECT_ROOT, 'functions', 'task-stopped.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: props.logRetentionDays as logs.RetentionDays }),
+    this.handler = shardlineFunction(this, 'Handler', 'task-stopped', {
+      logRetentionDays: props.logRetentionDays,
       environment: { [RESOURCES.nodesTable.envVar]: props.nodesTable.tableName, POWERTOOLS_SERVICE_NAME: 'shardline-task-stopped' },
-      bundling: { format: nodejs.OutputFormat.CJS, minify: true, sourceMap: true, externalModules: ['@aws-sdk/*'], forceDockerBundling: false },
     });
     props.nodesTable.grantReadWriteData(this.handler);
     this.rule = new events.Rule(this, 'TaskStopped', {
