@@ -1,0 +1,51 @@
+/**
+ * The one catalog of shardline's CloudWatch metrics: agents publish them (high resolution),
+ * Lambdas emit them as EMF, the CDK dashboard and alarms read them, and `doctor` reasons over
+ * them. Every metric lives in one namespace; the `Stage` dimension names the deployment stage.
+ */
+export const METRIC_NAMESPACE = 'Shardline';
+
+/** Agent metrics (per chunk unless stated), published every second. */
+export const AgentMetric = {
+  /** Time from a chunk message being sent to a worker taking it. */
+  queueWaitMs: 'ChunkQueueWaitMs',
+  /** Time spent waiting on S3 GETs of the chunk's byte range. */
+  downloadMs: 'ChunkDownloadMs',
+  /** Time spent decoding, validating and transforming records. */
+  processMs: 'ChunkProcessMs',
+  /** Time spent writing the shard (and rejects) to S3. */
+  uploadMs: 'ChunkUploadMs',
+  /** Time of the ledger commit (transaction incl. replica placement) and message delete. */
+  commitMs: 'ChunkCommitMs',
+  /** Lease to finalize, the whole per-chunk latency. */
+  totalMs: 'ChunkTotalMs',
+  bytesProcessed: 'BytesProcessed',
+  recordsProcessed: 'RecordsProcessed',
+  recordsRejected: 'RecordsRejected',
+  chunksProcessed: 'ChunksProcessed',
+  /** Dimension `ErrorKind` (e.g. s3, dynamodb, transform, lease-lost, malformed). */
+  chunkErrors: 'ChunkErrors',
+  /** Gauge: chunks being worked on by the node. */
+  chunksInFlight: 'ChunksInFlight',
+  /** Dimension `Service` (S3 | DynamoDB): throttling responses seen (SlowDown, 503, throughput exceeded). */
+  throttles: 'Throttles',
+  /** Gauge, published by the leader: nodes with a fresh heartbeat. */
+  healthyNodes: 'HealthyNodes',
+  /** Gauge, published by the leader: shards with fewer than R live replicas. */
+  shardsBelowReplication: 'ShardsBelowReplication',
+  /** Count of leadership acquisitions. */
+  leaderChanges: 'LeaderChanges',
+  /** Shards copied into a node's cache by the replica puller. */
+  replicasPulled: 'ReplicasPulled',
+} as const;
+
+/** Chunker Lambda metrics (EMF through Powertools Metrics). */
+export const ChunkerMetric = {
+  objectsPlanned: 'ObjectsPlanned',
+  chunksPlanned: 'ChunksPlanned',
+  bytesPlanned: 'BytesPlanned',
+  malformedEvents: 'MalformedIngestEvents',
+} as const;
+
+/** Dimension every shardline metric carries. */
+export const STAGE_DIMENSION = 'Stage';
