@@ -13,6 +13,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -32,6 +33,7 @@ export interface AwsClients {
   /** DynamoDB with native JS values; `undefined` attributes are dropped. */
   readonly doc: DynamoDBDocumentClient;
   readonly ecs: ECSClient;
+  readonly sfn: SFNClient;
   /** The endpoint in use, or undefined for AWS itself. */
   readonly endpoint?: string;
   readonly region: string;
@@ -53,6 +55,10 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
 
   const base = {
     region,
+    // Throttling (S3 SlowDown / 503, DynamoDB throughput exceeded) backs off with jitter and the
+    // client rate-limits itself, instead of failing the chunk on the first refusal.
+    retryMode: 'adaptive',
+    maxAttempts: 8,
     ...(endpoint ? { endpoint } : {}),
     ...(dummyCredentials ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
   };
@@ -66,7 +72,8 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
   const ddb = new DynamoDBClient(base);
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const ecs = new ECSClient(base);
-  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, endpoint, region };
+  const sfn = new SFNClient(base);
+  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, sfn, endpoint, region };
   cache.set(key, clients);
   return clients;
 }

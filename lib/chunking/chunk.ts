@@ -10,6 +10,8 @@ export interface ObjectRef {
   /** ETag without quotes. */
   etag: string;
   size: number;
+  /** Set when the object is processed by a run over a prefix: the run has its own object ids. */
+  runId?: string;
 }
 
 /** How an object's bytes are stored. Gzip objects cannot be split and travel as one chunk. */
@@ -32,15 +34,19 @@ export interface ChunkMessage {
   end: number;
   format: RecordFormat;
   compression: Compression;
+  /** The run over a prefix this chunk belongs to, if any. */
+  runId?: string;
 }
 
 /**
  * Deterministic id of one object version: the same (bucket, key, version or ETag) always
  * yields the same id, so duplicate events re-plan nothing.
  */
-export function objectIdOf(ref: Pick<ObjectRef, 'bucket' | 'key' | 'versionId' | 'etag'>): string {
+export function objectIdOf(ref: Pick<ObjectRef, 'bucket' | 'key' | 'versionId' | 'etag' | 'runId'>): string {
   const version = ref.versionId && ref.versionId !== 'null' ? `v:${ref.versionId}` : `e:${ref.etag}`;
-  return createHash('sha256').update(`${ref.bucket}\0${ref.key}\0${version}`).digest('hex').slice(0, 32);
+  // A run processes the object again (e.g. with a new config): its own id, its own outputs.
+  const run = ref.runId ? `\0run:${ref.runId}` : '';
+  return createHash('sha256').update(`${ref.bucket}\0${ref.key}\0${version}${run}`).digest('hex').slice(0, 32);
 }
 
 /** Deterministic id of chunk `index` of an object. */

@@ -3,6 +3,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PipelineConfig } from '../config/pipeline-config';
 import { finalizeObjectIfComplete } from '../ledger/manifest';
 import type { ObjectLedger } from '../ledger/object-ledger';
+import type { RunLedger } from '../ledger/run-ledger';
 import type { ChunkMessage, ObjectRef } from './chunk';
 import { planChunks } from './plan';
 import { decodeS3EventBody, type CreatedObject } from './s3-event';
@@ -15,6 +16,10 @@ export interface ChunkerDeps {
   workQueueUrl: string;
   processedBucket: string;
   config: Pick<PipelineConfig, 'chunkSizeBytes' | 'dataset'>;
+  /** Where objects of a run over a prefix are recorded (absent: runs are not supported). */
+  runs?: Pick<RunLedger, 'recordMember'>;
+  /** Brings `config` up to the newest central version (called before each event). */
+  refreshConfig?: () => Promise<void>;
   log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -35,6 +40,7 @@ export async function handleIngestEvent(deps: ChunkerDeps, body: string): Promis
     deps.log?.('info', 'ignored s3:TestEvent');
     return [];
   }
+  await deps.refreshConfig?.();
   if (event.ignored.length > 0) deps.log?.('info', 'ignored non-create events', { events: event.ignored });
   const outcomes: ObjectOutcome[] = [];
   for (const created of event.objects) outcomes.push(await chunkObject(deps, created));
@@ -45,12 +51,14 @@ export async function handleIngestEvent(deps: ChunkerDeps, body: string): Promis
 export async function chunkObject(deps: ChunkerDeps, created: CreatedObject): Promise<ObjectOutcome> {
   const ref = await headObject(deps.s3, created);
   if (!ref) {
-    deps.log?.('warn', 'object no longer exists; nothing to plan', { bucket: created.bucket, key: created.key });
+    deps.log?.('warn', 'object no longer exists; nothing to plan', { bucket: created.bucket, key: created.key, runId: created.runId });
+    if (created.runId) await deps.runs?.recordMember(created.runId, { key: created.key, status: 'GONE' });
     return { key: created.key, outcome: 'gone', chunks: 0 };
   }
   const plan = planChunks(ref, deps.config.chunkSizeBytes, deps.config.dataset);
   const decision = await deps.objects.beginPlan(plan, deps.config.chunkSizeBytes);
   if (decision === 'in-progress') throw new PlanInProgressError(plan.objectId);
+  if (ref.runId) await deps.runs?.recordMember(ref.runId, { key: ref.key, objectId: plan.objectId, status: 'PLANNED' });
   if (decision === 'already-planned') return { objectId: plan.objectId, key: ref.key, outcome: 'already-planned', chunks: plan.chunks.length };
   await enqueueChunks(deps.sqs, deps.workQueueUrl, plan.chunks);
   await deps.objects.markEnqueued(plan.objectId);
@@ -66,6 +74,7 @@ async function headObject(s3: S3Client, created: CreatedObject): Promise<ObjectR
     return {
       bucket: created.bucket,
       key: created.key,
+      ...(created.runId ? { runId: created.runId } : {}),
       ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
       etag: (head.ETag ?? '').replace(/"/g, ''),
       size: head.ContentLength ?? 0,

@@ -40,6 +40,7 @@ export function planChunks(object: ObjectRef, chunkSizeBytes: number, dataset: P
       end: Math.min(start + step, object.size),
       format,
       compression,
+      ...(object.runId ? { runId: object.runId } : {}),
     });
   }
   return { objectId, object, format, compression, chunks };

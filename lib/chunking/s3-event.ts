@@ -14,6 +14,8 @@ export interface CreatedObject {
   /** Size and ETag as the event saw them; the chunker trusts HeadObject, not these. */
   size?: number;
   eventName: string;
+  /** Set for objects listed by a run over a prefix. */
+  runId?: string;
 }
 
 /** What one message body decoded to. */
@@ -47,8 +49,9 @@ export function decodeS3EventBody(body: string): DecodedEvent {
     throw new MalformedEventError('body is not JSON');
   }
   if (!parsed || typeof parsed !== 'object') throw new MalformedEventError('body is not an object');
-  const event = parsed as { Event?: unknown; Records?: unknown };
+  const event = parsed as { Event?: unknown; Records?: unknown; shardlineRun?: unknown };
   if (event.Event === 's3:TestEvent') return { kind: 'test' };
+  if (event.shardlineRun !== undefined) return decodeRunRequest(event.shardlineRun);
   if (!Array.isArray(event.Records)) throw new MalformedEventError('no Records array');
   const objects: CreatedObject[] = [];
   const ignored: string[] = [];
@@ -74,4 +77,18 @@ export function decodeS3EventBody(body: string): DecodedEvent {
     });
   }
   return { kind: 'objects', objects, ignored };
+}
+
+/**
+ * A page of keys listed by the run state machine (`{ shardlineRun: { runId, bucket, keys } }`):
+ * objects already in S3 that a run over a prefix processes.
+ */
+function decodeRunRequest(run: unknown): DecodedEvent {
+  const r = run as { runId?: unknown; bucket?: unknown; keys?: unknown };
+  if (!r || typeof r.runId !== 'string' || !r.runId) throw new MalformedEventError('run request without runId');
+  if (typeof r.bucket !== 'string' || !r.bucket) throw new MalformedEventError('run request without bucket');
+  if (!Array.isArray(r.keys) || r.keys.some((k) => typeof k !== 'string' || !k)) throw new MalformedEventError('run request keys must be a list of object keys');
+  const runId = r.runId;
+  const bucket = r.bucket;
+  return { kind: 'objects', objects: (r.keys as string[]).map((key) => ({ bucket, key, runId, eventName: 'shardline:Run' })), ignored: [] };
 }

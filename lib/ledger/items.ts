@@ -54,6 +54,8 @@ export interface ObjectItem extends RecordCounts {
   /** Chunks that dead-lettered after maxReceiveCount failures. */
   failedChunks?: number;
   lastError?: string;
+  /** The run over a prefix that planned this object, if any. */
+  runId?: string;
 }
 
 /** One written output file (a shard or a rejects file) of a chunk. */

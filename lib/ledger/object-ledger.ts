@@ -42,6 +42,7 @@ export class ObjectLedger {
       status: 'PLANNING',
       planStartedAt: now,
       createdAt: new Date(now).toISOString(),
+      ...(object.runId ? { runId: object.runId } : {}),
     };
     try {
       await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));

@@ -1,0 +1,201 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../aws/dynamo-pages';
+import { keys, ZERO_COUNTS, type ObjectItem, type RecordCounts } from './items';
+
+/**
+ * A run processes every object under a prefix that is already in S3. The run state machine
+ * creates the run item (control table, pk `RUN`), lists the prefix page by page into the
+ * ingest-events queue and counts what it listed; the chunker records each listed key as a member
+ * (ledger, pk `RUN#<runId>`); the leader settles a run once every member is done, writing the run
+ * manifest, and the state machine, which waits on the run item, reports the result.
+ */
+export type RunStatus = 'RUNNING' | 'COMPLETE' | 'FAILED';
+
+export interface RunItem {
+  pk: 'RUN';
+  sk: string;
+  runId: string;
+  bucket: string;
+  prefix: string;
+  status: RunStatus;
+  objectsListed: number;
+  listingComplete: boolean;
+  startedAt?: string;
+  executionId?: string;
+  completedAt?: string;
+  manifestKey?: string;
+  failedChunks?: number;
+}
+
+export interface RunMember {
+  key: string;
+  objectId?: string;
+  /** GONE: listed, but deleted before it could be planned. */
+  status: 'PLANNED' | 'GONE';
+}
+
+export interface RunManifest {
+  runId: string;
+  bucket: string;
+  prefix: string;
+  status: Exclude<RunStatus, 'RUNNING'>;
+  startedAt?: string;
+  completedAt: string;
+  totals: RecordCounts & { objects: number; objectsComplete: number; objectsFailed: number; objectsGone: number; chunks: number };
+  objects: Array<{ key: string; objectId?: string; status: string; chunks?: number; manifestKey?: string } & Partial<RecordCounts>>;
+  failedChunks: Array<{ key: string; objectId: string; error?: string; count: number }>;
+}
+
+const RUN_PK = 'RUN';
+const memberKey = (runId: string, key: string) => ({ pk: `RUN#${runId}`, sk: `KEY#${key}` });
+export const runManifestKey = (runId: string) => `runs/${runId}/manifest.json`;
+
+export class RunLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly ledgerTable: string,
+    private readonly controlTable: string,
+  ) {}
+
+  /** Records one listed key of a run (idempotent: a repeated event writes the same item). */
+  async recordMember(runId: string, member: RunMember): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.ledgerTable, Item: { ...memberKey(runId, member.key), runId, ...member } }));
+  }
+
+  async members(runId: string): Promise<RunMember[]> {
+    return queryAll<RunMember>(this.doc, { TableName: this.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `RUN#${runId}` } });
+  }
+
+  async get(runId: string): Promise<RunItem | undefined> {
+    const out = await this.doc.send(new QueryCommand({ TableName: this.controlTable, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': RUN_PK, ':sk': runId } }));
+    return out.Items?.[0] as RunItem | undefined;
+  }
+
+  /** Runs still RUNNING (runs are few; they share one partition of the control table). */
+  async active(): Promise<RunItem[]> {
+    const items = await queryAll<RunItem>(this.doc, {
+      TableName: this.controlTable,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: '#s = :running',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':pk': RUN_PK, ':running': 'RUNNING' },
+    });
+    return items;
+  }
+
+  /** Every run, newest first by start time. */
+  async list(): Promise<RunItem[]> {
+    const items = await queryAll<RunItem>(this.doc, { TableName: this.controlTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': RUN_PK } });
+    return items.sort((a, b) => String(b.startedAt ?? '').localeCompare(String(a.startedAt ?? '')));
+  }
+
+  /** The object items of the members, 100 per BatchGet. */
+  async objectsOf(members: RunMember[]): Promise<Map<string, ObjectItem>> {
+    const ids = [...new Set(members.map((m) => m.objectId).filter((id): id is string => Boolean(id)))];
+    const found = new Map<string, ObjectItem>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let request: Record<string, any> | undefined = { [this.ledgerTable]: { Keys: ids.slice(i, i + 100).map((id) => keys.object(id)), ConsistentRead: true } };
+      while (request && Object.keys(request).length) {
+        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of (out.Responses?.[this.ledgerTable] ?? []) as ObjectItem[]) found.set(item.objectId, item);
+        request = out.UnprocessedKeys;
+      }
+    }
+    return found;
+  }
+
+  /** Marks a run finished with its manifest, once (returns false if it was already settled). */
+  async settle(run: RunItem, manifest: RunManifest, manifestKey: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.controlTable,
+          Key: { pk: RUN_PK, sk: run.runId },
+          UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: {
+            ':status': manifest.status,
+            ':at': manifest.completedAt,
+            ':key': manifestKey,
+            ':failed': manifest.failedChunks.reduce((n, f) => n + f.count, 0),
+            ':objFailed': manifest.totals.objectsFailed,
+            ':in': manifest.totals.recordsIn,
+            ':out': manifest.totals.recordsOut,
+            ':rej': manifest.totals.recordsRejected,
+            ':running': 'RUNNING',
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}
+
+/** An object is done when complete, or when every chunk is either processed or failed. */
+export function objectSettled(o: ObjectItem): boolean {
+  return o.status === 'COMPLETE' || (o.status === 'FAILED' && o.chunksDone + (o.failedChunks ?? 0) >= o.chunkCount);
+}
+
+/**
+ * The run manifest if the run is finished, else undefined: the listing is complete, every listed
+ * key has been seen by the chunker, and every planned object is settled.
+ */
+export function buildRunManifest(run: RunItem, members: RunMember[], objects: Map<string, ObjectItem>, now = new Date()): RunManifest | undefined {
+  if (!run.listingComplete || members.length < run.objectsListed) return undefined;
+  const rows: RunManifest['objects'] = [];
+  const failedChunks: RunManifest['failedChunks'] = [];
+  const totals = { ...ZERO_COUNTS, objects: members.length, objectsComplete: 0, objectsFailed: 0, objectsGone: 0, chunks: 0 };
+  for (const m of [...members].sort((a, b) => a.key.localeCompare(b.key))) {
+    if (m.status === 'GONE') {
+      totals.objectsGone++;
+      rows.push({ key: m.key, status: 'GONE' });
+      continue;
+    }
+    const o = objects.get(m.objectId as string);
+    if (!o || !objectSettled(o)) return undefined;
+    if (o.status === 'COMPLETE') totals.objectsComplete++;
+    else {
+      totals.objectsFailed++;
+      failedChunks.push({ key: o.key, objectId: o.objectId, error: o.lastError, count: o.failedChunks ?? 0 });
+    }
+    totals.chunks += o.chunkCount;
+    for (const k of Object.keys(ZERO_COUNTS) as Array<keyof RecordCounts>) totals[k] += o[k] ?? 0;
+    rows.push({ key: o.key, objectId: o.objectId, status: o.status, chunks: o.chunkCount, manifestKey: o.manifestKey, recordsIn: o.recordsIn, recordsOut: o.recordsOut, recordsRejected: o.recordsRejected, recordsFiltered: o.recordsFiltered, bytesIn: o.bytesIn });
+  }
+  return {
+    runId: run.runId,
+    bucket: run.bucket,
+    prefix: run.prefix,
+    status: failedChunks.length ? 'FAILED' : 'COMPLETE',
+    startedAt: run.startedAt,
+    completedAt: now.toISOString(),
+    totals,
+    objects: rows,
+    failedChunks,
+  };
+}
+
+/** The leader's sweep: settles every finished run (manifest first, then the run item). */
+export async function settleRuns(deps: { runs: RunLedger; s3: S3Client; processedBucket: string; log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void }): Promise<number> {
+  let settled = 0;
+  for (const run of await deps.runs.active()) {
+    if (!run.listingComplete) continue;
+    const members = await deps.runs.members(run.runId);
+    if (members.length < run.objectsListed) continue;
+    const manifest = buildRunManifest(run, members, await deps.runs.objectsOf(members));
+    if (!manifest) continue;
+    const key = runManifestKey(run.runId);
+    await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
+    if (await deps.runs.settle(run, manifest, key)) {
+      settled++;
+      deps.log?.(manifest.status === 'COMPLETE' ? 'info' : 'warn', `run ${manifest.status.toLowerCase()}`, { runId: run.runId, manifestKey: key, ...manifest.totals });
+    }
+  }
+  return settled;
+}
