@@ -19,11 +19,12 @@ const program = new Command('shardline-agent')
   .option('--cache-dir <dir>', 'shard cache directory (default: $SHARDLINE_CACHE_DIR or /var/cache/shardline)')
   .addOption(new Option('--gpus <n>', 'GPUs on this node').argParser(Number))
   .addOption(new Option('--cache-capacity-gib <n>', 'cache capacity in GiB').argParser(Number))
+  .option('--node-group <group>', 'node group whose central config overrides apply (default: $SHARDLINE_NODE_GROUP or "default")')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .action(async (opts) => {
-    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable']);
+    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
     const identity = await resolveNodeIdentity({
       nodeId: opts.nodeId,
@@ -42,6 +43,7 @@ const program = new Command('shardline-agent')
       names,
       identity,
       config,
+      nodeGroup: opts.nodeGroup ?? process.env.SHARDLINE_NODE_GROUP ?? 'default',
       log: (level, message, fields) => logger[level](message, fields ?? {}),
       failKeys: opts.failKeys ? new RegExp(opts.failKeys) : undefined,
       slowMs: opts.slowMs,

@@ -34,6 +34,7 @@ export class ShardlineStack extends Stack {
       accessLogsBucket: this.storage.accessLogsBucket,
       workQueue: this.workQueues.workQueue,
       ledgerTable: this.state.ledgerTable,
+      controlTable: this.state.controlTable,
       pipeline: config.pipeline,
       ...config.chunker,
       retainData: config.retainData,
@@ -47,6 +48,7 @@ export class ShardlineStack extends Stack {
       ledgerTable: this.state.ledgerTable,
       nodesTable: this.state.nodesTable,
       controlTable: this.state.controlTable,
+      ingestEventsQueue: this.ingest.eventsQueue,
       pipeline: config.pipeline,
       logRetentionDays: config.logRetentionDays,
     });

@@ -24,6 +24,8 @@ export interface AgentFleetProps {
   readonly ledgerTable: dynamodb.ITable;
   readonly nodesTable: dynamodb.ITable;
   readonly controlTable: dynamodb.ITable;
+  /** The ingest-events queue, whose depth the leader reports to the control plane. */
+  readonly ingestEventsQueue: sqs.IQueue;
   readonly pipeline: Partial<PipelineConfig>;
   readonly logRetentionDays: number;
 }
@@ -102,6 +104,7 @@ export class AgentFleet extends Construct {
         [RESOURCES.ledgerTable.envVar]: props.ledgerTable.tableName,
         [RESOURCES.nodesTable.envVar]: props.nodesTable.tableName,
         [RESOURCES.controlTable.envVar]: props.controlTable.tableName,
+        [RESOURCES.ingestEventsQueueUrl.envVar]: props.ingestEventsQueue.queueUrl,
         [CONFIG_ENV_VAR]: JSON.stringify(props.pipeline),
         SHARDLINE_CACHE_DIR: CONTAINER_CACHE_DIR,
         SHARDLINE_CACHE_CAPACITY_BYTES: String(fleet.cacheCapacityGiB * 1024 ** 3),
@@ -114,6 +117,7 @@ export class AgentFleet extends Construct {
     props.processedBucket.grantReadWrite(this.taskDefinition.taskRole);
     props.workQueue.grantConsumeMessages(this.taskDefinition.taskRole);
     props.workQueue.grantSendMessages(this.taskDefinition.taskRole);
+    props.ingestEventsQueue.grant(this.taskDefinition.taskRole, 'sqs:GetQueueAttributes');
     for (const table of [props.ledgerTable, props.nodesTable, props.controlTable]) table.grantReadWriteData(this.taskDefinition.taskRole);
 
     this.service = new ecs.Ec2Service(this, 'AgentService', {

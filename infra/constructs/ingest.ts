@@ -18,6 +18,8 @@ export interface IngestProps {
   readonly accessLogsBucket: s3.IBucket;
   readonly workQueue: sqs.IQueue;
   readonly ledgerTable: dynamodb.ITable;
+  /** Control state and the central config (read), and runs over a prefix (read/write). */
+  readonly controlTable: dynamodb.ITable;
   readonly pipeline: Partial<PipelineConfig>;
   readonly memorySize: number;
   readonly batchSize: number;
@@ -57,6 +59,7 @@ export class Ingest extends Construct {
         [RESOURCES.processedBucket.envVar]: props.processedBucket.bucketName,
         [RESOURCES.workQueueUrl.envVar]: props.workQueue.queueUrl,
         [RESOURCES.ledgerTable.envVar]: props.ledgerTable.tableName,
+        [RESOURCES.controlTable.envVar]: props.controlTable.tableName,
         [CONFIG_ENV_VAR]: JSON.stringify(props.pipeline),
         POWERTOOLS_SERVICE_NAME: 'shardline-chunker',
       },
@@ -71,5 +74,6 @@ export class Ingest extends Construct {
     props.processedBucket.grantPut(this.chunker); // manifests of empty objects
     props.workQueue.grantSendMessages(this.chunker);
     props.ledgerTable.grantReadWriteData(this.chunker);
+    props.controlTable.grantReadData(this.chunker);
   }
 }

@@ -1,5 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ControlTable, leasingAllowed } from '../control/control-state';
+import { CONTROL_POLL_MS, ControlWatcher, type ControlView } from '../control/control-watcher';
+import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
+import { RunLedger, settleRuns } from '../ledger/run-ledger';
 import { detectFailures, handBackLeases } from '../cluster/failure-detector';
 import { LeaderLease } from '../cluster/leader-lease';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -17,9 +21,12 @@ export interface AgentDeps {
   sqs: SQSClient;
   doc: DynamoDBDocumentClient;
   registry: NodeRegistry;
-  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string };
+  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string; ingestEventsQueueUrl?: string };
   identity: NodeIdentity;
+  /** The deployed config (version 0); newer versions come from the control table. */
   config: PipelineConfig;
+  /** The node group whose config overrides apply to this node. @default 'default' */
+  nodeGroup?: string;
   log: ChunkWorkerDeps['log'];
   /** Called after every chunk (metrics, tests). */
   onChunk?: (report: ChunkReport) => void;
@@ -51,12 +58,19 @@ export class Agent {
   private renewing = false;
   private readonly leader: LeaderLease;
   private placementCache?: { at: number; nodes: Promise<PlacementNode[]> };
-  readonly concurrency: number;
+  private workers = 0;
   private readonly worker: ChunkWorkerDeps;
   private readonly puller: ReplicaPuller;
+  private readonly control: ControlTable;
+  private readonly watcher: ControlWatcher;
+  private readonly runs: RunLedger;
+  private lastActivityAt = 0;
+  private lastRunSweepAt = 0;
 
   constructor(private readonly deps: AgentDeps) {
-    this.concurrency = concurrencyFor(deps.identity, deps.config);
+    this.control = new ControlTable(deps.doc, deps.names.controlTable);
+    this.runs = new RunLedger(deps.doc, deps.names.ledgerTable, deps.names.controlTable);
+    this.watcher = new ControlWatcher(this.control, deps.config, { group: deps.nodeGroup, log: deps.log, onChange: (view, previous) => this.obey(view, previous) });
     this.worker = {
       s3: deps.s3,
       sqs: deps.sqs,
@@ -75,17 +89,56 @@ export class Agent {
     this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });
   }
 
+  /** Chunks this node works on at once under the config in force. */
+  get concurrency(): number {
+    return concurrencyFor(this.deps.identity, this.worker.config);
+  }
+
   /** Joins the cluster and starts the heartbeat, leader election, the workers and the replica puller. */
   async start(): Promise<void> {
+    await this.watcher.refresh();
+    this.worker.config = this.watcher.current().config;
+    this.watcher.start(CONTROL_POLL_MS);
     await this.join();
     this.worker.maxReceiveCount = await maxReceiveCountOf(this.deps.sqs, this.deps.names.workQueueUrl);
     this.every(1000, () => this.heartbeat());
     // Lease renewal runs on its own timer so a long recovery sweep never lets the lease lapse.
     this.every(500, () => this.renewLeadership());
     this.every(500, () => this.lead());
-    for (let slot = 0; slot < this.concurrency; slot++) this.loops.push(this.workLoop());
+    this.startWorkers();
     this.loops.push(this.pullLoop());
-    this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: this.concurrency });
+    const view = this.watcher.current();
+    this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: this.concurrency, desired: view.state.desired, configVersion: view.configVersion });
+  }
+
+  /** Starts work loops up to the concurrency in force; loops above it end by themselves. */
+  private startWorkers(): void {
+    while (this.workers < this.concurrency) this.loops.push(this.workLoop(this.workers++));
+  }
+
+  /** Applies a new control action or config version, within a second of it being recorded. */
+  private obey(view: ControlView, previous: ControlView): void {
+    if (view.state.generation !== previous.state.generation) {
+      this.deps.log('info', 'control state changed', { desired: view.state.desired, generation: view.state.generation, action: view.state.action, reason: view.state.reason });
+      if (view.state.emergency) void this.handBackEverything();
+    }
+    if (view.configVersion !== previous.configVersion) {
+      const before = this.concurrency;
+      this.worker.config = view.config;
+      this.startWorkers();
+      this.deps.log('info', 'config version applied', { configVersion: view.configVersion, concurrency: this.concurrency, previousConcurrency: before });
+    }
+    void this.heartbeat();
+  }
+
+  /** Emergency stop: every lease this node holds goes back to the queue now; late results are discarded. */
+  private async handBackEverything(): Promise<void> {
+    try {
+      const revoked = await handBackLeases({ ...this.worker, log: this.deps.log }, this.deps.identity.nodeId);
+      this.deps.log('warn', 'emergency stop: handed back leases', { revoked, inFlight: this.inFlight });
+    } catch (err) {
+      this.deps.log('error', 'emergency stop: hand-back failed (the leader retries through the failure detector)', { error: (err as Error).message });
+    }
   }
 
   /** Stops taking work, lets in-flight chunks finish, and leaves the registry. */
@@ -96,13 +149,22 @@ export class Agent {
     await this.heartbeat().catch(() => undefined);
     await Promise.all(this.loops);
     this.timers.forEach(clearInterval);
+    this.watcher.stop();
     await this.leader.release().catch(() => undefined);
     await this.deps.registry.leave(this.deps.identity.nodeId);
     this.deps.log('info', 'drained and left the cluster', { chunksDone: this.chunksDone });
   }
 
-  private async workLoop(): Promise<void> {
+  private async workLoop(slot: number): Promise<void> {
     while (!this.stopping) {
+      if (slot >= this.concurrency) {
+        this.workers--;
+        return; // the config in force lowered concurrency
+      }
+      if (!leasingAllowed(this.watcher.current().state)) {
+        await sleep(200);
+        continue;
+      }
       try {
         const out = await this.deps.sqs.send(
           new ReceiveMessageCommand({
@@ -116,6 +178,10 @@ export class Agent {
           }),
         );
         for (const message of out.Messages ?? []) {
+          if (!leasingAllowed(this.watcher.current().state)) {
+            await this.returnToQueue(message); // paused while this receive was waiting
+            continue;
+          }
           this.inFlight++;
           try {
             const report = await handleChunkMessage(this.worker, message);
@@ -133,6 +199,12 @@ export class Agent {
         await sleep(1000);
       }
     }
+  }
+
+  private async returnToQueue(message: Message): Promise<void> {
+    await this.deps.sqs
+      .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deps.names.workQueueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
+      .catch(() => undefined);
   }
 
   private async pullLoop(): Promise<void> {
@@ -159,7 +231,7 @@ export class Agent {
     try {
       await this.deps.registry.heartbeat(
         this.deps.identity.nodeId,
-        { inFlight: this.inFlight, chunksDone: this.chunksDone, concurrency: this.concurrency },
+        { inFlight: this.inFlight, chunksDone: this.chunksDone, concurrency: this.concurrency, ...this.controlReport() },
         this.stopping,
       );
     } catch (err) {
@@ -171,6 +243,18 @@ export class Agent {
       }
       this.deps.log('warn', 'heartbeat failed', { error: (err as Error).message });
     }
+  }
+
+  /** What this node obeys, for `status` and the control state machine. */
+  private controlReport() {
+    const view = this.watcher.current();
+    return {
+      controlGeneration: view.state.generation,
+      desired: view.state.desired,
+      configVersion: view.configVersion,
+      configGroup: this.deps.nodeGroup ?? 'default',
+      ...(view.configError ? { configError: view.configError } : {}),
+    };
   }
 
   /** Holds or seeks the leader lease. */
@@ -205,11 +289,34 @@ export class Agent {
         detectorId: this.deps.identity.nodeId,
         log: this.deps.log,
       });
+      const now = Date.now();
+      if (now - this.lastActivityAt >= ACTIVITY_EVERY_MS) {
+        this.lastActivityAt = now;
+        await this.publishActivity(now);
+      }
+      if (now - this.lastRunSweepAt >= RUN_SWEEP_EVERY_MS) {
+        this.lastRunSweepAt = now;
+        await settleRuns({ runs: this.runs, s3: this.deps.s3, processedBucket: this.deps.names.processedBucket, log: this.deps.log });
+      }
     } catch (err) {
       this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
     } finally {
       this.leading = false;
     }
+  }
+
+  /** The leader's view of the whole pipeline, which the control state machine waits on. */
+  private async publishActivity(now: number): Promise<void> {
+    const { sqs, doc, names } = this.deps;
+    const noQueue = Promise.resolve({ visible: 0, inFlight: 0 });
+    const [state, healthy, workQueue, ingestQueue, leasedChunks] = await Promise.all([
+      this.control.state(),
+      this.deps.registry.healthy(this.worker.config.heartbeatTimeoutSeconds * 1000, now),
+      queueDepth(sqs, names.workQueueUrl),
+      names.ingestEventsQueueUrl ? queueDepth(sqs, names.ingestEventsQueueUrl) : noQueue,
+      countLeasedChunks(doc, names.ledgerTable),
+    ]);
+    await this.control.writeActivity(summarizeActivity({ state, healthy, workQueue, ingestQueue, leasedChunks, leader: this.deps.identity.nodeId, now }));
   }
 
   /** Healthy nodes as placement targets, refreshed at most once a second. */
@@ -231,6 +338,10 @@ export class Agent {
     this.timers.push(timer);
   }
 }
+
+/** How often the leader publishes the pipeline's activity, and settles finished runs. */
+const ACTIVITY_EVERY_MS = 1000;
+const RUN_SWEEP_EVERY_MS = 2000;
 
 /** Visibility of a received message until its chunk is leased. */
 export const RECEIVE_VISIBILITY_SECONDS = 10;

@@ -13,6 +13,9 @@ export interface ControlView {
   rejectedVersion?: number;
 }
 
+/** How often agents and the chunker runner read the control state (actions take effect within 2 s). */
+export const CONTROL_POLL_MS = 1000;
+
 type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 /**

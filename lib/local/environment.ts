@@ -5,6 +5,8 @@ import { createAwsClients } from '../aws/clients';
 import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../resources';
 import { startLocalAgent, stopLocalAgent, type LocalAgent } from './agent-processes';
+import { ControlTable, ingestAllowed } from '../control/control-state';
+import { CONTROL_POLL_MS, ControlWatcher } from '../control/control-watcher';
 import { startMotoServer } from './emulator/moto-server';
 import { LambdaSqsRunner, type SqsBatchHandler } from './lambda-sqs-runner';
 import { provisionLocalStack } from './provision-stack';
@@ -80,9 +82,15 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { handler } = require('../../functions/chunker') as { handler: SqsBatchHandler };
     const queueArn = await queueArnOf(clients.sqs, resources.ingestEventsQueueUrl);
-    const chunker = new LambdaSqsRunner({ sqs: clients.sqs, queueUrl: resources.ingestEventsQueueUrl, queueArn, region, functionName: 'shardline-chunker', handler, log });
+    // The mapping on AWS is disabled by the control state machine; locally the runner follows the
+    // same control state in the table.
+    const control = new ControlWatcher(new ControlTable(clients.doc, resources.controlTable), config);
+    await control.refresh();
+    control.start(CONTROL_POLL_MS);
+    const enabled = () => ingestAllowed(control.current().state);
+    const chunker = new LambdaSqsRunner({ sqs: clients.sqs, queueUrl: resources.ingestEventsQueueUrl, queueArn, region, functionName: 'shardline-chunker', handler, log, enabled });
     chunker.start();
-    stopAll.push(() => chunker.stop());
+    stopAll.push(() => chunker.stop().finally(() => control.stop()));
 
     const agents: LocalAgent[] = [];
     for (let i = 1; i <= (opts.agents ?? 3); i++) agents.push(await startLocalAgent(i, stateDir, env, opts.agentArgs));

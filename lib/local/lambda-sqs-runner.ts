@@ -12,6 +12,8 @@ export interface LambdaSqsRunnerOptions {
   functionName: string;
   handler: SqsBatchHandler;
   batchSize?: number;
+  /** Like the mapping's `Enabled` flag, read before every poll (the control plane pauses ingest). */
+  enabled?: () => boolean;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -41,6 +43,10 @@ export class LambdaSqsRunner {
 
   private async run(): Promise<void> {
     while (this.running) {
+      if (this.opts.enabled && !this.opts.enabled()) {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       try {
         const out = await this.opts.sqs.send(
           new ReceiveMessageCommand({
