@@ -1,8 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { startLocalEnvironment } from '../local/environment';
+import { createAwsClients } from '../aws/clients';
+import { InvalidArgumentError } from 'commander';
+import { startLocalEnvironment, type LocalState } from '../local/environment';
+import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../observability/dashboard/server';
+
+/** Parses `--dashboard-port`: 0 (a free port) to 65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
+  return n;
+}
 
 /** `shardline local up`: runs in the foreground until Ctrl-C, then stops everything it started. */
-export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string }): Promise<void> {
+export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string; dashboardPort?: number }): Promise<void> {
   const config = opts.config ? JSON.parse(await readFile(opts.config, 'utf8')) : undefined;
   const env = await startLocalEnvironment({
     agents: opts.agents,
@@ -16,6 +26,8 @@ export async function localUp(opts: { agents: number; endpoint?: string; config?
   console.log(`  ingest bucket:    ${state.resources.ingestBucket}`);
   console.log(`  processed bucket: ${state.resources.processedBucket}`);
   console.log(`  state:            ${state.stateDir}/local.json`);
+  const dashboard = await startLocalDashboard(state, opts.dashboardPort ?? DEFAULT_DASHBOARD_PORT);
+  if (dashboard) console.log(`  dashboard:        ${dashboard.url}`);
   console.log(`Try: aws --endpoint-url ${state.endpoint} s3 cp data.jsonl s3://${state.resources.ingestBucket}/`);
   console.log('Press Ctrl-C to stop.');
   await new Promise<void>((resolve) => {
@@ -24,5 +36,21 @@ export async function localUp(opts: { agents: number; endpoint?: string; config?
     process.once('SIGTERM', stop);
   });
   console.log('stopping...');
+  await dashboard?.stop();
   await env.stop();
+}
+
+/** The live dashboard of the local environment; a busy port is reported, not fatal. */
+async function startLocalDashboard(state: LocalState, port: number): Promise<Dashboard | undefined> {
+  const target = { clients: createAwsClients({ endpoint: state.endpoint, region: state.region }), resources: state.resources, endpoint: state.endpoint, label: `local (${state.endpoint})` };
+  try {
+    return await startDashboard(target, {
+      port,
+      replicationFactor: state.config.replicationFactor,
+      heartbeatTimeoutMs: state.config.heartbeatTimeoutSeconds * 1000,
+    });
+  } catch (err) {
+    console.error(`[local] dashboard not started on port ${port}: ${(err as Error).message} (use --dashboard-port 0 for a free port)`);
+    return undefined;
+  }
 }

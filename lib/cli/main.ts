@@ -7,8 +7,10 @@ import { redrive } from '../ops/redrive';
 import { chaosCommand } from './chaos';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
-import { localUp } from './local-up';
+import { localUp, parsePort } from './local-up';
+import { DEFAULT_DASHBOARD_PORT } from '../observability/dashboard/server';
 import { collectStatus, renderStatus } from './status';
+import { parseInterval, watchStatus } from './status-watch';
 import { resolveTarget } from './target';
 
 const positiveInt = (value: string) => {
@@ -30,6 +32,7 @@ export function buildCli(): Command {
     .addOption(new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(positiveInt))
     .option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto')
     .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
+    .addOption(new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(parsePort))
     .addOption(stateDirOption())
     .action(async (opts) => localUp(opts));
 
@@ -64,9 +67,12 @@ export function buildCli(): Command {
     .command('status')
     .description("each object's progress and counts from the ledger, and the nodes")
     .option('--json', 'print JSON')
+    .option('--watch', 'live view, redrawn every --interval until Ctrl-C')
+    .addOption(new Option('--interval <duration>', 'refresh interval of --watch (e.g. 1s, 500ms)').default(1000, '1s').argParser(parseInterval))
     .addOption(stackOption())
     .addOption(stateDirOption())
     .action(async (opts) => {
+      if (opts.watch) return watchStatus(opts);
       const status = await collectStatus(await resolveTarget(opts));
       console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatus(status));
     });

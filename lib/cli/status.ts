@@ -1,5 +1,6 @@
-import { LeaderLease } from '../cluster/leader-lease';
+import { LeaderLease, type LeaderLeaseItem } from '../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../cluster/registry';
+import type { ObjectItem } from '../ledger/items';
 import { ObjectLedger } from '../ledger/object-ledger';
 import type { Target } from './target';
 
@@ -32,32 +33,43 @@ export async function collectStatus(target: Target, now = Date.now()): Promise<P
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
   const [objects, nodes, lease] = await Promise.all([ledger.list(), registry.list(), LeaderLease.read(target.clients.doc, target.resources.controlTable)]);
+  return { leader: leaderRow(lease, now), objects: objects.map(objectRow), nodes: nodes.map((n) => nodeRow(n, now)) };
+}
+
+/** The leader as status shows it. */
+export function leaderRow(lease: LeaderLeaseItem | undefined, now: number): PipelineStatus['leader'] {
+  return lease ? { holder: lease.holder, token: lease.token, expiresInMs: lease.expiresAt - now } : undefined;
+}
+
+/** One object item as a status row. */
+export function objectRow(o: ObjectItem): ObjectStatusRow {
   return {
-    leader: lease ? { holder: lease.holder, token: lease.token, expiresInMs: lease.expiresAt - now } : undefined,
-    objects: objects.map((o) => ({
-      key: o.key,
-      objectId: o.objectId,
-      status: o.status,
-      size: o.size,
-      chunksDone: o.chunksDone,
-      chunkCount: o.chunkCount,
-      recordsIn: o.recordsIn,
-      recordsOut: o.recordsOut,
-      recordsRejected: o.recordsRejected,
-      recordsFiltered: o.recordsFiltered,
-      balanced: o.recordsIn === o.recordsOut + o.recordsRejected + o.recordsFiltered,
-      manifestKey: o.manifestKey,
-      failedChunks: o.failedChunks ?? 0,
-      lastError: o.lastError,
-    })),
-    nodes: nodes.map((n) => ({
-      nodeId: n.nodeId,
-      status: n.status,
-      failureDomain: n.failureDomain,
-      instanceType: n.instanceType,
-      load: n.load,
-      heartbeatAgeMs: Math.max(0, now - n.lastHeartbeat),
-    })),
+    key: o.key,
+    objectId: o.objectId,
+    status: o.status,
+    size: o.size,
+    chunksDone: o.chunksDone,
+    chunkCount: o.chunkCount,
+    recordsIn: o.recordsIn,
+    recordsOut: o.recordsOut,
+    recordsRejected: o.recordsRejected,
+    recordsFiltered: o.recordsFiltered,
+    balanced: o.recordsIn === o.recordsOut + o.recordsRejected + o.recordsFiltered,
+    manifestKey: o.manifestKey,
+    failedChunks: o.failedChunks ?? 0,
+    lastError: o.lastError,
+  };
+}
+
+/** One node item as a status row (heartbeat age clamped at 0 against clock skew). */
+export function nodeRow(n: NodeItem, now: number): PipelineStatus['nodes'][number] {
+  return {
+    nodeId: n.nodeId,
+    status: n.status,
+    failureDomain: n.failureDomain,
+    instanceType: n.instanceType,
+    load: n.load,
+    heartbeatAgeMs: Math.max(0, now - n.lastHeartbeat),
   };
 }
 

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Target } from '../../cli/target';
+import { collectSnapshot, type SnapshotOptions } from '../snapshot';
+import { SnapshotPoller } from '../snapshot-poller';
+
+/** The default port of the local dashboard. */
+export const DEFAULT_DASHBOARD_PORT = 8377;
+
+/** A running dashboard server. */
+export interface Dashboard {
+  url: string;
+  port: number;
+  poller: SnapshotPoller;
+  stop(): Promise<void>;
+}
+
+export interface DashboardServerOptions {
+  /** 0 picks a free port. @default 8377 */
+  port?: number;
+  /** Only the local machine by default: the page shows bucket names and errors. @default 127.0.0.1 */
+  host?: string;
+}
+
+/** Files the page needs, all from this repository and node_modules: no CDN, no network. */
+const STATIC: Record<string, { file: () => string; type: string }> = {
+  '/': { file: () => join(__dirname, 'static', 'index.html'), type: 'text/html; charset=utf-8' },
+  '/app.js': { file: () => join(__dirname, 'static', 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/uPlot.iife.min.js': { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+/**
+ * Serves the dashboard page and its JSON API over node:http:
+ * - `GET /api/snapshot`: the latest snapshot, its throughput point and the last collection error;
+ * - `GET /api/history?since=<epoch ms>`: the throughput series of the whole session (or the
+ *   points after `since`), kept server-side so a reload shows the past.
+ * The poller is started and stopped by the caller.
+ */
+export async function startDashboardServer(poller: SnapshotPoller, opts: DashboardServerOptions = {}): Promise<Omit<Dashboard, 'poller'> & { server: Server }> {
+  const host = opts.host ?? '127.0.0.1';
+  const server = createServer((req, res) => {
+    handle(poller, req, res).catch((err) => send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_DASHBOARD_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}/`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Starts polling `target` every `intervalMs` and serves the dashboard for it. */
+export async function startDashboard(target: Target, opts: DashboardServerOptions & SnapshotOptions & { intervalMs?: number; onError?: (err: Error) => void } = {}): Promise<Dashboard> {
+  const poller = new SnapshotPoller(() => collectSnapshot(target, opts), { intervalMs: opts.intervalMs ?? 1000, onError: opts.onError });
+  const server = await startDashboardServer(poller, opts);
+  poller.start();
+  return {
+    url: server.url,
+    port: server.port,
+    poller,
+    stop: async () => {
+      await poller.stop();
+      await server.stop();
+    },
+  };
+}
+
+async function handle(poller: SnapshotPoller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+  const url = new URL(req.url ?? '/', 'http://dashboard');
+  if (url.pathname === '/api/snapshot') {
+    return sendJson(res, { snapshot: poller.latest ?? null, point: poller.tracker.current() ?? null, error: poller.lastError ?? null, serverTime: Date.now() });
+  }
+  if (url.pathname === '/api/history') {
+    const since = url.searchParams.get('since');
+    const sinceMs = since !== null && since !== '' && Number.isFinite(Number(since)) ? Number(since) : undefined;
+    return sendJson(res, { points: poller.tracker.points(sinceMs), serverTime: Date.now() });
+  }
+  if (url.pathname === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
+  const asset = STATIC[url.pathname === '/index.html' ? '/' : url.pathname];
+  if (!asset) return send(res, 404, 'text/plain; charset=utf-8', 'not found');
+  send(res, 200, asset.type, await readFile(asset.file()));
+}
+
+function sendJson(res: ServerResponse, body: unknown): void {
+  send(res, 200, 'application/json; charset=utf-8', JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
