@@ -49,3 +49,21 @@ export const ChunkerMetric = {
 
 /** Dimension every shardline metric carries. */
 export const STAGE_DIMENSION = 'Stage';
+/** Dimension of `ChunkErrors` naming the kind of failure. */
+export const ERROR_KIND_DIMENSION = 'ErrorKind';
+/** Dimension of `Throttles` naming the throttling service (S3 | DynamoDB). */
+export const SERVICE_DIMENSION = 'Service';
+
+/**
+ * What the CDK dashboard and alarms read, so publishers must emit it: every metric with the
+ * dimension set {Stage} alone (a per-node dimension would split the fleet-wide series), except
+ * `Throttles`, read as {Stage, Service}. `ChunkErrors` is read both as {Stage} (the total the
+ * error-rate alarm divides) and as {Stage, ErrorKind} (the breakdown), so it is emitted with both
+ * sets. Gauges (`ChunksInFlight`) are summed across nodes and divided by the period, which
+ * relies on each node publishing them once a second.
+ */
+export const DIMENSION_SETS_READ = {
+  default: [[STAGE_DIMENSION]],
+  [AgentMetric.chunkErrors]: [[STAGE_DIMENSION], [STAGE_DIMENSION, ERROR_KIND_DIMENSION]],
+  [AgentMetric.throttles]: [[STAGE_DIMENSION, SERVICE_DIMENSION]],
+} as const;
