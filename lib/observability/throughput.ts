@@ -84,9 +84,4 @@ export class ThroughputTracker {
     }
     return this.series.slice(lo);
   }
-
-  /** The highest byte rate seen (for scaling). */
-  peakBytesPerSec(): number {
-    return this.series.reduce((m, p) => Math.max(m, p.bytesPerSec), 0);
-  }
 }

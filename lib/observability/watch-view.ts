@@ -60,13 +60,16 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   }
 
   lines.push('', bold(`NODES (${snapshot.nodes.length})`));
-  lines.push(`  ${'NODE'.padEnd(16)} ${'HEALTH'.padEnd(9)} ${'STATUS'.padEnd(9)} IN-FLIGHT  ${'DONE'.padStart(6)}  HEARTBEAT  CONFIG  DOMAIN`);
+  lines.push(truncate(`  ${'NODE'.padEnd(14)} ${'HEALTH'.padEnd(8)} ${'STATUS'.padEnd(8)} ${'IN-FLIGHT'} ${'DONE'.padStart(5)} ${'HEARTBEAT'} CONFIG DOMAIN`, width));
   for (const n of snapshot.nodes) {
     const inFlight = `${n.load?.inFlight ?? 0}/${n.load?.concurrency ?? '?'}`;
-    const row =
-      `  ${truncate(n.nodeId, 16).padEnd(16)} ${paint(color, HEALTH_COLOUR[n.health])(n.health.padEnd(9))} ${n.status.padEnd(9)} ${inFlight.padEnd(9)}  ` +
-      `${String(n.load?.chunksDone ?? 0).padStart(6)}  ${formatAge(n.heartbeatAgeMs).padStart(9)}  ${(n.configVersion !== undefined ? `v${n.configVersion}` : '-').padEnd(6)}  ${n.failureDomain}`;
-    lines.push(row);
+    const health = n.health.padEnd(8);
+    const row = truncate(
+      `  ${truncate(n.nodeId, 14).padEnd(14)} ${health} ${n.status.padEnd(8)} ${inFlight.padStart(9)} ${String(n.load?.chunksDone ?? 0).padStart(5)} ` +
+        `${formatAge(n.heartbeatAgeMs).padStart(9)} ${(n.configVersion !== undefined ? `v${n.configVersion}` : '-').padEnd(6)} ${n.failureDomain}`,
+      width,
+    );
+    lines.push(row.replace(` ${health} `, ` ${paint(color, HEALTH_COLOUR[n.health])(health)} `));
   }
 
   const objects = orderObjects(snapshot.objects);
