@@ -33,5 +33,6 @@ export function acknowledgeNagFindings(stack: ShardlineStack): void {
   ack(asg, 'L1', 'The ECS drain hook Lambda is CDK-owned; its runtime is chosen by aws-cdk-lib.');
   ack(asg, 'SNS3', 'The drain-hook topic is CDK-owned and only the Auto Scaling service publishes to it.');
   ack(asg, 'AS3', 'Scaling activity is visible in the ECS service events and the Auto Scaling activity history; shardline alarms on healthy node count instead.');
+  ack(stack.controlPlane, 'IAM5[Resource::*]', 'Step Functions log delivery (logs:CreateLogDelivery and the like) and X-Ray tracing have no resource-level permissions.');
   ack(fleet.taskDefinition, 'ECS2', 'The environment holds resource names and the pipeline config, no secrets.');
 }

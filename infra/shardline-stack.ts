@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { RESOURCES, type ResourceKey } from '../lib/resources';
 import { validateStageConfig, type StageConfig } from './config';
 import { AgentFleet } from './constructs/agent-fleet';
+import { ControlPlane } from './constructs/control-plane';
 import { Ingest } from './constructs/ingest';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { State } from './constructs/state';
@@ -22,6 +23,7 @@ export class ShardlineStack extends Stack {
   public readonly ingest: Ingest;
   public readonly fleet: AgentFleet;
   public readonly taskStopped: TaskStoppedDetector;
+  public readonly controlPlane: ControlPlane;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -59,6 +61,17 @@ export class ShardlineStack extends Stack {
       logRetentionDays: config.logRetentionDays,
     });
 
+    this.controlPlane = new ControlPlane(this, 'ControlPlane', {
+      controlTable: this.state.controlTable,
+      chunkerEventSource: this.ingest.chunkerEventSource,
+      ingestEventsQueue: this.ingest.eventsQueue,
+      sourceBuckets: [this.ingest.ingestBucket],
+      processedBucket: this.storage.processedBucket,
+      agentService: this.fleet.service,
+      agentDesiredCount: config.fleet.desiredCount,
+      logRetentionDays: config.logRetentionDays,
+    });
+
     const values: Record<ResourceKey, string> = {
       ingestBucket: this.ingest.ingestBucket.bucketName,
       processedBucket: this.storage.processedBucket.bucketName,
@@ -69,6 +82,9 @@ export class ShardlineStack extends Stack {
       ledgerTable: this.state.ledgerTable.tableName,
       nodesTable: this.state.nodesTable.tableName,
       controlTable: this.state.controlTable.tableName,
+      controlStateMachineArn: this.controlPlane.controlStateMachine.stateMachineArn,
+      runStateMachineArn: this.controlPlane.runStateMachine.stateMachineArn,
+      runNoticesTopicArn: this.controlPlane.runNotices.topicArn,
     };
     // Output keys are exactly RESOURCES' names: the CLI and local mode find resources by them.
     for (const [key, value] of Object.entries(values) as [ResourceKey, string][]) {

@@ -15,6 +15,9 @@ export const RESOURCES = {
   ledgerTable: { envVar: 'SHARDLINE_LEDGER_TABLE', outputName: 'LedgerTableName' },
   nodesTable: { envVar: 'SHARDLINE_NODES_TABLE', outputName: 'NodesTableName' },
   controlTable: { envVar: 'SHARDLINE_CONTROL_TABLE', outputName: 'ControlTableName' },
+  controlStateMachineArn: { envVar: 'SHARDLINE_CONTROL_STATE_MACHINE_ARN', outputName: 'ControlStateMachineArn' },
+  runStateMachineArn: { envVar: 'SHARDLINE_RUN_STATE_MACHINE_ARN', outputName: 'RunStateMachineArn' },
+  runNoticesTopicArn: { envVar: 'SHARDLINE_RUN_NOTICES_TOPIC_ARN', outputName: 'RunNoticesTopicArn' },
 } as const;
 
 export type ResourceKey = keyof typeof RESOURCES;

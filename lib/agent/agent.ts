@@ -333,8 +333,9 @@ export class Agent {
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
+    // Referenced timers: they keep the agent process alive while it is paused and idle (then no
+    // request is in flight); drain() clears them.
     const timer = setInterval(() => void fn(), ms);
-    timer.unref();
     this.timers.push(timer);
   }
 }

@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -34,6 +35,7 @@ export interface AwsClients {
   readonly doc: DynamoDBDocumentClient;
   readonly ecs: ECSClient;
   readonly sfn: SFNClient;
+  readonly sns: SNSClient;
   /** The endpoint in use, or undefined for AWS itself. */
   readonly endpoint?: string;
   readonly region: string;
@@ -73,7 +75,8 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const ecs = new ECSClient(base);
   const sfn = new SFNClient(base);
-  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, sfn, endpoint, region };
+  const sns = new SNSClient(base);
+  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, sfn, sns, endpoint, region };
   cache.set(key, clients);
   return clients;
 }

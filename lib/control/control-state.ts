@@ -121,7 +121,7 @@ function toControlState(item: Record<string, unknown> | undefined): ControlState
   return {
     desired: (item.desired as DesiredState) ?? 'RUNNING',
     generation: Number(item.generation ?? 0),
-    emergency: Boolean(item.emergency),
+    emergency: item.emergency === true || item.emergency === 'true',
     action: item.action as ControlAction | undefined,
     reason: item.reason as string | undefined,
     requestedBy: item.requestedBy as string | undefined,

@@ -33,3 +33,13 @@ function fit(name: string, max: number, min: number): string {
 function trimHyphens(name: string): string {
   return name.replace(/^-+|-+$/g, '');
 }
+
+/** SNS: up to 256 characters of [A-Za-z0-9_-]. */
+export function topicName(prefix: string, logicalId: string): string {
+  return fit(`${prefix}-${logicalId}`.replace(/[^A-Za-z0-9_-]+/g, '-'), 256, 1);
+}
+
+/** Step Functions: up to 80 characters of [A-Za-z0-9_-]. */
+export function stateMachineName(prefix: string, logicalId: string): string {
+  return fit(`${prefix}-${logicalId}`.replace(/[^A-Za-z0-9_-]+/g, '-'), 80, 1);
+}

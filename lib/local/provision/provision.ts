@@ -15,6 +15,8 @@ import { provisionTable } from './resources/dynamodb-table';
 import { provisionBucket } from './resources/s3-bucket';
 import { provisionBucketNotifications } from './resources/s3-notifications';
 import { provisionQueue } from './resources/sqs-queue';
+import { provisionTopic } from './resources/sns-topic';
+import { provisionStateMachine } from './resources/state-machine';
 import type { HandlerContext, ProvisionedResource, ResourceHandler } from './resources/types';
 import type { CloudFormationTemplateJson } from './template';
 
@@ -25,6 +27,8 @@ export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   'AWS::DynamoDB::Table': provisionTable,
   'AWS::DynamoDB::GlobalTable': provisionTable,
   'Custom::S3BucketNotifications': provisionBucketNotifications,
+  'AWS::SNS::Topic': provisionTopic,
+  'AWS::StepFunctions::StateMachine': provisionStateMachine,
 };
 
 /** Options for {@link provisionFromTemplate}. */

@@ -1,0 +1,107 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { controlDefinition } from '../state-machines/control';
+import { runDefinition } from '../state-machines/run';
+
+export interface ControlPlaneProps {
+  readonly controlTable: dynamodb.ITable;
+  readonly chunkerEventSource: SqsEventSource;
+  readonly ingestEventsQueue: sqs.IQueue;
+  readonly sourceBuckets: s3.IBucket[];
+  readonly processedBucket: s3.IBucket;
+  readonly agentService: ecs.BaseService;
+  readonly agentDesiredCount: number;
+  /** Alarms that trip the circuit breaker: in ALARM, the pipeline is paused. */
+  readonly circuitBreakerAlarms?: cloudwatch.IAlarm[];
+  readonly logRetentionDays: number;
+}
+
+/**
+ * Step Functions control plane: the control state machine (pause, resume, drain, stop,
+ * emergency-stop), the run state machine (process everything under a prefix), the SNS topic run
+ * notices go to, and the circuit breaker (an alarm in ALARM starts `pause` through EventBridge).
+ */
+export class ControlPlane extends Construct {
+  public readonly controlStateMachine: sfn.StateMachine;
+  public readonly runStateMachine: sfn.StateMachine;
+  public readonly runNotices: sns.Topic;
+  public readonly circuitBreakerRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: props.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
+    const machine = (name: string, definition: sfn.IChainable, timeout: Duration) =>
+      new sfn.StateMachine(this, name, {
+        definitionBody: sfn.DefinitionBody.fromChainable(definition),
+        timeout,
+        tracingEnabled: true,
+        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      });
+
+    const service = props.agentService;
+    this.controlStateMachine = machine(
+      'Control',
+      controlDefinition(this, {
+        controlTable: props.controlTable,
+        eventSourceMappingId: props.chunkerEventSource.eventSourceMappingId,
+        eventSourceMappingArn: props.chunkerEventSource.eventSourceMappingArn,
+        clusterName: service.cluster.clusterName,
+        serviceName: service.serviceName,
+        serviceArn: service.serviceArn,
+        agentDesiredCount: props.agentDesiredCount,
+      }),
+      Duration.hours(1),
+    );
+
+    this.runNotices = new sns.Topic(this, 'RunNotices', {
+      displayName: 'shardline run notices',
+      masterKey: new kms.Key(this, 'RunNoticesKey', { enableKeyRotation: true, removalPolicy: RemovalPolicy.DESTROY }),
+      enforceSSL: true,
+    });
+    this.runStateMachine = machine(
+      'Run',
+      runDefinition(this, {
+        controlTable: props.controlTable,
+        ingestEventsQueue: props.ingestEventsQueue,
+        sourceBuckets: props.sourceBuckets,
+        processedBucketName: props.processedBucket.bucketName,
+        topic: this.runNotices,
+      }),
+      Duration.hours(24),
+    );
+
+    const alarms = props.circuitBreakerAlarms ?? [];
+    if (alarms.length > 0) {
+      this.circuitBreakerRule = new events.Rule(this, 'CircuitBreaker', {
+        description: 'shardline circuit breaker: a tripped alarm pauses the pipeline',
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          resources: alarms.map((a) => a.alarmArn),
+          detail: { state: { value: ['ALARM'] } },
+        },
+        targets: [
+          new targets.SfnStateMachine(this.controlStateMachine, {
+            input: events.RuleTargetInput.fromObject({
+              action: 'pause',
+              reason: `circuit breaker: alarm ${events.EventField.fromPath('$.detail.alarmName')} is in ALARM`,
+              requestedBy: 'circuit-breaker (EventBridge)',
+            }),
+          }),
+        ],
+      });
+    }
+  }
+}

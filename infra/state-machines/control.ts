@@ -1,0 +1,237 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { CONTROL_ACTIONS, STATE_OF_ACTION, controlKeys, type ControlAction } from '../../lib/control/control-state';
+
+/** What the control state machine acts on besides the control table. */
+export interface ControlTargets {
+  readonly controlTable: dynamodb.ITable;
+  /** The chunker's SQS event source mapping (UUID); `none` where there is none (local mode). */
+  readonly eventSourceMappingId: string;
+  readonly eventSourceMappingArn: string;
+  readonly clusterName: string;
+  readonly serviceName: string;
+  readonly serviceArn: string;
+  /** Agent tasks to run again on resume after a stop. */
+  readonly agentDesiredCount: number;
+}
+
+/** Where a value named by the local provisioner as "not created here" lands: the step is skipped. */
+export const NOT_DEPLOYED = 'none';
+
+const S = tasks.DynamoAttributeValue.fromString;
+const path = sfn.JsonPath.stringAt;
+/** How many 1 s polls pause and resume wait for every node to acknowledge. */
+const ACK_POLLS = 30;
+
+/**
+ * The control state machine. Input `{ action, reason, requestedBy? }`. Records the action (who,
+ * why, when) in the control table, switches the chunker's event source mapping, then waits for
+ * the effect that the action promises, reading the activity the leader agent publishes:
+ * pause/resume until every node obeys, drain until nothing is queued or in flight, stop until
+ * drained and then scales the agent service to zero, emergency-stop until no lease is held.
+ * Direct service integrations only (DynamoDB, Lambda's mapping API, ECS): no Lambda glue.
+ */
+export function controlDefinition(scope: Construct, t: ControlTargets): sfn.IChainable {
+  const table = t.controlTable;
+  const id = (name: string) => `Control${name}`;
+
+  const invalidAction = new sfn.Fail(scope, id('InvalidAction'), {
+    error: 'InvalidAction',
+    cause: `action must be one of: ${CONTROL_ACTIONS.join(', ')}`,
+  });
+  const missingReason = new sfn.Fail(scope, id('MissingReason'), { error: 'MissingReason', cause: 'every control action needs a "reason" (it is recorded with who and when)' });
+
+  const withTargets = new sfn.Pass(scope, id('Targets'), {
+    parameters: {
+      eventSourceMappingId: t.eventSourceMappingId,
+      cluster: t.clusterName,
+      service: t.serviceName,
+      agentDesiredCount: t.agentDesiredCount,
+      none: NOT_DEPLOYED,
+    },
+    resultPath: '$.targets',
+  });
+
+  const record = new tasks.DynamoUpdateItem(scope, id('RecordAction'), {
+    table,
+    key: { pk: S(controlKeys.state.pk), sk: S(controlKeys.state.sk) },
+    updateExpression:
+      'SET desired = :desired, emergency = :emergency, #a = :action, reason = :reason, requestedBy = :by, executionId = :exec, updatedAt = :at ADD generation :one',
+    expressionAttributeNames: { '#a': 'action' },
+    expressionAttributeValues: {
+      ':desired': S(path('$.target.desired')),
+      ':emergency': S(path('$.target.emergency')),
+      ':action': S(path('$.action')),
+      ':reason': S(path('$.reason')),
+      ':by': S(path('$.requestedBy')),
+      ':exec': S(path('$$.Execution.Id')),
+      ':at': S(path('$$.State.EnteredTime')),
+      ':one': tasks.DynamoAttributeValue.fromNumber(1),
+    },
+    returnValues: tasks.DynamoReturnValues.UPDATED_NEW,
+    resultSelector: { 'generation.$': 'States.StringToJson($.Attributes.generation.N)' },
+    resultPath: '$.recorded',
+  });
+
+  const history = new tasks.DynamoPutItem(scope, id('RecordHistory'), {
+    table,
+    item: {
+      pk: S(controlKeys.historyPk),
+      sk: S(sfn.JsonPath.format('{}#{}', path('$$.State.EnteredTime'), path('$$.Execution.Name'))),
+      action: S(path('$.action')),
+      desired: S(path('$.target.desired')),
+      reason: S(path('$.reason')),
+      requestedBy: S(path('$.requestedBy')),
+      executionId: S(path('$$.Execution.Id')),
+      updatedAt: S(path('$$.State.EnteredTime')),
+      generation: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', path('$.recorded.generation'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const switchIngest = new tasks.CallAwsService(scope, id('SwitchIngest'), {
+    service: 'lambda',
+    action: 'updateEventSourceMapping',
+    parameters: { UUID: path('$.targets.eventSourceMappingId'), Enabled: path('$.target.ingestEnabled') },
+    iamResources: [t.eventSourceMappingArn],
+    iamAction: 'lambda:UpdateEventSourceMapping',
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  switchIngest.addRetry({ errors: ['Lambda.ResourceInUseException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
+
+  const scaleTo = (name: string, count: string | number) =>
+    new tasks.CallAwsService(scope, id(name), {
+      service: 'ecs',
+      action: 'updateService',
+      parameters: { Cluster: path('$.targets.cluster'), Service: path('$.targets.service'), DesiredCount: count },
+      iamResources: [t.serviceArn],
+      iamAction: 'ecs:UpdateService',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+  // Waiting on the leader's activity snapshot: only one taken after this action counts.
+  const waitLoop = (name: string, done: sfn.Condition, next: sfn.IChainable, giveUp?: { afterPolls: number; then: sfn.IChainable }) => {
+    const wait = new sfn.Wait(scope, id(`${name}Wait`), { time: sfn.WaitTime.duration(Duration.seconds(1)) });
+    const read = new tasks.DynamoGetItem(scope, id(`${name}Read`), {
+      table,
+      key: { pk: S(controlKeys.activity.pk), sk: S(controlKeys.activity.sk) },
+      consistentRead: true,
+      resultPath: '$.activityItem',
+    });
+    const fresh = sfn.Condition.and(
+      sfn.Condition.isPresent('$.activityItem.Item'),
+      sfn.Condition.numberGreaterThanEqualsJsonPath('$.activity.observedGeneration', '$.recorded.generation'),
+    );
+    const parse = new sfn.Pass(scope, id(`${name}Parse`), {
+      parameters: {
+        'observedGeneration.$': 'States.StringToJson($.activityItem.Item.observedGeneration.N)',
+        'ackedGeneration.$': 'States.StringToJson($.activityItem.Item.ackedGeneration.N)',
+        'healthyNodes.$': 'States.StringToJson($.activityItem.Item.healthyNodes.N)',
+        'inFlight.$': 'States.StringToJson($.activityItem.Item.inFlight.N)',
+        'leasedChunks.$': 'States.StringToJson($.activityItem.Item.leasedChunks.N)',
+        'workQueueVisible.$': 'States.StringToJson($.activityItem.Item.workQueueVisible.N)',
+        'ingestQueueVisible.$': 'States.StringToJson($.activityItem.Item.ingestQueueVisible.N)',
+        'quiescent.$': '$.activityItem.Item.quiescent.BOOL',
+        'noLeases.$': '$.activityItem.Item.noLeases.BOOL',
+        'leader.$': '$.activityItem.Item.leader.S',
+      },
+      resultPath: '$.activity',
+    });
+    const check = new sfn.Choice(scope, id(`${name}Check`));
+    const polls = new sfn.Pass(scope, id(`${name}Polls`), { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' }, resultPath: '$.polls' });
+    const notYet = giveUp
+      ? new sfn.Choice(scope, id(`${name}GiveUp`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then).otherwise(wait)
+      : wait;
+    const hasItem = new sfn.Choice(scope, id(`${name}HasItem`)).when(sfn.Condition.isPresent('$.activityItem.Item'), parse).otherwise(polls);
+    parse.next(check);
+    check.when(sfn.Condition.and(fresh, done), next).otherwise(polls);
+    polls.next(notYet);
+    wait.next(read);
+    read.next(hasItem);
+    return wait;
+  };
+
+  const result = (name: string, tookEffect: boolean) =>
+    new sfn.Pass(scope, id(name), {
+      parameters: {
+        'action.$': '$.action',
+        'desired.$': '$.target.desired',
+        'generation.$': '$.recorded.generation',
+        'reason.$': '$.reason',
+        'requestedBy.$': '$.requestedBy',
+        tookEffect,
+        'activity.$': '$.activity',
+      },
+    });
+
+  const acked = sfn.Condition.numberGreaterThanEqualsJsonPath('$.activity.ackedGeneration', '$.recorded.generation');
+  const obeyed = waitLoop('Obeyed', acked, result('Obeyed', true), { afterPolls: ACK_POLLS, then: result('NotAcknowledged', false) });
+  const drained = waitLoop('Drained', sfn.Condition.and(acked, sfn.Condition.booleanEquals('$.activity.quiescent', true)), result('Drained', true));
+  const leasesBack = waitLoop('LeasesBack', sfn.Condition.and(acked, sfn.Condition.booleanEquals('$.activity.noLeases', true)), result('LeasesHandedBack', true));
+
+  const markStopped = new tasks.DynamoUpdateItem(scope, id('RecordStopped'), {
+    table,
+    key: { pk: S(controlKeys.state.pk), sk: S(controlKeys.state.sk) },
+    updateExpression: 'SET desired = :stopped',
+    // Only if no newer action (e.g. a resume) was recorded meanwhile.
+    conditionExpression: 'generation = :gen',
+    expressionAttributeValues: {
+      ':stopped': S('STOPPED'),
+      ':gen': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', path('$.recorded.generation'))),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const stopped = new sfn.Pass(scope, id('Stopped'), {
+    parameters: { 'action.$': '$.action', desired: 'STOPPED', 'generation.$': '$.recorded.generation', 'reason.$': '$.reason', 'requestedBy.$': '$.requestedBy', tookEffect: true, 'activity.$': '$.activity' },
+  });
+  markStopped.next(stopped);
+  const hasService = (name: string, then: sfn.IChainable, skip: sfn.IChainable) =>
+    new sfn.Choice(scope, id(name)).when(sfn.Condition.stringEquals('$.targets.service', NOT_DEPLOYED), skip).otherwise(then);
+  const scaleDown = scaleTo('ScaleAgentsToZero', 0);
+  scaleDown.next(markStopped);
+  const stopWhenDrained = waitLoop('StopDrained', sfn.Condition.and(acked, sfn.Condition.booleanEquals('$.activity.quiescent', true)), hasService('HasServiceToStop', scaleDown, markStopped));
+
+  const scaleUp = scaleTo('ScaleAgentsUp', path('$.targets.agentDesiredCount'));
+  scaleUp.next(obeyed);
+  const resumeAgents = hasService('HasServiceToResume', scaleUp, obeyed);
+
+  const afterIngest = new sfn.Choice(scope, id('WaitForEffect'))
+    .when(sfn.Condition.stringEquals('$.action', 'drain'), drained)
+    .when(sfn.Condition.stringEquals('$.action', 'stop'), stopWhenDrained)
+    .when(sfn.Condition.stringEquals('$.action', 'emergency-stop'), leasesBack)
+    .when(sfn.Condition.stringEquals('$.action', 'resume'), resumeAgents)
+    .otherwise(obeyed);
+
+  const ingestStep = new sfn.Choice(scope, id('HasIngestMapping'))
+    .when(sfn.Condition.stringEquals('$.targets.eventSourceMappingId', NOT_DEPLOYED), afterIngest)
+    .otherwise(switchIngest.next(afterIngest));
+
+  const chooseTarget = new sfn.Choice(scope, id('ChooseTarget'));
+  for (const action of CONTROL_ACTIONS) {
+    const desired = STATE_OF_ACTION[action as ControlAction];
+    chooseTarget.when(
+      sfn.Condition.stringEquals('$.action', action),
+      new sfn.Pass(scope, id(`Target-${action}`), {
+        parameters: { desired, emergency: String(action === 'emergency-stop'), ingestEnabled: action === 'resume' },
+        resultPath: '$.target',
+      }).next(withTargets),
+    );
+  }
+  chooseTarget.otherwise(invalidAction);
+  withTargets.next(record).next(history).next(ingestStep);
+
+  const defaultRequester = new sfn.Pass(scope, id('DefaultRequester'), {
+    parameters: { 'action.$': '$.action', 'reason.$': '$.reason', 'requestedBy.$': "States.Format('unknown (StartExecution {} in CloudTrail)', $$.Execution.Name)" },
+  });
+  const start = new sfn.Choice(scope, id('Validate'))
+    .when(sfn.Condition.not(sfn.Condition.isPresent('$.action')), invalidAction)
+    .when(sfn.Condition.not(sfn.Condition.isPresent('$.reason')), missingReason)
+    .when(sfn.Condition.not(sfn.Condition.isPresent('$.requestedBy')), defaultRequester)
+    .otherwise(new sfn.Pass(scope, id('KeepInput')));
+  const init = new sfn.Pass(scope, id('Init'), { parameters: { count: 0 }, resultPath: '$.polls' });
+  start.afterwards().next(init).next(chooseTarget);
+  return start;
+}

@@ -1,0 +1,164 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+export interface RunTargets {
+  readonly controlTable: dynamodb.ITable;
+  /** Where listed keys go: the chunker plans them as it plans new objects. */
+  readonly ingestEventsQueue: sqs.IQueue;
+  /** Buckets a run may list (the ingest bucket and any configured source buckets). */
+  readonly sourceBuckets: s3.IBucket[];
+  readonly processedBucketName: string;
+  readonly topic: sns.ITopic;
+}
+
+const S = tasks.DynamoAttributeValue.fromString;
+const path = sfn.JsonPath.stringAt;
+/** Keys per listed page, and so per message to the chunker (keys are up to 1 KiB each: < 256 KiB). */
+export const RUN_PAGE_SIZE = 100;
+
+/**
+ * The run state machine. Input `{ bucket, prefix }`. Processes every object already under the
+ * prefix: records the run, lists the prefix page by page onto the ingest-events queue (the chunker
+ * plans each key under the run's own object ids, so a dataset can be run again with a new
+ * config), then waits until the leader agent settles the run and writes the run manifest,
+ * publishes a completion notice to SNS, and fails when chunks failed.
+ */
+export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
+  const id = (name: string) => `Run${name}`;
+  const runKey = { pk: S('RUN'), sk: S(path('$$.Execution.Name')) };
+
+  const invalid = new sfn.Fail(scope, id('InvalidInput'), { error: 'InvalidInput', cause: 'input must be { "bucket": "...", "prefix": "..." } (prefix may be "")' });
+
+  const create = new tasks.DynamoPutItem(scope, id('Record'), {
+    table: t.controlTable,
+    item: {
+      ...runKey,
+      runId: S(path('$$.Execution.Name')),
+      bucket: S(path('$.bucket')),
+      prefix: S(path('$.prefix')),
+      status: S('RUNNING'),
+      objectsListed: tasks.DynamoAttributeValue.fromNumber(0),
+      listingComplete: tasks.DynamoAttributeValue.fromBoolean(false),
+      startedAt: S(path('$$.State.EnteredTime')),
+      executionId: S(path('$$.Execution.Id')),
+    },
+    conditionExpression: 'attribute_not_exists(pk)',
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const listFirst = listPage(scope, id('ListFirst'), t, false);
+  const listNext = listPage(scope, id('ListNext'), t, true);
+
+  const enqueue = new tasks.SqsSendMessage(scope, id('EnqueuePage'), {
+    queue: t.ingestEventsQueue,
+    messageBody: sfn.TaskInput.fromObject({
+      shardlineRun: { runId: path('$$.Execution.Name'), bucket: path('$.bucket'), keys: sfn.JsonPath.listAt('$.listing.Contents[*].Key') },
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const count = new tasks.DynamoUpdateItem(scope, id('CountPage'), {
+    table: t.controlTable,
+    key: runKey,
+    updateExpression: 'ADD objectsListed :n',
+    expressionAttributeValues: { ':n': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', path('$.listing.KeyCount'))) },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const listingDone = new tasks.DynamoUpdateItem(scope, id('ListingComplete'), {
+    table: t.controlTable,
+    key: runKey,
+    updateExpression: 'SET listingComplete = :yes',
+    expressionAttributeValues: { ':yes': tasks.DynamoAttributeValue.fromBoolean(true) },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const wait = new sfn.Wait(scope, id('Wait'), { time: sfn.WaitTime.duration(Duration.seconds(2)) });
+  const read = new tasks.DynamoGetItem(scope, id('ReadRun'), { table: t.controlTable, key: runKey, consistentRead: true, resultPath: '$.run' });
+
+  const notice = (status: string) =>
+    sfn.TaskInput.fromObject({
+      runId: path('$$.Execution.Name'),
+      status,
+      bucket: path('$.bucket'),
+      prefix: path('$.prefix'),
+      manifest: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
+      recordsIn: path('$.run.Item.recordsIn.N'),
+      recordsOut: path('$.run.Item.recordsOut.N'),
+      recordsRejected: path('$.run.Item.recordsRejected.N'),
+      objectsListed: path('$.run.Item.objectsListed.N'),
+      objectsFailed: path('$.run.Item.objectsFailed.N'),
+      failedChunks: path('$.run.Item.failedChunks.N'),
+      execution: path('$$.Execution.Id'),
+    });
+  const summary = new sfn.Pass(scope, id('Summary'), {
+    parameters: {
+      'runId.$': '$$.Execution.Name',
+      'status.$': '$.run.Item.status.S',
+      'manifest.$': sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
+      'objectsListed.$': 'States.StringToJson($.run.Item.objectsListed.N)',
+      'recordsIn.$': 'States.StringToJson($.run.Item.recordsIn.N)',
+      'recordsOut.$': 'States.StringToJson($.run.Item.recordsOut.N)',
+      'recordsRejected.$': 'States.StringToJson($.run.Item.recordsRejected.N)',
+      'failedChunks.$': 'States.StringToJson($.run.Item.failedChunks.N)',
+    },
+  });
+  const notifyComplete = new tasks.SnsPublish(scope, id('NotifyComplete'), {
+    topic: t.topic,
+    subject: 'shardline run complete',
+    message: notice('COMPLETE'),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const notifyFailed = new tasks.SnsPublish(scope, id('NotifyFailed'), {
+    topic: t.topic,
+    subject: 'shardline run failed',
+    message: notice('FAILED'),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const failed = new sfn.Fail(scope, id('ChunksFailed'), {
+    error: 'ChunksFailed',
+    cause: 'chunks of the run failed after every retry: the run manifest lists them (failedChunks); fix the cause, then `shardline redrive` and run again',
+  });
+
+  const done = new sfn.Choice(scope, id('Settled'))
+    .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'COMPLETE'), notifyComplete.next(summary))
+    .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'FAILED'), notifyFailed.next(failed))
+    .otherwise(wait);
+  wait.next(read).next(done);
+
+  const hasKeys = new sfn.Choice(scope, id('PageHasKeys'));
+  const morePages = new sfn.Choice(scope, id('MorePages'))
+    .when(sfn.Condition.booleanEquals('$.listing.IsTruncated', true), listNext)
+    .otherwise(listingDone.next(wait));
+  hasKeys.when(sfn.Condition.numberGreaterThan('$.listing.KeyCount', 0), enqueue.next(count).next(morePages)).otherwise(morePages);
+  listFirst.next(hasKeys);
+  listNext.next(hasKeys);
+
+  return new sfn.Choice(scope, id('Validate'))
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), sfn.Condition.isPresent('$.prefix'), sfn.Condition.isString('$.prefix')), create.next(listFirst))
+    .otherwise(invalid);
+}
+
+/**
+ * One page of the listing, kept whole: selecting `Contents` or `NextContinuationToken` in a
+ * ResultSelector would fail on an empty or last page, where S3 leaves them out.
+ */
+function listPage(scope: Construct, name: string, t: RunTargets, continuation: boolean): tasks.CallAwsService {
+  return new tasks.CallAwsService(scope, name, {
+    service: 's3',
+    action: 'listObjectsV2',
+    parameters: {
+      Bucket: path('$.bucket'),
+      Prefix: path('$.prefix'),
+      MaxKeys: RUN_PAGE_SIZE,
+      ...(continuation ? { ContinuationToken: path('$.listing.NextContinuationToken') } : {}),
+    },
+    iamResources: t.sourceBuckets.map((b) => b.bucketArn),
+    iamAction: 's3:ListBucket',
+    resultPath: '$.listing',
+  });
+}
