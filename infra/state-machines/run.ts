@@ -99,7 +99,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
     parameters: {
       'runId.$': '$$.Execution.Name',
       'status.$': '$.run.Item.status.S',
-      'manifest.$': sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
+      manifest: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
       'objectsListed.$': 'States.StringToJson($.run.Item.objectsListed.N)',
       'recordsIn.$': 'States.StringToJson($.run.Item.recordsIn.N)',
       'recordsOut.$': 'States.StringToJson($.run.Item.recordsOut.N)',

@@ -1,0 +1,108 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { defaultStageConfig } from '../../infra/config';
+import { createShardlineStack } from '../../infra/shardline-stack';
+import { CONTROL_ACTIONS } from '../../lib/control/control-state';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errors: unknown[]; errorsText: () => string };
+
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = createShardlineStack(app, 'Test', defaultStageConfig('test'));
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+
+/** The definition with every reference replaced by a placeholder string, as deployed values would be. */
+function definitionOf(id: string): { States: Record<string, any>; StartAt: string } {
+  const parts = resources[id].Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  const value = (p: unknown) => (typeof p === 'string' ? p : (p as { Ref?: string }).Ref === 'AWS::Partition' ? 'aws' : 'resolved-reference');
+  return JSON.parse(parts.map(value).join(''));
+}
+const control = definitionOf(logicalId(stack.controlPlane.controlStateMachine));
+const run = definitionOf(logicalId(stack.controlPlane.runStateMachine));
+const taskResources = (d: { States: Record<string, any> }) => Object.values(d.States).filter((s) => s.Type === 'Task').map((s) => s.Resource as string);
+
+describe('control plane state machines', () => {
+  it.each([
+    ['control', control],
+    ['run', run],
+  ])('the %s definition passes asl-validator', (_name, definition) => {
+    const result = aslValidator(definition);
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('control uses direct service integrations only (DynamoDB, the mapping API, ECS), no Lambda glue', () => {
+    const used = new Set(taskResources(control));
+    expect([...used].sort()).toEqual([
+      'arn:aws:states:::aws-sdk:ecs:updateService',
+      'arn:aws:states:::aws-sdk:lambda:updateEventSourceMapping',
+      'arn:aws:states:::dynamodb:getItem',
+      'arn:aws:states:::dynamodb:putItem',
+      'arn:aws:states:::dynamodb:updateItem',
+    ]);
+  });
+
+  it('control accepts exactly the documented actions and fails on anything else or a missing reason', () => {
+    const choose = control.States.ControlChooseTarget;
+    expect(choose.Choices.map((c: any) => c.StringEquals).sort()).toEqual([...CONTROL_ACTIONS].sort());
+    expect(control.States[choose.Default]).toMatchObject({ Type: 'Fail', Error: 'InvalidAction' });
+    expect(control.States.ControlMissingReason).toMatchObject({ Type: 'Fail', Error: 'MissingReason' });
+  });
+
+  it('control records who, why and when, and counts a generation', () => {
+    const record = control.States.ControlRecordAction;
+    expect(record.Parameters.UpdateExpression).toMatch(/requestedBy = :by/);
+    expect(record.Parameters.UpdateExpression).toMatch(/reason = :reason/);
+    expect(record.Parameters.UpdateExpression).toMatch(/updatedAt = :at/);
+    expect(record.Parameters.UpdateExpression).toMatch(/ADD generation :one/);
+  });
+
+  it('run lists the prefix, enqueues pages for the chunker, waits for the manifest and notifies SNS', () => {
+    expect(new Set(taskResources(run))).toEqual(
+      new Set([
+        'arn:aws:states:::dynamodb:putItem',
+        'arn:aws:states:::aws-sdk:s3:listObjectsV2',
+        'arn:aws:states:::sqs:sendMessage',
+        'arn:aws:states:::dynamodb:updateItem',
+        'arn:aws:states:::dynamodb:getItem',
+        'arn:aws:states:::sns:publish',
+      ]),
+    );
+    expect(run.States.RunChunksFailed).toMatchObject({ Type: 'Fail', Error: 'ChunksFailed' });
+  });
+
+  it('both machines log to CloudWatch Logs, trace with X-Ray and time out', () => {
+    for (const m of [stack.controlPlane.controlStateMachine, stack.controlPlane.runStateMachine]) {
+      const props = resources[logicalId(m)].Properties;
+      expect(props.TracingConfiguration).toEqual({ Enabled: true });
+      expect(props.LoggingConfiguration.Level).toBe('ALL');
+      expect(JSON.parse(JSON.stringify(definitionOf(logicalId(m)))).TimeoutSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('the control role may switch only the chunker mapping and update only the agent service', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'lambda:UpdateEventSourceMapping', Resource: Match.not(Match.exact('*')) }),
+          Match.objectLike({ Action: 'ecs:UpdateService', Resource: { Ref: logicalId(stack.fleet.service) } }),
+        ]),
+      },
+    });
+  });
+
+  it('run notices go to an encrypted SNS topic', () => {
+    const topic = resources[logicalId(stack.controlPlane.runNotices)];
+    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
+  });
+});
+
+describe('safe rolling updates of the agent service', () => {
+  it('deploys with a circuit breaker and rollback and keeps full capacity', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+    });
+  });
+});
