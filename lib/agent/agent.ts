@@ -15,6 +15,7 @@ import { ChunkLedger } from '../ledger/chunk-ledger';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { handleChunkMessage, type ChunkReport, type ChunkWorkerDeps } from './chunk-worker';
 import { ReplicaPuller } from './replica-puller';
+import { AdaptiveConcurrency } from './throttle-backoff';
 
 export interface AgentDeps {
   s3: S3Client;
@@ -66,6 +67,7 @@ export class Agent {
   private readonly runs: RunLedger;
   private lastActivityAt = 0;
   private lastRunSweepAt = 0;
+  private readonly adaptive = new AdaptiveConcurrency();
 
   constructor(private readonly deps: AgentDeps) {
     this.control = new ControlTable(deps.doc, deps.names.controlTable);
@@ -84,14 +86,19 @@ export class Agent {
       log: deps.log,
       failKeys: deps.failKeys,
       slowMs: deps.slowMs,
+      onThrottle: () => {
+        const configured = concurrencyFor(deps.identity, this.worker.config);
+        const before = this.concurrency;
+        if (this.adaptive.throttled(configured) < before) this.deps.log('warn', 'throttled: lowering concurrency', { from: before, to: this.concurrency });
+      },
     };
     this.leader = new LeaderLease(deps.doc, deps.names.controlTable, deps.identity.nodeId, LEADER_LEASE_MS);
     this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });
   }
 
-  /** Chunks this node works on at once under the config in force. */
+  /** Chunks this node works on at once: the config in force, lowered while S3 or DynamoDB throttle. */
   get concurrency(): number {
-    return concurrencyFor(this.deps.identity, this.worker.config);
+    return this.adaptive.current(concurrencyFor(this.deps.identity, this.worker.config));
   }
 
   /** Joins the cluster and starts the heartbeat, leader election, the workers and the replica puller. */
@@ -185,7 +192,11 @@ export class Agent {
           this.inFlight++;
           try {
             const report = await handleChunkMessage(this.worker, message);
-            if (report.result === 'processed') this.chunksDone++;
+            if (report.result === 'processed') {
+              this.chunksDone++;
+              this.adaptive.succeeded(concurrencyFor(this.deps.identity, this.worker.config));
+              this.startWorkers();
+            }
             this.deps.log('info', `chunk ${report.result}`, {
               chunkId: report.chunkId, queueWaitMs: report.queueWaitMs, totalMs: report.totalMs, ...report.stages, ...report.outcome?.timings, ...report.outcome?.counts,
             });

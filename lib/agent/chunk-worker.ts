@@ -10,6 +10,7 @@ import type { ObjectLedger } from '../ledger/object-ledger';
 import { placeShard, type PlacementNode } from '../cluster/placement';
 import { parseChunkMessage } from './chunk-message';
 import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
+import { withThrottleRetries } from './throttle-backoff';
 
 /** Everything one worker needs to take a chunk from the queue to a committed ledger entry. */
 export interface ChunkWorkerDeps {
@@ -31,6 +32,8 @@ export interface ChunkWorkerDeps {
   failKeys?: RegExp;
   /** Fault injection: extra milliseconds of work per chunk (a slow transform). */
   slowMs?: number;
+  /** Told about every throttling response a chunk met (the agent lowers its concurrency). */
+  onThrottle?: (err: unknown) => void;
 }
 
 /** How soon a message whose chunk another node holds is looked at again. */
@@ -89,14 +92,20 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     let t = now();
     if (deps.failKeys?.test(msg.key)) throw new Error(`injected fault: key matches ${deps.failKeys}`);
     if (deps.slowMs) await new Promise((r) => setTimeout(r, deps.slowMs));
-    outcome = await processChunkFromS3(deps, msg, lease.attempt);
+    const backOff = { onThrottle: (err: unknown, retry: number) => throttled(deps, msg.chunkId, err, retry) };
+    outcome = await withThrottleRetries(() => processChunkFromS3(deps, msg, lease.attempt), backOff);
     keepAlive.assertHeld();
     stages.workMs = now() - t;
     t = now();
     const replicas = replicaItems(msg, outcome as ChunkOutcome, await deps.placementNodes(), deps.config.replicationFactor);
-    await deps.chunks.commit(lease, {
-      counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, replicationFactor: deps.config.replicationFactor, durationMs: now() - started,
-    });
+    const committed = outcome;
+    await withThrottleRetries(
+      () =>
+        deps.chunks.commit(lease, {
+          counts: committed.counts, shard: committed.shard, rejects: committed.rejects, replicas, replicationFactor: deps.config.replicationFactor, durationMs: now() - started,
+        }),
+      backOff,
+    );
     await deleteMessage(deps, receipt);
     stages.commitMs = now() - t;
     t = now();
@@ -128,6 +137,11 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   } finally {
     keepAlive.stop();
   }
+}
+
+function throttled(deps: ChunkWorkerDeps, chunkId: string, err: unknown, retry: number): void {
+  deps.log('warn', 'throttled; backing off with jitter and keeping the lease', { chunkId, retry, error: (err as Error).name ?? String(err) });
+  deps.onThrottle?.(err);
 }
 
 function replicaItems(msg: ChunkMessage, outcome: ChunkOutcome, nodes: PlacementNode[], replicas: number): ReplicaItem[] {
