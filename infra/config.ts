@@ -47,6 +47,16 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Days of log retention. @default 30 */
   readonly logRetentionDays: number;
+  /** Address subscribed to the operator alarm topic (it must confirm). @default no subscription */
+  readonly alarmEmail?: string;
+  /** Alarm when fewer nodes are healthy; 0 turns the alarm off. @default fleet.minCapacity */
+  readonly minHealthyNodes?: number;
+  /** Alarm when the oldest work message is older than this. @default 1800 */
+  readonly maxWorkMessageAgeSeconds?: number;
+  /** Alarm, and pause the pipeline, when more than this % of chunk attempts fail. @default 10 */
+  readonly maxChunkErrorPercent?: number;
+  /** Alarm when the fleet processes fewer bytes/s while there is work. @default no alarm */
+  readonly targetBytesPerSecond?: number;
 }
 
 /** The default config of a stage. */
@@ -85,6 +95,7 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (workQueue.visibilityTimeoutSeconds < 30 || workQueue.visibilityTimeoutSeconds > 43200) errors.push('workQueue.visibilityTimeoutSeconds must be 30..43200');
   if (chunker.batchSize < 1 || chunker.batchSize > 10) errors.push('chunker.batchSize must be 1..10');
   if (chunker.maxConcurrency < 2) errors.push('chunker.maxConcurrency must be at least 2');
+  errors.push(...alarmConfigErrors(config));
   try {
     parsePipelineConfig(config.pipeline);
   } catch (err) {
@@ -92,4 +103,21 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   }
   if (errors.length > 0) throw new Error(`invalid stage config '${config.stageName}': ${errors.join('; ')}`);
   return config;
+}
+
+/** What is wrong with the alarm settings of a stage config. */
+function alarmConfigErrors(config: StageConfig): string[] {
+  const errors: string[] = [];
+  const { alarmEmail, minHealthyNodes, maxWorkMessageAgeSeconds, maxChunkErrorPercent, targetBytesPerSecond } = config;
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) errors.push(`alarmEmail '${alarmEmail}' is not an email address`);
+  if (minHealthyNodes !== undefined && (!Number.isInteger(minHealthyNodes) || minHealthyNodes < 0 || minHealthyNodes > config.fleet.maxCapacity)) {
+    errors.push('minHealthyNodes must be a whole number between 0 and fleet.maxCapacity');
+  }
+  // SQS keeps a message 14 days at most; an older one cannot exist.
+  if (maxWorkMessageAgeSeconds !== undefined && (!Number.isInteger(maxWorkMessageAgeSeconds) || maxWorkMessageAgeSeconds < 60 || maxWorkMessageAgeSeconds > 1209600)) {
+    errors.push('maxWorkMessageAgeSeconds must be 60..1209600');
+  }
+  if (maxChunkErrorPercent !== undefined && !(maxChunkErrorPercent > 0 && maxChunkErrorPercent < 100)) errors.push('maxChunkErrorPercent must be above 0 and below 100');
+  if (targetBytesPerSecond !== undefined && !(Number.isFinite(targetBytesPerSecond) && targetBytesPerSecond > 0)) errors.push('targetBytesPerSecond must be a positive number');
+  return errors;
 }

@@ -5,6 +5,7 @@ import { validateStageConfig, type StageConfig } from './config';
 import { AgentFleet } from './constructs/agent-fleet';
 import { ControlPlane } from './constructs/control-plane';
 import { Ingest } from './constructs/ingest';
+import { Observability } from './constructs/observability';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { State } from './constructs/state';
 import { TaskStoppedDetector } from './constructs/task-stopped-detector';
@@ -24,6 +25,7 @@ export class ShardlineStack extends Stack {
   public readonly fleet: AgentFleet;
   public readonly taskStopped: TaskStoppedDetector;
   public readonly controlPlane: ControlPlane;
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
     super(scope, id, props);
@@ -61,6 +63,23 @@ export class ShardlineStack extends Stack {
       logRetentionDays: config.logRetentionDays,
     });
 
+    this.observability = new Observability(this, 'Observability', {
+      stageName: config.stageName,
+      workQueue: this.workQueues.workQueue,
+      workDlq: this.workQueues.workDlq,
+      ingestEventsQueue: this.ingest.eventsQueue,
+      ingestEventsDlq: this.ingest.eventsDlq,
+      chunker: this.ingest.chunker,
+      ledgerTable: this.state.ledgerTable,
+      nodesTable: this.state.nodesTable,
+      controlTable: this.state.controlTable,
+      alarmEmail: config.alarmEmail,
+      minHealthyNodes: config.minHealthyNodes ?? config.fleet.minCapacity,
+      maxWorkMessageAgeSeconds: config.maxWorkMessageAgeSeconds,
+      maxChunkErrorPercent: config.maxChunkErrorPercent,
+      targetBytesPerSecond: config.targetBytesPerSecond,
+    });
+
     this.controlPlane = new ControlPlane(this, 'ControlPlane', {
       controlTable: this.state.controlTable,
       chunkerEventSource: this.ingest.chunkerEventSource,
@@ -69,6 +88,7 @@ export class ShardlineStack extends Stack {
       processedBucket: this.storage.processedBucket,
       agentService: this.fleet.service,
       agentDesiredCount: config.fleet.desiredCount,
+      circuitBreakerAlarms: this.observability.circuitBreakerAlarms,
       logRetentionDays: config.logRetentionDays,
     });
 
@@ -85,6 +105,7 @@ export class ShardlineStack extends Stack {
       controlStateMachineArn: this.controlPlane.controlStateMachine.stateMachineArn,
       runStateMachineArn: this.controlPlane.runStateMachine.stateMachineArn,
       runNoticesTopicArn: this.controlPlane.runNotices.topicArn,
+      operatorTopicArn: this.observability.operatorTopic.topicArn,
     };
     // Output keys are exactly RESOURCES' names: the CLI and local mode find resources by them.
     for (const [key, value] of Object.entries(values) as [ResourceKey, string][]) {

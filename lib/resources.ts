@@ -18,6 +18,7 @@ export const RESOURCES = {
   controlStateMachineArn: { envVar: 'SHARDLINE_CONTROL_STATE_MACHINE_ARN', outputName: 'ControlStateMachineArn' },
   runStateMachineArn: { envVar: 'SHARDLINE_RUN_STATE_MACHINE_ARN', outputName: 'RunStateMachineArn' },
   runNoticesTopicArn: { envVar: 'SHARDLINE_RUN_NOTICES_TOPIC_ARN', outputName: 'RunNoticesTopicArn' },
+  operatorTopicArn: { envVar: 'SHARDLINE_OPERATOR_TOPIC_ARN', outputName: 'OperatorTopicArn' },
 } as const;
 
 export type ResourceKey = keyof typeof RESOURCES;

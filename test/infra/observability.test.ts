@@ -1,0 +1,291 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { defaultStageConfig, validateStageConfig, type StageConfig } from '../../infra/config';
+import { Observability, type ObservabilityProps } from '../../infra/constructs/observability';
+import { createShardlineStack, type ShardlineStack } from '../../infra/shardline-stack';
+import { AgentMetric } from '../../lib/observability/metric-names';
+import { RESOURCES } from '../../lib/resources';
+
+// One synth of the whole stack for the file (seconds each); bundling is off.
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack: ShardlineStack = createShardlineStack(app, 'Test', {
+  ...defaultStageConfig('test'),
+  alarmEmail: 'ops@example.com',
+  targetBytesPerSecond: 50_000_000,
+});
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+const topicRef = { Ref: logicalId(stack.observability.operatorTopic) };
+
+/** The dashboard body as JSON, each CloudFormation token written as `${Ref:Id}` / `${Id.Attr}`. */
+function dashboardBody(): { widgets: { type: string; properties: Record<string, any> }[] } {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const body = dashboard.Properties.DashboardBody;
+  const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+  const text = parts
+    .map((p: any) => (typeof p === 'string' ? p : p.Ref ? `\${Ref:${p.Ref}}` : `\${${p['Fn::GetAtt'].join('.')}}`))
+    .join('');
+  return JSON.parse(text);
+}
+const graphs = () => dashboardBody().widgets.filter((w) => w.type === 'metric');
+const graphNamed = (title: string) => {
+  const g = graphs().find((w) => w.properties.title === title);
+  if (!g) throw new Error(`no graph titled '${title}'`);
+  return g.properties as { metrics: unknown[][]; annotations?: { horizontal: { value: number }[] } };
+};
+/** Metric names a graph reads (plain metrics and those inside math expressions). */
+const metricNamesIn = (g: { metrics: unknown[][] }) => g.metrics.filter((row) => typeof row[0] === 'string').map((row) => row[1]);
+const expressionsIn = (g: { metrics: unknown[][] }) => g.metrics.map((row) => (row.at(-1) as { expression?: string }).expression).filter(Boolean);
+
+function alarmNamed(name: string) {
+  const found = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }));
+  expect(found).toHaveLength(1);
+  return found[0].Properties;
+}
+
+describe('Observability operator topic', () => {
+  it('encrypts the topic with a rotated customer key CloudWatch may use', () => {
+    const keyId = logicalId(stack.observability.node.findChild('OperatorTopicKey') as never);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, DisplayName: 'shardline test alarms' });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+        ]),
+      },
+    });
+  });
+
+  it('denies publishing to the topic without TLS', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topicRef],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes the stage\'s alarm email', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: topicRef });
+  });
+
+  it('outputs the topic ARN under the name clients resolve', () => {
+    expect(RESOURCES.operatorTopicArn.outputName).toBe('OperatorTopicArn');
+    template.hasOutput('OperatorTopicArn', { Value: topicRef });
+  });
+});
+
+describe('Observability dashboard', () => {
+  it('is named after the stage', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shardline-test' });
+  });
+
+  it.each([50, 90, 99])('splits chunk latency p%d into queue wait, download, process, upload and commit', (p) => {
+    const g = graphNamed(`Chunk latency p${p} (ms)`);
+    expect(metricNamesIn(g)).toEqual([
+      AgentMetric.queueWaitMs, AgentMetric.downloadMs, AgentMetric.processMs, AgentMetric.uploadMs, AgentMetric.commitMs, AgentMetric.totalMs,
+    ]);
+    for (const row of g.metrics) expect(row).toEqual(expect.arrayContaining(['Shardline', 'Stage', 'test', expect.objectContaining({ stat: `p${p}` })]));
+  });
+
+  it('shows bytes/s and records/s as per-second rates, with the target line', () => {
+    const g = graphNamed('Throughput');
+    expect(metricNamesIn(g)).toEqual([AgentMetric.bytesProcessed, AgentMetric.recordsProcessed]);
+    expect(expressionsIn(g)).toEqual(['FILL(bytes, 0) / PERIOD(bytes)', 'FILL(records, 0) / PERIOD(records)']);
+    expect(g.annotations?.horizontal).toEqual([expect.objectContaining({ value: 50_000_000 })]);
+  });
+
+  it('reads every fleet-wide shardline metric the issue lists', () => {
+    const all = graphs().flatMap((w) => metricNamesIn(w.properties as never));
+    for (const name of [
+      AgentMetric.chunksInFlight, AgentMetric.recordsRejected, AgentMetric.chunkErrors, AgentMetric.healthyNodes,
+      AgentMetric.shardsBelowReplication, AgentMetric.leaderChanges, AgentMetric.throttles,
+    ]) expect(all).toContain(name);
+  });
+
+  it('breaks chunk errors down by kind with a search over the ErrorKind dimension', () => {
+    expect(expressionsIn(graphNamed('Rejected records and chunk errors'))).toContain(
+      `SEARCH('{Shardline,ErrorKind,Stage} MetricName="ChunkErrors" Stage="test"', 'Sum', 60)`,
+    );
+  });
+
+  it('shows depth and age of the oldest message of all four queues', () => {
+    const queueNames = [stack.workQueues.workQueue, stack.workQueues.workDlq, stack.ingest.eventsQueue, stack.ingest.eventsDlq].map((q) => `\${${logicalId(q)}.QueueName}`);
+    const depth = graphNamed('Queue depth (visible + in flight)').metrics.filter((r) => r[0] === 'AWS/SQS');
+    const age = graphNamed('Age of oldest message (s)').metrics;
+    for (const name of queueNames) {
+      expect(depth).toContainEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', name]));
+      expect(depth).toContainEqual(expect.arrayContaining(['ApproximateNumberOfMessagesNotVisible', name]));
+      expect(age).toContainEqual(expect.arrayContaining(['ApproximateAgeOfOldestMessage', name]));
+    }
+  });
+
+  it('shows the chunker\'s invocations, errors, throttles and duration', () => {
+    expect(metricNamesIn(graphNamed('Chunker Lambda'))).toEqual(['Invocations', 'Errors', 'Throttles', 'Duration', 'Duration', 'Duration']);
+  });
+
+  it('shows DynamoDB throttled requests of the ledger, nodes and control tables', () => {
+    const rows = graphNamed('Throttles').metrics.filter((r) => r[0] === 'AWS/DynamoDB');
+    for (const table of [stack.state.ledgerTable, stack.state.nodesTable, stack.state.controlTable]) {
+      expect(rows).toContainEqual(expect.arrayContaining(['ThrottledRequests', `\${Ref:${logicalId(table)}}`, 'Operation', 'UpdateItem']));
+    }
+  });
+});
+
+describe('Observability alarms', () => {
+  const queueDims = (q: { node: { defaultChild?: unknown } }) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(q), 'QueueName'] } }];
+
+  it.each([
+    ['shardline-test-work-dlq-not-empty', () => stack.workQueues.workDlq],
+    ['shardline-test-ingest-dlq-not-empty', () => stack.ingest.eventsDlq],
+  ])('%s trips on one visible message and keeps its state while SQS is silent', (name, queue) => {
+    expect(alarmNamed(name)).toMatchObject({
+      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queueDims(queue()),
+      Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'ignore',
+      AlarmActions: [topicRef], OKActions: [topicRef],
+    });
+  });
+
+  it('alarms when the oldest work message is older than 30 minutes', () => {
+    expect(alarmNamed('shardline-test-work-oldest-message-age')).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: queueDims(stack.workQueues.workQueue),
+      Threshold: 1800, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
+    });
+  });
+
+  it('alarms when healthy nodes fall below the fleet\'s minimum capacity, silence counting as none', () => {
+    expect(alarmNamed('shardline-test-healthy-nodes-low')).toMatchObject({
+      Namespace: 'Shardline', MetricName: AgentMetric.healthyNodes, Dimensions: [{ Name: 'Stage', Value: 'test' }],
+      Threshold: defaultStageConfig('test').fleet.minCapacity, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      AlarmActions: [topicRef],
+    });
+  });
+
+  it('alarms on the chunk error rate: errors / (processed + errors) per minute', () => {
+    const props = alarmNamed('shardline-test-chunk-error-rate');
+    expect(props).toMatchObject({ Threshold: 10, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef] });
+    const [expression, ...inputs] = props.Metrics;
+    expect(expression).toMatchObject({ ReturnData: true });
+    expect(expression.Expression).toBe('IF((FILL(processed, 0) + FILL(errors, 0)) > 0, 100 * FILL(errors, 0) / (FILL(processed, 0) + FILL(errors, 0)), 0)');
+    expect(inputs.map((i: any) => [i.Id, i.MetricStat.Metric.MetricName, i.MetricStat.Period, i.ReturnData])).toEqual([
+      ['errors', AgentMetric.chunkErrors, 60, false],
+      ['processed', AgentMetric.chunksProcessed, 60, false],
+    ]);
+  });
+
+  it('alarms on throughput below the target only while the work queue has messages', () => {
+    const props = alarmNamed('shardline-test-throughput-below-target');
+    expect(props).toMatchObject({ Threshold: 50_000_000, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'notBreaching', AlarmActions: [topicRef] });
+    expect(props.Metrics[0].Expression).toBe('IF(FILL(waiting, 0) + FILL(inflight, 0) > 0, FILL(bytes, 0) / 300, 50000000)');
+  });
+
+  it.each([['errors', 'Errors'], ['throttles', 'Throttles']])('alarms on any chunker Lambda %s', (what, metricName) => {
+    expect(alarmNamed(`shardline-test-chunker-${what}`)).toMatchObject({
+      Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.ingest.chunker) } }],
+      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
+    });
+  });
+
+  it.each(['ledger', 'nodes', 'control'] as const)('alarms on DynamoDB throttles of the %s table within the 10-metric limit', (name) => {
+    const props = alarmNamed(`shardline-test-${name}-table-throttles`);
+    expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef] });
+    const table = stack.state[`${name}Table`];
+    const inputs = props.Metrics.slice(1);
+    expect(inputs.length).toBeLessThanOrEqual(10);
+    for (const i of inputs) {
+      expect(i.MetricStat.Metric).toMatchObject({ Namespace: 'AWS/DynamoDB', MetricName: 'ThrottledRequests' });
+      expect(i.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'TableName', Value: { Ref: logicalId(table) } });
+    }
+  });
+
+  it('sends every alarm and its recovery to the operator topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(11);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmName).toMatch(/^shardline-test-[a-z-]+$/);
+      expect(a.Properties.AlarmActions).toEqual([topicRef]);
+      expect(a.Properties.OKActions).toEqual([topicRef]);
+    }
+  });
+
+  it('hands the DLQ and error-rate alarms to the circuit breaker, which pauses the pipeline on them', () => {
+    const ids = stack.observability.circuitBreakerAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never));
+    expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual([
+      'shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate',
+    ]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ resources: ids.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) }),
+    });
+  });
+});
+
+describe('Observability in the stack', () => {
+  it('passes the cdk-nag AwsSolutions checks without new acknowledgements', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+  });
+
+  it('synthesizes without CDK warnings', () => {
+    const warnings = Annotations.fromStack(stack).findWarning('/Test/Observability/*', Match.anyValue());
+    expect(warnings.map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
+  });
+});
+
+describe('Observability settings', () => {
+  /** The construct alone on minimal resources: a fast synth per variant. */
+  function synthAlone(overrides: Partial<ObservabilityProps>) {
+    const s = new Stack(new App(), 'Alone');
+    const queue = (id: string) => new sqs.Queue(s, id);
+    const table = (id: string) => new dynamodb.Table(s, id, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
+    const chunker = new lambda.Function(s, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
+    new Observability(s, 'Observability', {
+      stageName: 'dev', workQueue: queue('W'), workDlq: queue('WD'), ingestEventsQueue: queue('I'), ingestEventsDlq: queue('ID'),
+      chunker, ledgerTable: table('L'), nodesTable: table('N'), controlTable: table('C'), minHealthyNodes: 2, ...overrides,
+    });
+    return Template.fromStack(s);
+  }
+  const alarmNames = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+
+  it('leaves out the throughput alarm and the subscription when no target or email is set', () => {
+    const t = synthAlone({});
+    expect(alarmNames(t)).not.toContain('shardline-dev-throughput-below-target');
+    expect(alarmNames(t)).toContain('shardline-dev-healthy-nodes-low');
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('leaves out the healthy-nodes alarm when the minimum is 0', () => {
+    expect(alarmNames(synthAlone({ minHealthyNodes: 0 }))).not.toContain('shardline-dev-healthy-nodes-low');
+  });
+
+  it('uses the configured thresholds', () => {
+    const t = synthAlone({ minHealthyNodes: 3, maxWorkMessageAgeSeconds: 600, maxChunkErrorPercent: 25 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-healthy-nodes-low', Threshold: 3 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-work-oldest-message-age', Threshold: 600 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-chunk-error-rate', Threshold: 25 });
+  });
+});
+
+describe('Stage config alarm settings', () => {
+  const base = defaultStageConfig('x');
+  const check = (extra: Partial<StageConfig>) => () => validateStageConfig({ ...base, ...extra });
+
+  it('accepts a stage with alarm settings', () => {
+    expect(check({ alarmEmail: 'ops@example.com', minHealthyNodes: 2, maxWorkMessageAgeSeconds: 900, maxChunkErrorPercent: 5, targetBytesPerSecond: 1e8 })).not.toThrow();
+  });
+
+  it.each([
+    [{ alarmEmail: 'not-an-address' }, /alarmEmail 'not-an-address' is not an email address/],
+    [{ minHealthyNodes: 99 }, /minHealthyNodes must be a whole number between 0 and fleet.maxCapacity/],
+    [{ minHealthyNodes: 1.5 }, /minHealthyNodes/],
+    [{ maxWorkMessageAgeSeconds: 5 }, /maxWorkMessageAgeSeconds must be 60..1209600/],
+    [{ maxChunkErrorPercent: 0 }, /maxChunkErrorPercent must be above 0 and below 100/],
+    [{ targetBytesPerSecond: -1 }, /targetBytesPerSecond must be a positive number/],
+    [{ targetBytesPerSecond: Number.NaN }, /targetBytesPerSecond/],
+  ] as [Partial<StageConfig>, RegExp][])('refuses %j', (extra, reason) => {
+    expect(check(extra)).toThrow(reason);
+  });
+});
