@@ -1,13 +1,17 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { createAwsClients, type AwsClients } from '../../../lib/aws/clients';
 import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
 import { provisionFromTemplate, synthesizeTemplate, type CloudFormationTemplateJson, type ProvisionResult } from '../../../lib/local/provision';
@@ -36,6 +40,10 @@ function buildTestStack(app: App): Stack {
   ledger.addGlobalSecondaryIndex({ indexName: 'byStatus', partitionKey: key('status'), sortKey: key('pk') });
   const nodes = new dynamodb.TableV2(stack, 'Nodes', { partitionKey: key('nodeId') });
   const control = new dynamodb.Table(stack, 'Control', { partitionKey: key('pk'), billingMode: dynamodb.BillingMode.PAY_PER_REQUEST });
+  const machine = (id: string) => new sfn.StateMachine(stack, id, { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, `${id}Start`)) });
+  const runNotices = new sns.Topic(stack, 'RunNotices');
+  // Encrypted and TLS-only like the real operator topic: neither setting has a local counterpart.
+  const operatorTopic = new sns.Topic(stack, 'OperatorTopic', { masterKey: new kms.Key(stack, 'OperatorTopicKey'), enforceSSL: true });
   const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
 
   const outputs: Record<string, string> = {
@@ -48,6 +56,10 @@ function buildTestStack(app: App): Stack {
     [RESOURCES.ledgerTable.outputName]: ledger.tableName,
     [RESOURCES.nodesTable.outputName]: nodes.tableName,
     [RESOURCES.controlTable.outputName]: control.tableName,
+    [RESOURCES.controlStateMachineArn.outputName]: machine('ControlMachine').stateMachineArn,
+    [RESOURCES.runStateMachineArn.outputName]: machine('RunMachine').stateMachineArn,
+    [RESOURCES.runNoticesTopicArn.outputName]: runNotices.topicArn,
+    [RESOURCES.operatorTopicArn.outputName]: operatorTopic.topicArn,
     WorkQueueArn: work.queue.queueArn,
     LedgerTableArn: ledger.tableArn,
     ChunkerFunctionName: chunker.functionName,
@@ -136,6 +148,14 @@ describe('provisionFromTemplate', () => {
       new QueryCommand({ TableName: names.ledgerTable, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'PLANNED' } }),
     );
     expect(byStatus.Items).toEqual([item]);
+  });
+
+  it('creates the operator alarm topic, leaving its KMS key to AWS', async () => {
+    const attrs = await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: names.operatorTopicArn }));
+
+    expect(names.operatorTopicArn).toMatch(/^arn:aws:sns:us-east-1:\d{12}:shardline-test-OperatorTopic/);
+    expect(attrs.Attributes?.TopicArn).toBe(names.operatorTopicArn);
+    expect(result.skippedTypes).toEqual(expect.arrayContaining(['AWS::KMS::Key', 'AWS::SNS::TopicPolicy']));
   });
 
   it('finds the same resources, keeping their data, when provisioned twice', async () => {
