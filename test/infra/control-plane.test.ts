@@ -99,6 +99,20 @@ describe('control plane state machines', () => {
   });
 });
 
+describe('circuit breaker', () => {
+  it('an alarm of the circuit breaker going to ALARM starts the control state machine with pause', () => {
+    const alarms = stack.observability.circuitBreakerAlarms;
+    expect(alarms.length).toBeGreaterThanOrEqual(2);
+    const rule = resources[logicalId(stack.controlPlane.circuitBreakerRule!)].Properties;
+    expect(rule.EventPattern).toMatchObject({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
+    expect(rule.EventPattern.resources).toHaveLength(alarms.length);
+    const target = rule.Targets[0];
+    expect(target.Arn).toEqual({ Ref: logicalId(stack.controlPlane.controlStateMachine) });
+    expect(JSON.stringify(target.InputTransformer.InputTemplate)).toMatch(/pause/);
+    expect(JSON.stringify(target.InputTransformer.InputTemplate)).toMatch(/circuit breaker/);
+  });
+});
+
 describe('safe rolling updates of the agent service', () => {
   it('deploys with a circuit breaker and rollback and keeps full capacity', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
