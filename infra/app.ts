@@ -11,7 +11,15 @@ import { createShardlineStack } from './shardline-stack';
 const app = new App();
 const stage = (app.node.tryGetContext('stage') as string | undefined) ?? 'dev';
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-createShardlineStack(app, `Shardline-${stage}`, defaultStageConfig(stage), {
+// Alarm settings that differ per account come from context: `-c alarmEmail=ops@example.com -c targetBytesPerSecond=200000000`.
+const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
+const target = app.node.tryGetContext('targetBytesPerSecond') as string | number | undefined;
+const config = {
+  ...defaultStageConfig(stage),
+  ...(alarmEmail ? { alarmEmail } : {}),
+  ...(target !== undefined ? { targetBytesPerSecond: Number(target) } : {}),
+};
+createShardlineStack(app, `Shardline-${stage}`, config, {
   description: `shardline (${stage}): S3 ingest to GPU training hosts`,
 });
 app.synth();
