@@ -107,9 +107,10 @@ function objectLine(o: SnapshotObject, barWidth: number, width: number, color: b
   const failed = o.failedChunks > 0 || o.status === 'FAILED';
   const state = failed ? `FAILED(${o.failedChunks})` : o.status;
   const bar = paint(color, failed ? 31 : o.status === 'COMPLETE' ? 32 : 36)(progressBar(o.chunksDone, o.chunkCount, barWidth));
-  const tail = ` ${bar} ${String(pct).padStart(3)}%  ${`${o.chunksDone}/${o.chunkCount}`.padStart(7)} chunks  ${formatBytes(o.bytesDone).padStart(8)}  ${state}`;
+  // The state is padded so every row's key column has the same width, then the padding is trimmed.
+  const tail = ` ${bar} ${String(pct).padStart(3)}%  ${`${o.chunksDone}/${o.chunkCount}`.padStart(7)} chunks  ${formatBytes(o.bytesDone).padStart(8)}  ${state.padEnd(12)}`;
   const keyWidth = Math.max(12, Math.min(48, width - (tail.length - (color ? 9 : 0)) - 2));
-  return `  ${truncateStart(o.key, keyWidth).padEnd(keyWidth)}${tail}`;
+  return `  ${truncateStart(o.key, keyWidth).padEnd(keyWidth)}${tail}`.trimEnd();
 }
 
 /** Keeps the end of a key (its file name), cutting the start with `…`. */

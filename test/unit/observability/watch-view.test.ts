@@ -107,3 +107,17 @@ describe('format helpers', () => {
     expect(truncate('abc', 4)).toBe('abc');
   });
 });
+
+describe('renderWatchView object rows', () => {
+  it('aligns the bars of rows whatever their state', () => {
+    const base = snapshotFixture().objects[0];
+    const objects = [
+      { ...base, key: 'a.jsonl', status: 'FAILED', failedChunks: 12 },
+      { ...base, key: 'b.jsonl', status: 'COMPLETE', chunksDone: 5 },
+      { ...base, key: 'c.jsonl' },
+    ];
+    const rows = renderWatchView(snapshotFixture({ objects }), [], { width: 120 }).split('\n').filter((l) => /^ {2}[abc]\.jsonl/.test(l));
+    expect(rows).toHaveLength(3);
+    expect(new Set(rows.map((r) => r.search(/[█░]/))).size).toBe(1);
+  });
+});
