@@ -2,6 +2,8 @@ import { LeaderLease, type LeaderLeaseItem } from '../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../cluster/registry';
 import type { ObjectItem } from '../ledger/items';
 import { ObjectLedger } from '../ledger/object-ledger';
+import { ConfigStore } from '../control/config-store';
+import { ControlTable, type ControlState } from '../control/control-state';
 import type { Target } from './target';
 
 /** One object's progress as the ledger sees it. */
@@ -20,9 +22,13 @@ export interface ObjectStatusRow {
   manifestKey?: string;
   failedChunks: number;
   lastError?: string;
+  /** The run over a prefix that planned it, if any. */
+  runId?: string;
 }
 
 export interface PipelineStatus {
+  /** The desired state the control plane recorded, and the central config version. */
+  control?: ControlState & { configVersion: number };
   leader?: { holder: string; token: number; expiresInMs: number };
   objects: ObjectStatusRow[];
   nodes: Array<Pick<NodeItem, 'nodeId' | 'status' | 'failureDomain' | 'instanceType' | 'load'> & { heartbeatAgeMs: number }>;
@@ -32,8 +38,14 @@ export interface PipelineStatus {
 export async function collectStatus(target: Target, now = Date.now()): Promise<PipelineStatus> {
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
-  const [objects, nodes, lease] = await Promise.all([ledger.list(), registry.list(), LeaderLease.read(target.clients.doc, target.resources.controlTable)]);
-  return { leader: leaderRow(lease, now), objects: objects.map(objectRow), nodes: nodes.map((n) => nodeRow(n, now)) };
+  const [objects, nodes, lease, control, config] = await Promise.all([
+    ledger.list(),
+    registry.list(),
+    LeaderLease.read(target.clients.doc, target.resources.controlTable),
+    new ControlTable(target.clients.doc, target.resources.controlTable).state(),
+    new ConfigStore(target.clients.doc, target.resources.controlTable).get(),
+  ]);
+  return { control: { ...control, configVersion: config.version }, leader: leaderRow(lease, now), objects: objects.map(objectRow), nodes: nodes.map((n) => nodeRow(n, now)) };
 }
 
 /** The leader as status shows it. */
@@ -58,6 +70,7 @@ export function objectRow(o: ObjectItem): ObjectStatusRow {
     manifestKey: o.manifestKey,
     failedChunks: o.failedChunks ?? 0,
     lastError: o.lastError,
+    runId: o.runId,
   };
 }
 
@@ -78,20 +91,27 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 /** Renders the status as plain-text tables. */
 export function renderStatus(status: PipelineStatus): string {
   const lines: string[] = [];
+  const c = status.control;
+  if (c) {
+    const last = c.action ? ` after ${c.action} by ${c.requestedBy}: ${c.reason}` : '';
+    lines.push(`PIPELINE ${c.desired}${c.emergency ? ' (emergency stop)' : ''}${last} · config version ${c.configVersion}`);
+  }
   const l = status.leader;
   lines.push(l && l.expiresInMs > 0 ? `LEADER ${l.holder} (fencing token ${l.token})` : 'LEADER none (no live agent holds the lease)', '');
   lines.push(`OBJECTS (${status.objects.length})`);
   lines.push(['STATUS', 'CHUNKS', 'SIZE', 'IN', 'OUT', 'REJECTED', 'FILTERED', 'BALANCED', 'KEY'].join('\t'));
   for (const o of status.objects) {
     lines.push(
-      [o.failedChunks ? `FAILED(${o.failedChunks})` : o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.key].join('\t'),
+      [o.failedChunks ? `FAILED(${o.failedChunks})` : o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.runId ? `${o.key} (${o.runId})` : o.key].join('\t'),
     );
   }
   for (const o of status.objects.filter((x) => x.lastError)) lines.push(`  ${o.key}: ${o.lastError} (after a fix: shardline redrive)`);
   lines.push('', `NODES (${status.nodes.length})`);
-  lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'HEARTBEAT'].join('\t'));
+  lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'OBEYS', 'CONFIG', 'HEARTBEAT'].join('\t'));
   for (const n of status.nodes) {
-    lines.push([n.nodeId, n.status, n.failureDomain, n.load?.inFlight ?? 0, n.load?.chunksDone ?? 0, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
+    const load = (n.load ?? {}) as NonNullable<NodeItem['load']> & { desired?: string; configVersion?: number; configGroup?: string; configError?: string };
+    const config = load.configVersion === undefined ? '-' : `v${load.configVersion}${load.configGroup && load.configGroup !== 'default' ? `/${load.configGroup}` : ''}${load.configError ? ' (newest refused)' : ''}`;
+    lines.push([n.nodeId, n.status, n.failureDomain, load.inFlight ?? 0, load.chunksDone ?? 0, load.desired ?? '-', config, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
   }
   return lines.join('\n');
 }
