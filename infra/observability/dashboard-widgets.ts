@@ -36,7 +36,7 @@ export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
     [50, 90, 99].map((p) => graph(`Chunk latency p${p} (ms)`, m.chunkLatency(p), { leftYAxis: ms })),
     [
       graph('Throughput', [m.perSecond('bytes', AgentMetric.bytesProcessed, 'bytes/s')], {
-        right: [m.perSecond('records', AgentMetric.recordsProcessed, 'records/s')],
+        right: [m.perSecond('records', AgentMetric.recordsProcessed, 'records/s'), m.perSecond('rejected', AgentMetric.recordsRejected, 'rejected records/s')],
         leftYAxis: { label: 'bytes/s', showUnits: false, min: 0 },
         rightYAxis: { label: 'records/s', showUnits: false, min: 0 },
         leftAnnotations: src.targetBytesPerSecond ? [{ value: src.targetBytesPerSecond, label: 'target', color: '#d62728' }] : undefined,
@@ -44,8 +44,9 @@ export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
       graph('Chunks: in flight, processed, planned', [m.chunksInFlight()], {
         right: [sum(AgentMetric.chunksProcessed, 'processed'), m.metric(ChunkerMetric.chunksPlanned, cloudwatch.Stats.SUM, 'planned (chunker)')],
       }),
-      graph('Rejected records and chunk errors', [sum(AgentMetric.recordsRejected, 'records rejected')], {
-        right: [m.chunkErrorsByKind(), m.chunkErrorPercent()],
+      graph('Chunk errors by kind (per minute) and error %', [m.chunkErrorsByKind()], {
+        right: [m.chunkErrorPercent()],
+        rightYAxis: { label: '%', showUnits: false, min: 0, max: 100 },
       }),
     ],
     [header('## fleet')],

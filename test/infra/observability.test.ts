@@ -92,10 +92,10 @@ describe('Observability dashboard', () => {
     for (const row of g.metrics) expect(row).toEqual(expect.arrayContaining(['Shardline', 'Stage', 'test', expect.objectContaining({ stat: `p${p}` })]));
   });
 
-  it('shows bytes/s and records/s as per-second rates, with the target line', () => {
+  it('shows bytes/s, records/s and rejected records/s as per-second rates, with the target line', () => {
     const g = graphNamed('Throughput');
-    expect(metricNamesIn(g)).toEqual([AgentMetric.bytesProcessed, AgentMetric.recordsProcessed]);
-    expect(expressionsIn(g)).toEqual(['FILL(bytes, 0) / PERIOD(bytes)', 'FILL(records, 0) / PERIOD(records)']);
+    expect(metricNamesIn(g)).toEqual([AgentMetric.bytesProcessed, AgentMetric.recordsProcessed, AgentMetric.recordsRejected]);
+    expect(expressionsIn(g)).toEqual(['FILL(bytes, 0) / PERIOD(bytes)', 'FILL(records, 0) / PERIOD(records)', 'FILL(rejected, 0) / PERIOD(rejected)']);
     expect(g.annotations?.horizontal).toEqual([expect.objectContaining({ value: 50_000_000 })]);
   });
 
@@ -108,7 +108,7 @@ describe('Observability dashboard', () => {
   });
 
   it('breaks chunk errors down by kind with a search over the ErrorKind dimension', () => {
-    expect(expressionsIn(graphNamed('Rejected records and chunk errors'))).toContain(
+    expect(expressionsIn(graphNamed('Chunk errors by kind (per minute) and error %'))).toContain(
       `SEARCH('{Shardline,ErrorKind,Stage} MetricName="ChunkErrors" Stage="test"', 'Sum', 60)`,
     );
   });
