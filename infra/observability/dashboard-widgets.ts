@@ -24,7 +24,7 @@ const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwa
 
 const header = (markdown: string) => new cloudwatch.TextWidget({ markdown, width: 24, height: 1 });
 
-/** The rows of shardline's dashboard, top to bottom: chunks, fleet, queues, chunker, tables. */
+/** The rows of shardline's dashboard, top to bottom: chunks, fleet (with throttles), queues and the chunker. */
 export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
   const m = new ShardlineMetrics(src.stageName);
   const sum = (name: (typeof AgentMetric)[keyof typeof AgentMetric], label: string) => m.metric(name, cloudwatch.Stats.SUM, label);
