@@ -3,6 +3,8 @@ import { LeaderLease } from '../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../cluster/registry';
 import { leaderRow, nodeRow, objectRow, type ObjectStatusRow, type PipelineStatus } from '../cli/status';
 import type { Target } from '../cli/target';
+import { ConfigStore } from '../control/config-store';
+import { ControlTable, type ControlState } from '../control/control-state';
 import { DIGEST_ATTRIBUTES, digestLedger, isLive, processedBytes, type LedgerError, type ReplicaSummary } from './ledger-digest';
 import { queueDepths, type QueueDepths } from './queue-depths';
 
@@ -40,6 +42,8 @@ export interface SnapshotTotals {
 
 /** Everything a live view shows at one instant; a superset of `shardline status --json`. */
 export interface PipelineSnapshot extends PipelineStatus {
+  /** The pipeline's desired state and the central config version (absent if they cannot be read). */
+  control?: ControlState & { configVersion: number };
   /** Epoch ms when collection started. */
   collectedAt: number;
   /** How long the collection took (ms). */
@@ -64,10 +68,11 @@ export interface SnapshotOptions {
 }
 
 /**
- * Collects one snapshot with seven requests or so, whatever the size of the pipeline: one
+ * Collects one snapshot with nine requests or so, whatever the size of the pipeline: one
  * projected scan of the ledger (objects, chunks and replica items together, paged), one scan of
- * the node registry, one read of the leader lease and one GetQueueAttributes per queue. At one
- * snapshot a second that is well under what an emulator serves (about 200 DynamoDB ops/s).
+ * the node registry, three reads of the control table (leader lease, desired state, config
+ * version) and one GetQueueAttributes per queue. At one snapshot a second that is well under what
+ * an emulator serves (about 200 DynamoDB ops/s).
  */
 export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}): Promise<PipelineSnapshot> {
   const now = opts.now ?? Date.now;
@@ -76,7 +81,7 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
   const { doc, sqs } = target.clients;
   const { ledgerTable, nodesTable, controlTable } = target.resources;
   const started = now();
-  const [items, nodes, lease, queues] = await Promise.all([
+  const [items, nodes, lease, queues, control] = await Promise.all([
     scanAll<Record<string, unknown>>(doc, {
       TableName: ledgerTable,
       ProjectionExpression: DIGEST_ATTRIBUTES.map((a) => `#${a}`).join(', '),
@@ -85,6 +90,10 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
     new NodeRegistry(doc, nodesTable).list(),
     LeaderLease.read(doc, controlTable),
     queueDepths(sqs, target.resources),
+    Promise.all([new ControlTable(doc, controlTable).state(), new ConfigStore(doc, controlTable).get()]).then(
+      ([state, config]) => ({ ...state, configVersion: config.version }),
+      () => undefined, // a deployment without a control plane still gets its view
+    ),
   ]);
   const at = now();
   const live = nodes.filter((n) => isLive(n, at, heartbeatTimeoutMs));
@@ -95,6 +104,7 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
     collectMs: at - started,
     label: target.label,
     replicationFactor,
+    ...(control ? { control } : {}),
     leader: leaderRow(lease, at),
     objects,
     nodes: nodes.map((n) => snapshotNode(n, at, heartbeatTimeoutMs)),

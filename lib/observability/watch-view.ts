@@ -33,6 +33,12 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   const clock = new Date(snapshot.collectedAt).toISOString().slice(11, 19);
   lines.push(truncate(`shardline · ${snapshot.label} · ${clock} UTC · every ${((opts.intervalMs ?? 1000) / 1000).toFixed(1)}s (collected in ${snapshot.collectMs} ms) · Ctrl-C to quit`, width));
   if (opts.staleError) lines.push(red(truncate(`last refresh failed: ${opts.staleError}`, width)));
+  const c = snapshot.control;
+  if (c) {
+    const last = c.action ? ` after ${c.action}${c.requestedBy ? ` by ${c.requestedBy}` : ''}${c.reason ? `: ${c.reason}` : ''}` : '';
+    const line = truncate(`PIPELINE ${c.desired}${c.emergency ? ' (emergency stop)' : ''}${last} · config version ${c.configVersion}`, width);
+    lines.push(c.desired === 'RUNNING' ? line : paint(color, 33)(line));
+  }
   const l = snapshot.leader;
   lines.push(l && l.expiresInMs > 0 ? `LEADER ${l.holder} (fencing token ${l.token})` : red('LEADER none (no live agent holds the lease)'));
 

@@ -13,6 +13,7 @@ export function snapshotFixture(overrides: Partial<PipelineSnapshot> = {}): Pipe
     collectMs: 12,
     label: 'local (http://127.0.0.1:5000)',
     replicationFactor: 2,
+    control: { desired: 'RUNNING', generation: 0, emergency: false, configVersion: 3 },
     leader: { holder: 'agent-1', token: 3, expiresInMs: 2500 },
     objects: [object],
     nodes: [

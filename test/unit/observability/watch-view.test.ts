@@ -24,6 +24,12 @@ describe('renderWatchView', () => {
     expect(view).toContain('LEADER agent-1 (fencing token 3)');
   });
 
+  it("shows the pipeline's desired state, the last action and the config version", () => {
+    expect(renderWatchView(snapshotFixture(), [])).toContain('PIPELINE RUNNING · config version 3');
+    const paused = snapshotFixture({ control: { desired: 'PAUSED', generation: 1, emergency: false, action: 'pause', requestedBy: 'ops', reason: 'maintenance', configVersion: 4 } });
+    expect(renderWatchView(paused, [])).toContain('PIPELINE PAUSED after pause by ops: maintenance · config version 4');
+  });
+
   it('says there is no leader when the lease has expired', () => {
     const view = renderWatchView(snapshotFixture({ leader: { holder: 'agent-1', token: 3, expiresInMs: -10 } }), []);
     expect(view).toContain('LEADER none');

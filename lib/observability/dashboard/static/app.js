@@ -71,6 +71,11 @@
     var pill = $('state');
     pill.textContent = error ? 'stale: ' + error.message : 'live';
     pill.className = error ? 'pill stale' : 'pill';
+    var c = s.control;
+    var control = $('control');
+    control.textContent = c ? c.desired + (c.emergency ? ' (emergency stop)' : '') + ' · config v' + c.configVersion : '';
+    control.title = c && c.action ? 'after ' + c.action + (c.requestedBy ? ' by ' + c.requestedBy : '') + (c.reason ? ': ' + c.reason : '') : '';
+    control.className = c ? (c.desired === 'RUNNING' ? 'pill' : 'pill warn') : '';
   }
 
   function renderThroughput(s, point) {
