@@ -61,7 +61,7 @@ export function registerControlCommands(program: Command): void {
     .action(async (source: string, opts) => {
       const target = await resolveTarget(opts);
       const { bucket, prefix } = parseRunSource(source, target.resources.ingestBucket);
-      const result = await startExecution(target.clients.sfn, target.resources.runStateMachineArn, { bucket, prefix }, { name: `run-${Date.now()}`, wait: opts.wait });
+      const result = await startExecution(target.clients.sfn, target.resources.runStateMachineArn, { bucket, prefix }, { name: `run-${new Date().toISOString().replace(/[:.]/g, '-')}`, wait: opts.wait });
       process.exitCode = report(result, Boolean(opts.json)) || !opts.wait ? 0 : 1;
     });
 
