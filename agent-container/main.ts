@@ -3,13 +3,16 @@
  * or as a local process in `shardline local up`. An adapter only: it reads flags, environment and
  * instance metadata, wires real clients into lib/agent, and drains on SIGTERM.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { Agent } from '../lib/agent/agent';
 import { createAwsClients } from '../lib/aws/clients';
+import { countThrottles } from '../lib/aws/throttle-counter';
 import { resolveNodeIdentity } from '../lib/cluster/node-identity';
 import { NodeRegistry } from '../lib/cluster/registry';
 import { configFromEnv } from '../lib/config/pipeline-config';
+import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-telemetry';
 import { createLogger } from '../lib/observability/logger';
+import { stageFromEnv } from '../lib/observability/stage';
 import { resourcesFromEnv } from '../lib/resources';
 
 const program = new Command('shardline-agent')
@@ -23,6 +26,9 @@ const program = new Command('shardline-agent')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
+  .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(parseMetricsPort))
+  .option('--metrics-host <host>', 'address the /metrics endpoint listens on', '0.0.0.0')
+  .option('--no-cloudwatch-metrics', 'do not publish metrics to CloudWatch (PutMetricData every second)')
   .action(async (opts) => {
     const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
@@ -35,11 +41,27 @@ const program = new Command('shardline-agent')
     });
     const logger = createLogger('shardline-agent', { nodeId: identity.nodeId });
     const clients = createAwsClients({ endpoint: opts.endpoint ?? process.env.AWS_ENDPOINT_URL });
+    const registry = new NodeRegistry(clients.doc, names.nodesTable);
+    const telemetry = await startAgentTelemetry({
+      stage: stageFromEnv(),
+      nodeId: identity.nodeId,
+      cloudwatch: opts.cloudwatchMetrics ? clients.cloudwatch : undefined,
+      metricsPort: opts.metricsPort,
+      metricsHost: opts.metricsHost,
+      leader: {
+        doc: clients.doc,
+        ledgerTable: names.ledgerTable,
+        healthyNodes: async () => (await registry.healthy(config.heartbeatTimeoutSeconds * 1000)).length,
+      },
+      log: (level, message, fields) => logger[level](message, fields ?? {}),
+    });
+    countThrottles(clients.s3, 'S3', (service) => telemetry.metrics.recordThrottle(service));
+    countThrottles(clients.ddb, 'DynamoDB', (service) => telemetry.metrics.recordThrottle(service));
     const agent = new Agent({
       s3: clients.s3,
       sqs: clients.sqs,
       doc: clients.doc,
-      registry: new NodeRegistry(clients.doc, names.nodesTable),
+      registry,
       names,
       identity,
       config,
@@ -47,11 +69,13 @@ const program = new Command('shardline-agent')
       log: (level, message, fields) => logger[level](message, fields ?? {}),
       failKeys: opts.failKeys ? new RegExp(opts.failKeys) : undefined,
       slowMs: opts.slowMs,
+      ...telemetry.hooks,
     });
+    telemetry.metrics.setInFlightSource(() => agent.chunksInFlight);
     const shutdown = (signal: string) => {
       logger.info('signal received; draining', { signal });
       agent.drain().then(
-        () => process.exit(0),
+        () => telemetry.stop().finally(() => process.exit(0)),
         (err) => {
           logger.error('drain failed', { error: err as Error });
           process.exit(1);
@@ -62,6 +86,12 @@ const program = new Command('shardline-agent')
     process.once('SIGINT', () => shutdown('SIGINT'));
     await agent.start();
   });
+
+function parseMetricsPort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
+  return port;
+}
 
 program.parseAsync().catch((err) => {
   console.error(`shardline-agent: ${(err as Error).message}`);

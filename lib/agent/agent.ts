@@ -31,6 +31,10 @@ export interface AgentDeps {
   log: ChunkWorkerDeps['log'];
   /** Called after every chunk (metrics, tests). */
   onChunk?: (report: ChunkReport) => void;
+  /** Called on every sweep while this node leads, with its fencing token (leader-only metrics); must return at once. */
+  onLeaderSweep?: (sweep: { token: number }) => void;
+  /** Called for every shard pulled into this node's cache (metrics). */
+  onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
   /** Fault injection: chunks of objects whose key matches fail (see `--fail-keys`). */
   failKeys?: RegExp;
   /** Fault injection: extra milliseconds of work per chunk (see `--slow-ms`). */
@@ -94,6 +98,11 @@ export class Agent {
     };
     this.leader = new LeaderLease(deps.doc, deps.names.controlTable, deps.identity.nodeId, LEADER_LEASE_MS);
     this.puller = new ReplicaPuller({ ...deps, ledgerTable: deps.names.ledgerTable, processedBucket: deps.names.processedBucket, nodeId: deps.identity.nodeId, cacheDir: deps.identity.cacheDir });
+  }
+
+  /** Chunks this node is working on right now (metrics). */
+  get chunksInFlight(): number {
+    return this.inFlight;
   }
 
   /** Chunks this node works on at once: the config in force, lowered while S3 or DynamoDB throttle. */
@@ -198,7 +207,7 @@ export class Agent {
               this.startWorkers();
             }
             this.deps.log('info', `chunk ${report.result}`, {
-              chunkId: report.chunkId, queueWaitMs: report.queueWaitMs, totalMs: report.totalMs, ...report.stages, ...report.outcome?.timings, ...report.outcome?.counts,
+              chunkId: report.chunkId, objectId: report.objectId, attempt: report.attempt, runId: report.runId, errorKind: report.errorKind, queueWaitMs: report.queueWaitMs, totalMs: report.totalMs, ...report.stages, ...report.outcome?.timings, ...report.outcome?.counts,
             });
             this.deps.onChunk?.(report);
           } finally {
@@ -290,6 +299,7 @@ export class Agent {
     if (this.leading || this.leader.currentToken === undefined) return;
     this.leading = true;
     try {
+      this.deps.onLeaderSweep?.({ token: this.leader.currentToken });
       await detectFailures({
         ...this.worker,
         doc: this.deps.doc,

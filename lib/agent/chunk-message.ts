@@ -17,6 +17,8 @@ const ChunkMessageSchema = z.object({
   end: z.number().int().positive(),
   format: RecordFormat,
   compression: z.enum(['none', 'gzip']),
+  /** Optional: the run over a prefix the chunk belongs to (kept for log correlation). */
+  runId: z.string().min(1).optional(),
 });
 
 /** Parses a work-queue message body; throws with the reason for anything that is not a chunk. */

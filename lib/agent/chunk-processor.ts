@@ -15,7 +15,12 @@ export interface ChunkOutcome {
   counts: RecordCounts;
   shard: OutputFile;
   rejects?: OutputFile;
-  timings: { processMs: number; uploadMs: number };
+  /**
+   * Milliseconds: `downloadMs` awaiting S3 GETs of the chunk's range (and the CSV header),
+   * `processMs` decoding, validating, transforming and writing records (download excluded),
+   * `uploadMs` finishing the shard and rejects uploads after the last record.
+   */
+  timings: { downloadMs: number; processMs: number; uploadMs: number };
 }
 
 const pipelines = new WeakMap<DatasetConfig, ReturnType<typeof buildRecordPipeline>>();
@@ -40,11 +45,14 @@ export async function processChunkFromS3(
   const lineAligned = !binary && msg.compression === 'none';
   const bodyOffset = lineAligned && msg.start > 0 ? msg.start - 1 : msg.start;
   const lastByte = lineAligned || msg.compression === 'gzip' ? msg.objectSize - 1 : msg.end - 1;
+  const headerStarted = Date.now();
   const csvHeader = msg.format === 'csv' && msg.start > 0 && lineAligned ? await fetchHeader(deps.s3, msg) : undefined;
+  const headerMs = Date.now() - headerStarted;
+  const download = { ms: 0 }; // time the record pipeline waits on the body's GETs
 
   // Ranged reads in windows: the chunk's own range first, then small windows only while the last
   // record runs on, so neither side ever materialises the rest of a large object.
-  const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1);
+  const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1, download);
   const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary);
   const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
   const shardOut = createShardOutput({ compress: !binary });
@@ -69,7 +77,7 @@ export async function processChunkFromS3(
       counts: { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn },
       shard: { key: shardKey, ...shard },
       rejects: { key: rejectsKey, ...rejects },
-      timings: { processMs: t1 - t0, uploadMs: Date.now() - t1 },
+      timings: { downloadMs: headerMs + download.ms, processMs: Math.max(0, t1 - t0 - download.ms), uploadMs: Date.now() - t1 },
     };
   } catch (err) {
     shardOut.writable.destroy(err as Error);
@@ -83,10 +91,15 @@ export async function processChunkFromS3(
 
 const TAIL_WINDOW_BYTES = 1024 * 1024;
 
-/** Streams bytes [from, limit) of the object through successive ranged GETs. */
-async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, firstEnd: number, limit: number): AsyncGenerator<Uint8Array> {
+/**
+ * Streams bytes [from, limit) of the object through successive ranged GETs. `download.ms` grows by
+ * the time spent waiting on S3 (the GET and each body read): the time between being resumed by
+ * the consumer and handing it the next bytes; time the consumer spends with the bytes is not in it.
+ */
+async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, firstEnd: number, limit: number, download: { ms: number }): AsyncGenerator<Uint8Array> {
   let position = from;
   let end = Math.min(firstEnd, limit);
+  let waitingSince = Date.now();
   while (position < limit) {
     const get = await s3.send(
       new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${position}-${end - 1}` }),
@@ -95,7 +108,9 @@ async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, first
     try {
       for await (const bytes of stream as AsyncIterable<Uint8Array>) {
         position += bytes.length;
+        download.ms += Date.now() - waitingSince;
         yield bytes;
+        waitingSince = Date.now();
       }
     } finally {
       stream.destroy();

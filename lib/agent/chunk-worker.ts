@@ -9,6 +9,7 @@ import { finalizeObjectIfComplete } from '../ledger/manifest';
 import type { ObjectLedger } from '../ledger/object-ledger';
 import { placeShard, type PlacementNode } from '../cluster/placement';
 import { parseChunkMessage } from './chunk-message';
+import { classifyChunkError, InjectedFaultError, type ChunkErrorKind, type ChunkPhase } from './error-kind';
 import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
 import { withThrottleRetries } from './throttle-backoff';
 
@@ -45,12 +46,26 @@ export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'lease-lost' | 'fa
 export interface ChunkReport {
   result: WorkResult;
   chunkId?: string;
+  /** Correlation keys of the chunk (absent when the message could not be parsed). */
+  objectId?: string;
+  attempt?: number;
+  runId?: string;
+  /** Bytes of the chunk's range (`end - start`). */
+  bytes?: number;
+  /** Download, process and upload milliseconds are in `outcome.timings`. */
   outcome?: ChunkOutcome;
   queueWaitMs?: number;
   totalMs?: number;
   /** Milliseconds per stage: lease, work (download, records, upload), commit, finalize. */
   stages?: Record<string, number>;
   error?: string;
+  /** Why the attempt failed (`failed` and `lease-lost` results). */
+  errorKind?: ChunkErrorKind;
+}
+
+/** The keys every log line about one chunk carries (the node id is a persistent logger key). */
+export function chunkLogKeys(msg: Pick<ChunkMessage, 'objectId' | 'chunkId' | 'runId'>, attempt?: number): Record<string, unknown> {
+  return { objectId: msg.objectId, chunkId: msg.chunkId, ...(attempt !== undefined ? { attempt } : {}), ...(msg.runId ? { runId: msg.runId } : {}) };
 }
 
 /**
@@ -67,36 +82,41 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     msg = parseChunkMessage(message.Body);
   } catch (err) {
     // Left on the queue: after maxReceiveCount it dead-letters, where an operator can see it.
-    deps.log('error', 'malformed work message', { error: (err as Error).message, messageId: message.MessageId });
-    return { result: 'failed', error: (err as Error).message };
+    deps.log('error', 'malformed work message', { error: (err as Error).message, messageId: message.MessageId, errorKind: 'malformed' });
+    return { result: 'failed', error: (err as Error).message, errorKind: 'malformed' };
   }
   const leaseMs = deps.config.visibilityTimeoutSeconds * 1000;
   const leased = await deps.chunks.lease(msg, deps.nodeId, receipt, leaseMs, now());
+  const ids = { chunkId: msg.chunkId, objectId: msg.objectId, ...(msg.runId ? { runId: msg.runId } : {}), bytes: msg.end - msg.start };
   if (leased.outcome === 'done') {
     await deleteMessage(deps, receipt);
-    return { result: 'duplicate', chunkId: msg.chunkId };
+    return { result: 'duplicate', ...ids };
   }
   if (leased.outcome === 'busy') {
     // Look again soon rather than at the lease's expiry: if the holder fails, its lease is
     // revoked, and the receipt handle it stored no longer names this receive of the message.
     const seconds = Math.min(Math.max(1, Math.ceil((leased.leaseExpiresAt - now()) / 1000) + 1), BUSY_RECHECK_SECONDS);
     await setVisibility(deps, receipt, seconds);
-    return { result: 'busy', chunkId: msg.chunkId };
+    return { result: 'busy', ...ids };
   }
   const lease = leased.lease;
+  const logKeys = chunkLogKeys(msg, lease.attempt);
+  const reported = { ...ids, attempt: lease.attempt };
+  let phase: ChunkPhase = 'work';
   const stages: Record<string, number> = { leaseMs: now() - started };
-  const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs);
+  const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs, logKeys);
   let outcome: ChunkOutcome | undefined;
   await setVisibility(deps, receipt, Math.ceil(leaseMs / 1000)).catch(() => undefined);
   try {
     let t = now();
-    if (deps.failKeys?.test(msg.key)) throw new Error(`injected fault: key matches ${deps.failKeys}`);
+    if (deps.failKeys?.test(msg.key)) throw new InjectedFaultError(`injected fault: key matches ${deps.failKeys}`);
     if (deps.slowMs) await new Promise((r) => setTimeout(r, deps.slowMs));
-    const backOff = { onThrottle: (err: unknown, retry: number) => throttled(deps, msg.chunkId, err, retry) };
+    const backOff = { onThrottle: (err: unknown, retry: number) => throttled(deps, logKeys, err, retry) };
     outcome = await withThrottleRetries(() => processChunkFromS3(deps, msg, lease.attempt), backOff);
     keepAlive.assertHeld();
     stages.workMs = now() - t;
     t = now();
+    phase = 'commit';
     const replicas = replicaItems(msg, outcome as ChunkOutcome, await deps.placementNodes(), deps.config.replicationFactor);
     const committed = outcome;
     await withThrottleRetries(
@@ -109,38 +129,40 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     await deleteMessage(deps, receipt);
     stages.commitMs = now() - t;
     t = now();
+    phase = 'finalize';
     await finalizeObjectIfComplete(deps, msg.objectId);
     stages.finalizeMs = now() - t;
-    return { result: 'processed', chunkId: msg.chunkId, outcome, queueWaitMs: started - sentAt, totalMs: now() - started, stages };
+    return { result: 'processed', ...reported, outcome, queueWaitMs: started - sentAt, totalMs: now() - started, stages };
   } catch (err) {
+    const errorKind = classifyChunkError(err, phase);
     if (err instanceof LeaseLostError) {
-      deps.log('warn', 'lease lost; late result discarded', { chunkId: msg.chunkId, attempt: lease.attempt });
+      deps.log('warn', 'lease lost; late result discarded', { ...logKeys, errorKind });
       if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
       await setVisibility(deps, receipt, 0).catch(() => undefined); // whoever holds it now decides
-      return { result: 'lease-lost', chunkId: msg.chunkId };
+      return { result: 'lease-lost', ...reported, errorKind, stages };
     }
     const error = (err as Error).message ?? String(err);
     const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
     if (deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount) {
       // The next receive dead-letters the message: say so in the ledger instead of hanging.
-      deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { chunkId: msg.chunkId, receives, error });
+      deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { ...logKeys, receives, error, errorKind });
       await deps.chunks.markFailed(lease, error).catch(() => undefined);
       await setVisibility(deps, receipt, 0).catch(() => undefined);
-      return { result: 'failed', chunkId: msg.chunkId, error };
+      return { result: 'failed', ...reported, error, errorKind, stages };
     }
-    deps.log('error', 'chunk failed; will retry', { chunkId: msg.chunkId, attempt: lease.attempt, receives, error });
+    deps.log('error', 'chunk failed; will retry', { ...logKeys, receives, error, errorKind });
     await deps.chunks.recordError(lease, error).catch(() => undefined);
     await deps.chunks.release(lease).catch(() => undefined);
     // Back off before the retry; after maxReceiveCount receives the message dead-letters.
     await setVisibility(deps, receipt, Math.min(2 ** lease.attempt, 60)).catch(() => undefined);
-    return { result: 'failed', chunkId: msg.chunkId, error };
+    return { result: 'failed', ...reported, error, errorKind, stages };
   } finally {
     keepAlive.stop();
   }
 }
 
-function throttled(deps: ChunkWorkerDeps, chunkId: string, err: unknown, retry: number): void {
-  deps.log('warn', 'throttled; backing off with jitter and keeping the lease', { chunkId, retry, error: (err as Error).name ?? String(err) });
+function throttled(deps: ChunkWorkerDeps, logKeys: Record<string, unknown>, err: unknown, retry: number): void {
+  deps.log('warn', 'throttled; backing off with jitter and keeping the lease', { ...logKeys, retry, error: (err as Error).name ?? String(err) });
   deps.onThrottle?.(err);
 }
 
@@ -160,12 +182,12 @@ function replicaItems(msg: ChunkMessage, outcome: ChunkOutcome, nodes: Placement
 }
 
 /** Extends the ledger lease and the message visibility every third of the lease. */
-function startKeepAlive(deps: ChunkWorkerDeps, lease: ChunkLease, receipt: string, leaseMs: number) {
+function startKeepAlive(deps: ChunkWorkerDeps, lease: ChunkLease, receipt: string, leaseMs: number, logKeys: Record<string, unknown>) {
   let lost: Error | undefined;
   const timer = setInterval(() => {
     Promise.all([deps.chunks.extend(lease, leaseMs), setVisibility(deps, receipt, Math.ceil(leaseMs / 1000))]).catch((err) => {
       if (err instanceof LeaseLostError) lost = err;
-      else deps.log('warn', 'lease keep-alive failed', { chunkId: lease.chunkId, error: (err as Error).message });
+      else deps.log('warn', 'lease keep-alive failed', { ...logKeys, error: (err as Error).message });
     });
   }, Math.max(1000, Math.floor(leaseMs / 3)));
   timer.unref();

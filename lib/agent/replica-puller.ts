@@ -24,6 +24,8 @@ export interface ReplicaPullerDeps {
   nodeId: string;
   cacheDir: string;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** Told about every shard pulled into the cache (metrics). */
+  onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
 }
 
 /**
@@ -44,8 +46,9 @@ export class ReplicaPuller {
         await this.markPresent(replica);
         replica.status = 'PRESENT';
         pulled++;
+        this.deps.onReplicaPulled?.({ chunkId: replica.chunkId, objectId: replica.objectId });
       } catch (err) {
-        this.deps.log('error', 'replica pull failed; will retry', { chunkId: replica.chunkId, error: (err as Error).message });
+        this.deps.log('error', 'replica pull failed; will retry', { objectId: replica.objectId, chunkId: replica.chunkId, error: (err as Error).message });
       }
     }
     if (pulled > 0) await this.writeManifest(replicas.filter((r) => r.status === 'PRESENT'));

@@ -10,6 +10,7 @@
  *   client explicitly (`AWS_ENDPOINT_URL` alone is not enough), so it is always passed.
  * - Emulators accept any credentials; dummy ones keep the SDK from searching for real ones.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -36,6 +37,8 @@ export interface AwsClients {
   readonly ecs: ECSClient;
   readonly sfn: SFNClient;
   readonly sns: SNSClient;
+  /** Metrics (PutMetricData from agents, reads from the CLI). */
+  readonly cloudwatch: CloudWatchClient;
   /** The endpoint in use, or undefined for AWS itself. */
   readonly endpoint?: string;
   readonly region: string;
@@ -76,7 +79,8 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
   const ecs = new ECSClient(base);
   const sfn = new SFNClient(base);
   const sns = new SNSClient(base);
-  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, sfn, sns, endpoint, region };
+  const cloudwatch = new CloudWatchClient(base);
+  const clients: AwsClients = { s3, sqs, ddb, doc, ecs, sfn, sns, cloudwatch, endpoint, region };
   cache.set(key, clients);
   return clients;
 }

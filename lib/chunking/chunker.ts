@@ -31,7 +31,7 @@ export class PlanInProgressError extends Error {
   }
 }
 
-export type ObjectOutcome = { objectId?: string; key: string; outcome: 'planned' | 'already-planned' | 'gone'; chunks: number };
+export type ObjectOutcome = { objectId?: string; key: string; outcome: 'planned' | 'already-planned' | 'gone'; chunks: number; /** The object's size (0 when gone). */ bytes: number };
 
 /** Handles one ingest-events message body: every created object in it is planned once. */
 export async function handleIngestEvent(deps: ChunkerDeps, body: string): Promise<ObjectOutcome[]> {
@@ -43,7 +43,14 @@ export async function handleIngestEvent(deps: ChunkerDeps, body: string): Promis
   await deps.refreshConfig?.();
   if (event.ignored.length > 0) deps.log?.('info', 'ignored non-create events', { events: event.ignored });
   const outcomes: ObjectOutcome[] = [];
-  for (const created of event.objects) outcomes.push(await chunkObject(deps, created));
+  for (const created of event.objects) {
+    try {
+      outcomes.push(await chunkObject(deps, created));
+    } catch (err) {
+      deps.log?.('warn', 'object not planned; the event is retried', { bucket: created.bucket, key: created.key, runId: created.runId, error: (err as Error).message });
+      throw err;
+    }
+  }
   return outcomes;
 }
 
@@ -53,19 +60,22 @@ export async function chunkObject(deps: ChunkerDeps, created: CreatedObject): Pr
   if (!ref) {
     deps.log?.('warn', 'object no longer exists; nothing to plan', { bucket: created.bucket, key: created.key, runId: created.runId });
     if (created.runId) await deps.runs?.recordMember(created.runId, { key: created.key, status: 'GONE' });
-    return { key: created.key, outcome: 'gone', chunks: 0 };
+    return { key: created.key, outcome: 'gone', chunks: 0, bytes: 0 };
   }
   const plan = planChunks(ref, deps.config.chunkSizeBytes, deps.config.dataset);
   const decision = await deps.objects.beginPlan(plan, deps.config.chunkSizeBytes);
   if (decision === 'in-progress') throw new PlanInProgressError(plan.objectId);
   if (ref.runId) await deps.runs?.recordMember(ref.runId, { key: ref.key, objectId: plan.objectId, status: 'PLANNED' });
-  if (decision === 'already-planned') return { objectId: plan.objectId, key: ref.key, outcome: 'already-planned', chunks: plan.chunks.length };
+  if (decision === 'already-planned') {
+    deps.log?.('info', 'object already planned', { objectId: plan.objectId, key: ref.key, runId: ref.runId });
+    return { objectId: plan.objectId, key: ref.key, outcome: 'already-planned', chunks: plan.chunks.length, bytes: ref.size };
+  }
   await enqueueChunks(deps.sqs, deps.workQueueUrl, plan.chunks);
   await deps.objects.markEnqueued(plan.objectId);
   // An empty object completes here; otherwise this catches a last chunk that beat markEnqueued.
   await finalizeObjectIfComplete(deps, plan.objectId);
-  deps.log?.('info', 'planned object', { objectId: plan.objectId, key: ref.key, size: ref.size, chunks: plan.chunks.length });
-  return { objectId: plan.objectId, key: ref.key, outcome: 'planned', chunks: plan.chunks.length };
+  deps.log?.('info', 'planned object', { objectId: plan.objectId, key: ref.key, runId: ref.runId, size: ref.size, chunks: plan.chunks.length });
+  return { objectId: plan.objectId, key: ref.key, outcome: 'planned', chunks: plan.chunks.length, bytes: ref.size };
 }
 
 async function headObject(s3: S3Client, created: CreatedObject): Promise<ObjectRef | undefined> {

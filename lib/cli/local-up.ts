@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createAwsClients } from '../aws/clients';
 import { InvalidArgumentError } from 'commander';
+import { waitForMetricsUrls } from '../local/agent-metrics-endpoint';
 import { startLocalEnvironment, type LocalState } from '../local/environment';
 import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../observability/dashboard/server';
 
@@ -28,6 +29,8 @@ export async function localUp(opts: { agents: number; endpoint?: string; config?
   console.log(`  state:            ${state.stateDir}/local.json`);
   const dashboard = await startLocalDashboard(state, opts.dashboardPort ?? DEFAULT_DASHBOARD_PORT);
   if (dashboard) console.log(`  dashboard:        ${dashboard.url}`);
+  const metricsUrls = await waitForMetricsUrls(env.agents, 15_000);
+  console.log(`  agent /metrics:   ${metricsUrls.map((u, i) => u ?? `(${env.agents[i].nodeId}: not yet listening)`).join(' ')}`);
   console.log(`Try: aws --endpoint-url ${state.endpoint} s3 cp data.jsonl s3://${state.resources.ingestBucket}/`);
   console.log('Press Ctrl-C to stop.');
   await new Promise<void>((resolve) => {

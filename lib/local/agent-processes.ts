@@ -15,6 +15,17 @@ export interface LocalAgent {
   process: ChildProcess;
 }
 
+/** Environment variable with the base port of local agents' /metrics (agent i: base + i; 0: free ports). */
+export const METRICS_BASE_PORT_ENV = 'SHARDLINE_METRICS_BASE_PORT';
+export const DEFAULT_METRICS_BASE_PORT = 9400;
+
+/** The /metrics port agent `index` asks for; a busy one falls back to a free port (see its log line 'metrics endpoint listening'). */
+export function localMetricsPort(index: number, env: Record<string, string | undefined>): number {
+  const raw = env[METRICS_BASE_PORT_ENV] ?? process.env[METRICS_BASE_PORT_ENV];
+  const base = raw === undefined || raw === '' ? DEFAULT_METRICS_BASE_PORT : Number(raw);
+  return Number.isInteger(base) && base > 0 && base + index <= 65535 ? base + index : 0;
+}
+
 /** Local failure domains cycle so that replicas can land in distinct ones. */
 export const LOCAL_FAILURE_DOMAINS = ['local-a', 'local-b', 'local-c'];
 
@@ -32,7 +43,8 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir, ...extraArgs],
+    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir,
+      '--metrics-port', String(localMetricsPort(index, env)), '--metrics-host', '127.0.0.1', ...extraArgs],
     { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(log);

@@ -47,6 +47,12 @@ export const ChunkerMetric = {
   malformedEvents: 'MalformedIngestEvents',
 } as const;
 
+/** Task-stopped Lambda metrics (EMF through Powertools Metrics). */
+export const TaskStoppedMetric = {
+  /** Nodes declared DEAD from an ECS task-stopped event (before their heartbeat aged out). */
+  nodesMarkedDead: 'NodesMarkedDeadOnTaskStop',
+} as const;
+
 /** Dimension every shardline metric carries. */
 export const STAGE_DIMENSION = 'Stage';
 /** Dimension of `ChunkErrors` naming the kind of failure. */

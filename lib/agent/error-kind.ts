@@ -1,0 +1,42 @@
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { SQSServiceException } from '@aws-sdk/client-sqs';
+import { LeaseLostError } from '../ledger/chunk-ledger';
+
+/**
+ * Why a chunk attempt failed: the `ErrorKind` dimension of the `ChunkErrors` metric and the
+ * `errorKind` of a chunk's report and log line.
+ */
+export type ChunkErrorKind = 's3' | 'dynamodb' | 'sqs' | 'transform' | 'lease-lost' | 'malformed' | 'injected' | 'other';
+
+/** Where in a chunk's life an error was thrown: `work` reads S3 and writes S3, `commit` talks to DynamoDB and SQS. */
+export type ChunkPhase = 'work' | 'commit' | 'finalize';
+
+/** A failure injected on purpose (`--fail-keys`): chaos runs and poison-work tests. */
+export class InjectedFaultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InjectedFaultError';
+  }
+}
+
+/** Node's network error codes: the request never got an AWS answer. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'AbortError']);
+
+/**
+ * Classifies a chunk error. AWS exceptions name their service through their class; errors without
+ * one (network failures, an exception the SDK could not parse) are blamed on the service the phase
+ * talks to; anything else thrown while working records is a transform or validation failure.
+ */
+export function classifyChunkError(err: unknown, phase: ChunkPhase): ChunkErrorKind {
+  if (err instanceof LeaseLostError) return 'lease-lost';
+  if (err instanceof InjectedFaultError) return 'injected';
+  if (err instanceof S3ServiceException) return 's3';
+  if (err instanceof DynamoDBServiceException) return 'dynamodb';
+  if (err instanceof SQSServiceException) return 'sqs';
+  const e = (err && typeof err === 'object' ? err : {}) as { name?: string; code?: string; $metadata?: unknown };
+  const fromService = e.$metadata !== undefined || NETWORK_CODES.has(e.code ?? '') || NETWORK_NAMES.has(e.name ?? '');
+  if (fromService) return phase === 'work' ? 's3' : 'dynamodb';
+  return phase === 'work' ? 'transform' : 'other';
+}
