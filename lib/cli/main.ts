@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { redrive } from '../ops/redrive';
 import { chaosCommand } from './chaos';
+import { registerControlCommands } from './control';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
 import { localUp, parsePort } from './local-up';
@@ -102,6 +103,7 @@ export function buildCli(): Command {
       process.exitCode = ok ? 0 : 1;
     });
 
+  registerControlCommands(program);
   return program;
 }
 
