@@ -16,7 +16,8 @@ import { createMetrics } from '../lib/observability/lambda-metrics';
 import { createLogger } from '../lib/observability/logger';
 import { ChunkerMetric } from '../lib/observability/metric-names';
 
-const logger = createLogger('shardline-chunker');
+/** Exported so local mode can send the in-process chunker's lines to its own log file. */
+export const logger = createLogger('shardline-chunker');
 const metrics = createMetrics('shardline-chunker');
 const deps = createChunkerDeps(process.env, (level, message, fields) => logger[level](message, fields ?? {}));
 const processor = new BatchProcessor(EventType.SQS);

@@ -106,6 +106,8 @@ export class ShardlineStack extends Stack {
       runStateMachineArn: this.controlPlane.runStateMachine.stateMachineArn,
       runNoticesTopicArn: this.controlPlane.runNotices.topicArn,
       operatorTopicArn: this.observability.operatorTopic.topicArn,
+      agentLogGroup: this.fleet.logGroup.logGroupName,
+      chunkerLogGroup: this.ingest.chunker.logGroup.logGroupName,
     };
     // Output keys are exactly RESOURCES' names: the CLI and local mode find resources by them.
     for (const [key, value] of Object.entries(values) as [ResourceKey, string][]) {

@@ -19,6 +19,8 @@ export const RESOURCES = {
   runStateMachineArn: { envVar: 'SHARDLINE_RUN_STATE_MACHINE_ARN', outputName: 'RunStateMachineArn' },
   runNoticesTopicArn: { envVar: 'SHARDLINE_RUN_NOTICES_TOPIC_ARN', outputName: 'RunNoticesTopicArn' },
   operatorTopicArn: { envVar: 'SHARDLINE_OPERATOR_TOPIC_ARN', outputName: 'OperatorTopicArn' },
+  agentLogGroup: { envVar: 'SHARDLINE_AGENT_LOG_GROUP', outputName: 'AgentLogGroupName' },
+  chunkerLogGroup: { envVar: 'SHARDLINE_CHUNKER_LOG_GROUP', outputName: 'ChunkerLogGroupName' },
 } as const;
 
 export type ResourceKey = keyof typeof RESOURCES;

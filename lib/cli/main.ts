@@ -9,6 +9,7 @@ import { registerControlCommands } from './control';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
 import { localUp, parsePort } from './local-up';
+import { registerLogsCommand } from './logs';
 import { DEFAULT_DASHBOARD_PORT } from '../observability/dashboard/server';
 import { collectStatus, renderStatus } from './status';
 import { parseInterval, watchStatus } from './status-watch';
@@ -104,6 +105,7 @@ export function buildCli(): Command {
     });
 
   registerControlCommands(program);
+  registerLogsCommand(program);
   return program;
 }
 

@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import { createAwsClients } from '../aws/clients';
 import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../resources';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { startLocalAgent, stopLocalAgent, type LocalAgent } from './agent-processes';
+import { openChunkerLog } from './chunker-log';
 import { ControlTable, ingestAllowed } from '../control/control-state';
 import { CONTROL_POLL_MS, ControlWatcher } from '../control/control-watcher';
 import { startMotoServer } from './emulator/moto-server';
@@ -18,6 +20,8 @@ export interface LocalState {
   resources: ResourceNames;
   config: PipelineConfig;
   agents: Array<{ nodeId: string; failureDomain: string; cacheDir: string; logFile: string; pid?: number }>;
+  /** JSON log lines of the in-process chunker (absent in state files of older versions). */
+  chunkerLogFile?: string;
   stateDir: string;
   startedAt: string;
 }
@@ -80,7 +84,9 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     };
     Object.assign(process.env, env); // the in-process chunker reads its environment like a Lambda
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { handler } = require('../../functions/chunker') as { handler: SqsBatchHandler };
+    const { handler, logger } = require('../../functions/chunker') as { handler: SqsBatchHandler; logger: Logger };
+    const chunkerLog = openChunkerLog(logger, stateDir);
+    stopAll.push(() => chunkerLog.close());
     const queueArn = await queueArnOf(clients.sqs, resources.ingestEventsQueueUrl);
     // The mapping on AWS is disabled by the control state machine; locally the runner follows the
     // same control state in the table.
@@ -102,6 +108,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       resources,
       config,
       agents: agents.map((a) => ({ nodeId: a.nodeId, failureDomain: a.failureDomain, cacheDir: a.cacheDir, logFile: a.logFile, pid: a.process.pid })),
+      chunkerLogFile: chunkerLog.path,
       stateDir,
       startedAt: new Date().toISOString(),
     };

@@ -43,3 +43,8 @@ export function topicName(prefix: string, logicalId: string): string {
 export function stateMachineName(prefix: string, logicalId: string): string {
   return fit(`${prefix}-${logicalId}`.replace(/[^A-Za-z0-9_-]+/g, '-'), 80, 1);
 }
+
+/** CloudWatch Logs: up to 512 characters of [A-Za-z0-9_./#-]. */
+export function logGroupName(prefix: string, logicalId: string): string {
+  return fit(`/${prefix}/${logicalId}`.replace(/[^A-Za-z0-9_./#-]+/g, '-'), 512, 1);
+}

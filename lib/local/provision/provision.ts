@@ -12,6 +12,7 @@
 import type { AwsClients } from '../../aws/clients';
 import { evaluateCondition, referencedIds, resolveString, UnresolvableError, type ResolveContext } from './intrinsics';
 import { provisionTable } from './resources/dynamodb-table';
+import { provisionLogGroup } from './resources/log-group';
 import { provisionBucket } from './resources/s3-bucket';
 import { provisionBucketNotifications } from './resources/s3-notifications';
 import { provisionQueue } from './resources/sqs-queue';
@@ -29,6 +30,7 @@ export const HANDLERS: Readonly<Record<string, ResourceHandler>> = {
   'Custom::S3BucketNotifications': provisionBucketNotifications,
   'AWS::SNS::Topic': provisionTopic,
   'AWS::StepFunctions::StateMachine': provisionStateMachine,
+  'AWS::Logs::LogGroup': provisionLogGroup,
 };
 
 /** Options for {@link provisionFromTemplate}. */

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetBucketEncryptionCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetTopicAttributesCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -7,6 +8,7 @@ import { App, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -14,6 +16,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { createAwsClients, type AwsClients } from '../../../lib/aws/clients';
 import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
+import { cloudWatchLogsFor } from '../../../lib/logs/cloudwatch-logs-client';
 import { provisionFromTemplate, synthesizeTemplate, type CloudFormationTemplateJson, type ProvisionResult } from '../../../lib/local/provision';
 import { RESOURCES, resourcesFromOutputs, type ResourceNames } from '../../../lib/resources';
 
@@ -60,6 +63,8 @@ function buildTestStack(app: App): Stack {
     [RESOURCES.runStateMachineArn.outputName]: machine('RunMachine').stateMachineArn,
     [RESOURCES.runNoticesTopicArn.outputName]: runNotices.topicArn,
     [RESOURCES.operatorTopicArn.outputName]: operatorTopic.topicArn,
+    [RESOURCES.agentLogGroup.outputName]: new logs.LogGroup(stack, 'AgentLogs', { retention: logs.RetentionDays.ONE_MONTH }).logGroupName,
+    [RESOURCES.chunkerLogGroup.outputName]: new logs.LogGroup(stack, 'ChunkerLogs').logGroupName,
     WorkQueueArn: work.queue.queueArn,
     LedgerTableArn: ledger.tableArn,
     ChunkerFunctionName: chunker.functionName,
@@ -156,6 +161,14 @@ describe('provisionFromTemplate', () => {
     expect(names.operatorTopicArn).toMatch(/^arn:aws:sns:us-east-1:\d{12}:shardline-test-OperatorTopic/);
     expect(attrs.Attributes?.TopicArn).toBe(names.operatorTopicArn);
     expect(result.skippedTypes).toEqual(expect.arrayContaining(['AWS::KMS::Key', 'AWS::SNS::TopicPolicy']));
+  });
+
+  it('creates the log groups that agents and the chunker write to, with their retention', async () => {
+    const out = await cloudWatchLogsFor(clients).send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/shardline-test/' }));
+    const groups = Object.fromEntries((out.logGroups ?? []).map((g) => [g.logGroupName, g.retentionInDays]));
+
+    expect(names.agentLogGroup).toMatch(/^\/shardline-test\/AgentLogs[0-9A-F]{8}$/);
+    expect(groups).toEqual({ [names.agentLogGroup]: 30, [names.chunkerLogGroup]: 731 }); // CDK's default: two years
   });
 
   it('finds the same resources, keeping their data, when provisioned twice', async () => {

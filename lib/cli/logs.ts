@@ -1,0 +1,71 @@
+/**
+ * `shardline logs`: search the structured logs of agents and the chunker, locally (the state
+ * directory's log files) or on AWS (the stack's CloudWatch Logs groups). An adapter over lib/logs.
+ */
+import { Command, Option } from 'commander';
+import { formatBytes, formatCount } from '../observability/format';
+import { searchCloudWatchLogs, type CloudWatchSearchResult, type LogGroupSource } from '../logs/cloudwatch-search';
+import { cloudWatchLogsFor } from '../logs/cloudwatch-logs-client';
+import { formatRecord, formatRecordJson } from '../logs/format';
+import { CHUNKER_NODE, searchLocalLogs, type LogSearchResult } from '../logs/local-search';
+import { buildLogQuery, DEFAULT_LIMIT, type LogQuery, type LogQueryOptions } from '../logs/query';
+import type { ResourceNames } from '../resources';
+import { resolveTarget } from './target';
+
+/** Without --since/--from, a CloudWatch search looks this far back (a local search reads whole files). */
+export const CLOUDWATCH_DEFAULT_SINCE = '1h';
+
+interface LogsOptions extends LogQueryOptions {
+  json?: boolean;
+  stack?: string;
+  stateDir: string;
+}
+
+/** Registers `shardline logs` on the CLI. */
+export function registerLogsCommand(program: Command): void {
+  program
+    .command('logs')
+    .description('search agent and chunker logs by object, chunk, node, run, level, text and time (local files, or CloudWatch Logs with --stack)')
+    .option('--object <id>', 'records of this object id (and of its chunks)')
+    .option('--chunk <id>', 'records of this chunk id')
+    .option('--node <id>', "records written by this node (the chunker's: chunker)")
+    .option('--run <id>', 'records of this run id')
+    .option('--level <level>', 'this level or above: trace, debug, info, warn, error, critical')
+    .option('--grep <text>', 'records whose line contains this text (case-sensitive)')
+    .option('--since <duration>', 'records of the last 30s, 15m, 2h, 1d...')
+    .option('--from <time>', 'records at or after this ISO time')
+    .option('--to <time>', 'records at or before this ISO time')
+    .option('--limit <n>', 'how many records: the most recent ones, oldest first', String(DEFAULT_LIMIT))
+    .option('--json', 'print each record as a JSON line (as written)')
+    .addOption(new Option('--stack <name>', `CloudWatch Logs of a deployed stack (default window: --since ${CLOUDWATCH_DEFAULT_SINCE})`))
+    .addOption(new Option('--state-dir <dir>', 'local state directory').default('.shardline'))
+    .action(async (opts: LogsOptions) => {
+      const query = buildLogQuery(opts, Date.now(), opts.stack ? CLOUDWATCH_DEFAULT_SINCE : undefined);
+      const started = process.hrtime.bigint();
+      const result = opts.stack ? await searchStack(opts.stack, query) : await searchLocalLogs(opts.stateDir, query);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const lines = result.records.map(opts.json ? formatRecordJson : formatRecord);
+      if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+      console.error(summary(result, query, ms));
+    });
+}
+
+async function searchStack(stack: string, query: LogQuery): Promise<CloudWatchSearchResult> {
+  const target = await resolveTarget({ stack });
+  return searchCloudWatchLogs(cloudWatchLogsFor(target.clients), stackLogGroups(target.resources), query);
+}
+
+/** The log groups of a deployment: the agents' (records carry their nodeId) and the chunker Lambda's. */
+export function stackLogGroups(resources: Pick<ResourceNames, 'agentLogGroup' | 'chunkerLogGroup'>): LogGroupSource[] {
+  return [{ logGroupName: resources.agentLogGroup }, { logGroupName: resources.chunkerLogGroup, node: CHUNKER_NODE }];
+}
+
+/** One line for stderr: how many records, from how much, how fast, and whether the limit cut it. */
+function summary(result: LogSearchResult | CloudWatchSearchResult, query: LogQuery, ms: number): string {
+  const searched = 'pages' in result
+    ? `${formatCount(result.eventsScanned)} events in ${result.pages} page(s) of ${result.sources} log group(s)`
+    : `${formatBytes(result.bytesRead)} of ${result.sources} log file(s), ${formatCount(result.linesParsed)} line(s) parsed`;
+  const more = result.truncated && result.records.length >= query.limit ? ` — the ${query.limit} most recent shown; narrow the query or raise --limit for more` : '';
+  const incomplete = 'incompleteGroups' in result && result.incompleteGroups.length > 0 ? ` — stopped paging ${result.incompleteGroups.join(', ')}: narrow the time range` : '';
+  return `${formatCount(result.records.length)} record(s) · searched ${searched} in ${ms.toFixed(0)} ms${more}${incomplete}`;
+}
