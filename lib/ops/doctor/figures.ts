@@ -18,7 +18,7 @@ export interface Figures {
   live: NodeEvidence[];
   /** Chunks the live nodes may work on at once (Σ concurrency). */
   slots: number;
-  /** Mean chunks in flight over the fleet (window mean from ChunksInFlight, else the heartbeats now). */
+  /** Chunks in flight over the fleet (mean per node from ChunksInFlight × live nodes, else the heartbeats now). */
   inFlight: number;
   /** inFlight / slots; undefined without slots. */
   utilization?: number;
@@ -45,7 +45,9 @@ export function figuresOf(e: DoctorEvidence): Figures {
   const live = e.nodes.filter((n) => n.health === 'healthy' || n.health === 'draining');
   const slots = live.reduce((n, x) => n + Math.max(0, x.concurrency), 0);
   const fromMetrics = m.inFlight !== undefined;
-  const inFlight = fromMetrics ? (m.inFlight?.meanFleet ?? 0) : live.reduce((n, x) => n + x.inFlight, 0);
+  // Mean per reporting node × live nodes, rather than Σ / window: right even when the window
+  // reaches back before the nodes started.
+  const inFlight = fromMetrics ? (m.inFlight?.meanPerNode ?? 0) * live.length : live.reduce((n, x) => n + x.inFlight, 0);
   const stageMeans = WORK_STAGES.map((stage) => ({ stage, stat: m.latency[stage] })).filter((s): s is { stage: WorkStage; stat: LatencyStat } => s.stat !== undefined);
   const totalMeanMs = m.latency.total?.meanMs ?? (stageMeans.length ? stageMeans.reduce((n, s) => n + s.stat.meanMs, 0) : undefined);
   const shares = totalMeanMs

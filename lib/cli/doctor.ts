@@ -1,0 +1,41 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { readLocalState } from '../local/state-file';
+import { collectEvidence } from '../ops/doctor/collect-evidence';
+import { diagnose } from '../ops/doctor/diagnose';
+import { renderDiagnosis } from '../ops/doctor/render';
+import { parseWindow } from '../ops/units';
+import { resolveTarget } from './target';
+
+/** The metrics' Stage of a deployment: `Shardline-<stage>` stacks (infra/app.ts), `local` locally. */
+export function metricsStageFor(stack: string | undefined): string {
+  if (!stack) return 'local';
+  const m = /^Shardline-(.+)$/.exec(stack);
+  return m ? m[1] : stack;
+}
+
+const windowArg = (value: string) => {
+  try {
+    return parseWindow(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
+/** `shardline doctor`: names the bottleneck with its evidence and what to do. */
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('name the bottleneck (chunker, queue, download, processing, upload, distribution, throttling, nodes, placement, dead nodes) from metrics and the ledger, with the figures and what to do')
+    .addOption(new Option('--window <duration>', 'how much metric history to read (1m..24h)').default(300, '5m').argParser(windowArg))
+    .option('--json', 'print the diagnosis and the evidence as JSON')
+    .option('--metrics-stage <stage>', 'Stage dimension of the metrics (default: local, or <stage> of a Shardline-<stage> stack)')
+    .addOption(new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)'))
+    .addOption(new Option('--state-dir <dir>', 'local state directory').default('.shardline'))
+    .action(async (opts: { window: number; json?: boolean; metricsStage?: string; stack?: string; stateDir: string }) => {
+      const target = await resolveTarget(opts);
+      const deployedConfig = opts.stack ? undefined : (await readLocalState(opts.stateDir)).config;
+      const evidence = await collectEvidence(target, { windowSeconds: opts.window, stage: opts.metricsStage ?? metricsStageFor(opts.stack), deployedConfig });
+      const diagnosis = diagnose(evidence);
+      console.log(opts.json ? JSON.stringify({ diagnosis, evidence }, null, 2) : renderDiagnosis(diagnosis, evidence));
+    });
+}
