@@ -5,18 +5,21 @@ import type { ThrottleService } from '../../aws/throttling';
 import { AgentMetric, ERROR_KIND_DIMENSION, SERVICE_DIMENSION } from '../metric-names';
 import { CloudWatchWindow } from './cloudwatch-window';
 
-/** A chunk's latency split by stage: the CloudWatch metric and the Prometheus `stage` label. */
-export const CHUNK_STAGES = [
-  { stage: 'queue_wait', metric: AgentMetric.queueWaitMs, ms: (r: ChunkReport) => r.queueWaitMs },
-  { stage: 'download', metric: AgentMetric.downloadMs, ms: (r: ChunkReport) => r.outcome?.timings.downloadMs },
-  { stage: 'process', metric: AgentMetric.processMs, ms: (r: ChunkReport) => r.outcome?.timings.processMs },
-  { stage: 'upload', metric: AgentMetric.uploadMs, ms: (r: ChunkReport) => r.outcome?.timings.uploadMs },
-  { stage: 'commit', metric: AgentMetric.commitMs, ms: (r: ChunkReport) => r.stages?.commitMs },
-  { stage: 'total', metric: AgentMetric.totalMs, ms: (r: ChunkReport) => r.totalMs },
+/**
+ * A chunk's latency split into phases: the CloudWatch metric and the Prometheus `phase` label
+ * (not `stage`, which names the deployment stage on every series, like CloudWatch's `Stage`).
+ */
+export const CHUNK_PHASES = [
+  { phase: 'queue_wait', metric: AgentMetric.queueWaitMs, ms: (r: ChunkReport) => r.queueWaitMs },
+  { phase: 'download', metric: AgentMetric.downloadMs, ms: (r: ChunkReport) => r.outcome?.timings.downloadMs },
+  { phase: 'process', metric: AgentMetric.processMs, ms: (r: ChunkReport) => r.outcome?.timings.processMs },
+  { phase: 'upload', metric: AgentMetric.uploadMs, ms: (r: ChunkReport) => r.outcome?.timings.uploadMs },
+  { phase: 'commit', metric: AgentMetric.commitMs, ms: (r: ChunkReport) => r.stages?.commitMs },
+  { phase: 'total', metric: AgentMetric.totalMs, ms: (r: ChunkReport) => r.totalMs },
 ] as const;
 
 /** Histogram buckets in seconds: from a few ms (commit on a quiet table) to minutes (a big chunk). */
-const STAGE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const PHASE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export interface AgentMetricsOptions {
   /** The `Stage` dimension (CloudWatch) and `stage` label (Prometheus). */
@@ -49,7 +52,7 @@ export class AgentMetrics {
   private leaderGauges?: { values: LeaderGaugeValues; at: number };
   private leaderToken?: string;
 
-  private readonly stageSeconds: Histogram<'stage'>;
+  private readonly phaseSeconds: Histogram<'phase'>;
   private readonly chunks: Counter<'result'>;
   private readonly errors: Counter<'kind'>;
   private readonly bytes: Counter;
@@ -65,7 +68,7 @@ export class AgentMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ stage: opts.stage, node: opts.nodeId });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'shardline_agent_' });
-    this.stageSeconds = new Histogram({ name: 'shardline_chunk_stage_seconds', help: 'Chunk latency by stage (queue_wait, download, process, upload, commit; total is lease to finalize)', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers });
+    this.phaseSeconds = new Histogram({ name: 'shardline_chunk_phase_seconds', help: 'Chunk latency by phase (queue_wait, download, process, upload, commit; total is lease to finalize)', labelNames: ['phase'], buckets: PHASE_BUCKETS, registers });
     this.chunks = new Counter({ name: 'shardline_chunks_total', help: 'Chunk messages handled, by result (processed, duplicate, busy, lease-lost, failed)', labelNames: ['result'], registers });
     this.errors = new Counter({ name: 'shardline_chunk_errors_total', help: 'Failed chunk attempts by kind (s3, dynamodb, sqs, transform, lease-lost, malformed, injected, other)', labelNames: ['kind'], registers });
     this.bytes = new Counter({ name: 'shardline_bytes_processed_total', help: 'Bytes of committed chunks read from the ingest bucket', registers });
@@ -99,11 +102,11 @@ export class AgentMetrics {
   recordChunk(report: ChunkReport): void {
     this.chunks.inc({ result: report.result });
     if (report.result === 'processed') {
-      for (const s of CHUNK_STAGES) {
-        const ms = s.ms(report);
+      for (const p of CHUNK_PHASES) {
+        const ms = p.ms(report);
         if (ms === undefined || !Number.isFinite(ms)) continue;
-        this.stageSeconds.observe({ stage: s.stage }, Math.max(0, ms) / 1000);
-        this.window.observe(s.metric, 'Milliseconds', ms);
+        this.phaseSeconds.observe({ phase: p.phase }, Math.max(0, ms) / 1000);
+        this.window.observe(p.metric, 'Milliseconds', ms);
       }
       const counts = report.outcome?.counts;
       const bytes = counts?.bytesIn ?? report.bytes ?? 0;

@@ -130,12 +130,12 @@ describe('AgentMetrics', () => {
 
     const text = await m.prometheusText();
 
-    expect(sample(text, 'shardline_chunk_stage_seconds_count', { stage: 'download' })).toBe(2);
-    expect(sample(text, 'shardline_chunk_stage_seconds_sum', { stage: 'download' })).toBeCloseTo(3.04, 5);
-    expect(sample(text, 'shardline_chunk_stage_seconds_bucket', { stage: 'download', le: '0.05' })).toBe(1);
-    expect(sample(text, 'shardline_chunk_stage_seconds_bucket', { stage: 'download', le: '5' })).toBe(2);
-    expect(sample(text, 'shardline_chunk_stage_seconds_count', { stage: 'queue_wait' })).toBe(2);
-    expect(sample(text, 'shardline_chunk_stage_seconds_count', { stage: 'commit' })).toBe(2);
+    expect(sample(text, 'shardline_chunk_phase_seconds_count', { phase: 'download', stage: 'test', node: 'node-1' })).toBe(2);
+    expect(sample(text, 'shardline_chunk_phase_seconds_sum', { phase: 'download' })).toBeCloseTo(3.04, 5);
+    expect(sample(text, 'shardline_chunk_phase_seconds_bucket', { phase: 'download', le: '0.05' })).toBe(1);
+    expect(sample(text, 'shardline_chunk_phase_seconds_bucket', { phase: 'download', le: '5' })).toBe(2);
+    expect(sample(text, 'shardline_chunk_phase_seconds_count', { phase: 'queue_wait' })).toBe(2);
+    expect(sample(text, 'shardline_chunk_phase_seconds_count', { phase: 'commit' })).toBe(2);
     expect(sample(text, 'shardline_chunks_total', { result: 'processed' })).toBe(2);
     expect(sample(text, 'shardline_chunks_total', { result: 'busy' })).toBe(1);
     expect(sample(text, 'shardline_chunk_errors_total', { kind: 'transform' })).toBe(1);
