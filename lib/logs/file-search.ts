@@ -6,12 +6,13 @@
  * whole block and JSON-parses only those, instead of decoding and parsing a million lines.
  *
  * Lines of one file are in time order (one process appends them), up to `TIME_ORDER_SLACK_MS`;
- * that is what lets a `--from`/`--to` window skip whole blocks.
+ * that is what lets a `--from`/`--to` window skip whole blocks, and the scan stop once `limit`
+ * matches are in hand and the lines left are too old to be among the newest.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { matchesQuery, prefilterNeedles } from './match';
 import type { LogQuery } from './query';
-import { parseJsonObject, timestampOf, toLogRecord, type LogRecord, type LogSource } from './record';
+import { mostRecent, parseJsonObject, timestampOf, toLogRecord, type LogRecord, type LogSource } from './record';
 
 /** How far out of time order lines of one file may be without being missed at a window's edge. */
 export const TIME_ORDER_SLACK_MS = 60_000;
@@ -48,14 +49,18 @@ async function searchOpenFile(fh: FileHandle, source: LogSource, query: LogQuery
   const { size, mtimeMs } = await fh.stat();
   // A needle can never span a line break; the JSON-escaped alternative of such text remains.
   const groups = prefilterNeedles(query, source.node).map((alternatives) => alternatives.filter((n) => !n.includes('\n')).map((n) => Buffer.from(n)));
-  const found: LogRecord[] = [];
+  let found: LogRecord[] = [];
   let bytesRead = 0;
   let linesParsed = 0;
   let end = size;
   let carry: Buffer = Buffer.alloc(0); // the end of a line that began before `end`, up to its line break
   let laterTime = mtimeMs; // time of the earliest line of the blocks already searched
+  // Once `limit` matches are in hand, the time a match must beat to be among the newest `limit`;
+  // earlier lines are at most TIME_ORDER_SLACK_MS newer than later ones, so the scan can stop.
+  let threshold: number | undefined;
+  let passedThreshold = false;
 
-  while (end > 0 && found.length < query.limit) {
+  while (end > 0 && !passedThreshold) {
     const start = Math.max(0, end - blockSize);
     const buf = Buffer.allocUnsafe(end - start + carry.length);
     await readFully(fh, buf, end - start, start);
@@ -78,27 +83,36 @@ async function searchOpenFile(fh: FileHandle, source: LogSource, query: LogQuery
     const earliest = firstTimeIn(buf, first, regionEnd);
     const newerThanWindow = query.toMs !== undefined && earliest !== undefined && earliest - TIME_ORDER_SLACK_MS > query.toMs;
     if (!newerThanWindow) {
-      const evaluate = (s: number, e: number): void => {
+      const evaluate = (s: number, e: number): boolean => {
         let text = buf.toString('utf8', s, e);
         if (text.endsWith('\r')) text = text.slice(0, -1);
-        if (text === '') return;
+        if (text === '') return true;
         linesParsed++;
         const fields = parseJsonObject(text);
         const time = fields && timestampOf(fields);
         const fallback = time ?? neighbourTime(buf, first, regionEnd, s, e) ?? laterTime;
         const record = toLogRecord(text, source, start + s, fallback, fields);
-        if (matchesQuery(record, query)) found.push(record);
+        if (matchesQuery(record, query)) {
+          found.push(record);
+          if (threshold === undefined && found.length >= query.limit) threshold = found.reduce((t, r) => Math.min(t, r.time), Infinity);
+        }
+        passedThreshold = threshold !== undefined && record.time + TIME_ORDER_SLACK_MS < threshold;
+        return !passedThreshold;
       };
-      const wanted = () => found.length < query.limit;
-      if (groups.length === 0) forEachLineNewestFirst(buf, first, regionEnd, (s, e) => (evaluate(s, e), wanted()));
-      else forEachCandidateNewestFirst(buf, first, regionEnd, groups, (s, e) => (evaluate(s, e), wanted()));
+      if (groups.length === 0) forEachLineNewestFirst(buf, first, regionEnd, evaluate);
+      else forEachCandidateNewestFirst(buf, first, regionEnd, groups, evaluate);
+    }
+    if (threshold !== undefined) {
+      found = mostRecent(found, query.limit);
+      threshold = found[0].time;
+      if (earliest !== undefined && earliest + TIME_ORDER_SLACK_MS < threshold) passedThreshold = true;
     }
     if (query.fromMs !== undefined && earliest !== undefined && earliest + TIME_ORDER_SLACK_MS < query.fromMs) break;
     laterTime = earliest ?? laterTime;
     carry = start > 0 ? Buffer.from(buf.subarray(0, first)) : Buffer.alloc(0);
     end = start;
   }
-  return { records: found, bytesRead, linesParsed };
+  return { records: mostRecent(found, query.limit).reverse(), bytesRead, linesParsed };
 }
 
 async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
