@@ -1,0 +1,120 @@
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PurgeQueueCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
+import { chunkObject } from '../../lib/chunking/chunker';
+import { parsePipelineConfig } from '../../lib/config/pipeline-config';
+import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
+import { ObjectLedger } from '../../lib/ledger/object-ledger';
+import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
+
+/** Every GET of a chunk's bytes is delayed this long (an injected slow S3). */
+const GET_DELAY_MS = 300;
+
+/**
+ * A chunk's report splits its latency (download apart from processing) and classifies its
+ * failures; every log line about it carries its correlation keys.
+ */
+describe('chunk reports: phase timings, error kinds, correlation keys (real SDK clients, local endpoint)', () => {
+  let env: ProvisionedEndpoint;
+  let slowS3: S3Client;
+  let gets = 0;
+  const config = parsePipelineConfig({ chunkSizeBytes: 1024 * 1024 });
+
+  beforeAll(async () => {
+    env = await startProvisionedEndpoint();
+    slowS3 = new S3Client({
+      endpoint: env.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    slowS3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'GetObjectCommand') {
+          gets++;
+          await new Promise((r) => setTimeout(r, GET_DELAY_MS));
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'slowGets' },
+    );
+  }, 60_000);
+  afterAll(async () => env?.server.stop());
+  beforeEach(async () => {
+    await env.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: env.resources.workQueueUrl }));
+    gets = 0;
+  });
+
+  /** Uploads an object, plans it as part of run `runId`, and receives its (single) chunk message. */
+  async function plannedChunk(key: string, runId: string): Promise<{ message: Message; objectId: string }> {
+    const { clients, resources } = env;
+    const body = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: i, text: `record ${i}` })).join('\n') + '\nnot json\n';
+    await clients.s3.send(new PutObjectCommand({ Bucket: resources.ingestBucket, Key: key, Body: body }));
+    const objects = new ObjectLedger(clients.doc, resources.ledgerTable);
+    const planned = await chunkObject(
+      { s3: clients.s3, sqs: clients.sqs, objects, workQueueUrl: resources.workQueueUrl, processedBucket: resources.processedBucket, config },
+      { bucket: resources.ingestBucket, key, eventName: 'ObjectCreated:Put', runId },
+    );
+    for (let i = 0; i < 10; i++) {
+      const out = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: resources.workQueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+      if (out.Messages?.[0]) return { message: out.Messages[0], objectId: planned.objectId as string };
+    }
+    throw new Error('no chunk message');
+  }
+
+  function workerDeps(logs: Array<{ message: string; fields: Record<string, unknown> }>, over: Partial<ChunkWorkerDeps> = {}): ChunkWorkerDeps {
+    const { clients, resources } = env;
+    return {
+      s3: slowS3,
+      sqs: clients.sqs,
+      chunks: new ChunkLedger(clients.doc, resources.ledgerTable),
+      objects: new ObjectLedger(clients.doc, resources.ledgerTable),
+      workQueueUrl: resources.workQueueUrl,
+      processedBucket: resources.processedBucket,
+      nodeId: 'node-r',
+      config,
+      placementNodes: async () => [{ nodeId: 'node-r', failureDomain: 'a', capacity: 1 }],
+      log: (_level, message, fields) => logs.push({ message, fields: fields ?? {} }),
+      ...over,
+    };
+  }
+
+  it('measures the time awaiting S3 as download, apart from processing', async () => {
+    const { message, objectId } = await plannedChunk('reports/timed.jsonl', 'run-7');
+    const started = Date.now();
+    const report = await handleChunkMessage(workerDeps([]), message);
+    const elapsed = Date.now() - started;
+
+    expect(report).toMatchObject({ result: 'processed', objectId, chunkId: `${objectId}-000000`, attempt: 1, runId: 'run-7' });
+    expect(gets).toBeGreaterThanOrEqual(1);
+    const timings = report.outcome!.timings;
+    expect(timings.downloadMs).toBeGreaterThanOrEqual(gets * GET_DELAY_MS - 5); // every delayed GET is waited on
+    expect(timings.downloadMs + timings.processMs + timings.uploadMs).toBeLessThanOrEqual(elapsed);
+    expect(report.stages).toMatchObject({ leaseMs: expect.any(Number), workMs: expect.any(Number), commitMs: expect.any(Number), finalizeMs: expect.any(Number) });
+    expect(report.outcome!.counts).toMatchObject({ recordsIn: 301, recordsOut: 300, recordsRejected: 1 });
+  }, 60_000);
+
+  it('classifies a failed S3 read as an s3 error, and its log line carries object, chunk, attempt and run', async () => {
+    const { message, objectId } = await plannedChunk('reports/vanished.jsonl', 'run-8');
+    const { versionId } = JSON.parse(message.Body as string) as { versionId?: string };
+    // The bucket is versioned: the planned version itself must go for the read to fail.
+    await env.clients.s3.send(new DeleteObjectCommand({ Bucket: env.resources.ingestBucket, Key: 'reports/vanished.jsonl', VersionId: versionId }));
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+
+    const report = await handleChunkMessage(workerDeps(logs), message);
+
+    expect(report).toMatchObject({ result: 'failed', errorKind: 's3', objectId, attempt: 1, runId: 'run-8' });
+    const failed = logs.find((l) => l.message === 'chunk failed; will retry');
+    expect(failed?.fields).toMatchObject({ objectId, chunkId: `${objectId}-000000`, attempt: 1, runId: 'run-8', errorKind: 's3' });
+  }, 60_000);
+
+  it('classifies injected faults and malformed messages', async () => {
+    const { message } = await plannedChunk('reports/poison.jsonl', 'run-9');
+    const injected = await handleChunkMessage(workerDeps([], { failKeys: /poison/ }), message);
+    expect(injected).toMatchObject({ result: 'failed', errorKind: 'injected' });
+    expect(injected.error).toMatch(/^injected fault/);
+
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const malformed = await handleChunkMessage(workerDeps(logs), { MessageId: 'm-1', ReceiptHandle: 'r', Body: '{"v":1}' });
+    expect(malformed).toMatchObject({ result: 'failed', errorKind: 'malformed' });
+    expect(logs[0]).toMatchObject({ message: 'malformed work message', fields: { messageId: 'm-1', errorKind: 'malformed' } });
+  }, 60_000);
+});
