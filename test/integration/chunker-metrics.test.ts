@@ -1,0 +1,91 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { resourcesToEnv } from '../../lib/resources';
+import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+interface Emf {
+  _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+  [key: string]: unknown;
+}
+
+/** The chunker emits its metrics as EMF on stdout (CloudWatch Logs extracts them on Lambda). */
+describe('chunker handler metrics (EMF) and log correlation', () => {
+  let local: ProvisionedEndpoint;
+  let handler: Handler;
+  let stdout: string[] = [];
+  let restore: () => void;
+
+  beforeAll(async () => {
+    local = await startProvisionedEndpoint();
+    Object.assign(process.env, resourcesToEnv(local.resources), {
+      AWS_ENDPOINT_URL: local.server.endpoint,
+      SHARDLINE_CONFIG: JSON.stringify({ chunkSizeBytes: 1024 * 1024 }),
+      SHARDLINE_STAGE: 'it-emf',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    delete process.env.POWERTOOLS_DEV;
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      stdout.push(String(chunk));
+      return typeof rest[rest.length - 1] === 'function' ? ((rest[rest.length - 1] as () => void)(), true) : true;
+    }) as typeof process.stdout.write;
+    restore = () => (process.stdout.write = write);
+    handler = (await import('../../functions/chunker')).handler as unknown as Handler;
+  }, 60_000);
+
+  afterAll(async () => {
+    restore?.();
+    await local?.server.stop();
+  });
+
+  beforeEach(() => {
+    stdout = [];
+  });
+
+  const lines = () => stdout.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const emf = () => lines().filter((l): l is Emf => '_aws' in l);
+  const invoke = (bodies: string[]) =>
+    handler(
+      {
+        Records: bodies.map((body, i) => ({
+          messageId: `m-${i}`, receiptHandle: 'r', body, attributes: {} as SQSEvent['Records'][number]['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1',
+        })),
+      },
+      { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context,
+    );
+  const s3Event = (key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: local.resources.ingestBucket }, object: { key: encodeURIComponent(key) } } }] });
+
+  it('emits ObjectsPlanned, ChunksPlanned and BytesPlanned in namespace Shardline with the Stage dimension alone', async () => {
+    const size = 3 * 1024 * 1024 + 10;
+    await local.clients.s3.send(new PutObjectCommand({ Bucket: local.resources.ingestBucket, Key: 'emf/a.jsonl', Body: Buffer.alloc(size, '{"a":1}\n') }));
+
+    const response = await invoke([s3Event('emf/a.jsonl')]);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const [blob, ...more] = emf();
+    expect(more).toEqual([]);
+    expect(blob._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Shardline', Dimensions: [['Stage']] });
+    expect(blob._aws.CloudWatchMetrics[0].Metrics.map((m) => m.Name).sort()).toEqual(['BytesPlanned', 'ChunksPlanned', 'MalformedIngestEvents', 'ObjectsPlanned']);
+    expect(blob).toMatchObject({ Stage: 'it-emf', ObjectsPlanned: 1, ChunksPlanned: 4, BytesPlanned: size, MalformedIngestEvents: 0 });
+    expect(blob).not.toHaveProperty('service');
+
+    const planned = lines().find((l) => l.message === 'planned object');
+    expect(planned).toMatchObject({ key: 'emf/a.jsonl', objectId: expect.stringMatching(/^[0-9a-f]{32}$/), chunks: 4, messageId: 'm-0' });
+  });
+
+  it('counts malformed events, and a duplicate event plans nothing new', async () => {
+    await local.clients.s3.send(new PutObjectCommand({ Bucket: local.resources.ingestBucket, Key: 'emf/b.jsonl', Body: '{"b":1}\n' }));
+    await invoke([s3Event('emf/b.jsonl')]);
+    stdout = [];
+
+    const response = await invoke(['{"not":"an event"}', 'not json', s3Event('emf/b.jsonl')]);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }]);
+    expect(emf()).toHaveLength(1);
+    expect(emf()[0]).toMatchObject({ Stage: 'it-emf', ObjectsPlanned: 0, ChunksPlanned: 0, BytesPlanned: 0, MalformedIngestEvents: 2 });
+    expect(lines().find((l) => l.message === 'object already planned')).toMatchObject({ key: 'emf/b.jsonl', objectId: expect.any(String) });
+  });
+});
