@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { redrive } from '../ops/redrive';
 import { chaosCommand } from './chaos';
+import { registerCapacityCommands } from './capacity-commands';
 import { registerControlCommands } from './control';
 import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
@@ -106,6 +107,7 @@ export function buildCli(): Command {
 
   registerControlCommands(program);
   registerLogsCommand(program);
+  registerCapacityCommands(program);
   return program;
 }
 

@@ -34,9 +34,17 @@ export function formatMs(ms: number): string {
   return ms < 10_000 ? `${formatCount(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Bytes per second in decimal units: `33.1 MB/s`. */
+/** Bytes in decimal units up to TB, three significant digits: `769 MB`, `2.31 TB`, `50 TB`. */
+export function formatData(bytes: number): string {
+  for (const [unit, n] of [['TB', 1e12], ['GB', 1e9], ['MB', 1e6], ['kB', 1e3]] as const) {
+    if (bytes >= n) return `${+(bytes / n).toPrecision(3)} ${unit}`;
+  }
+  return `${Math.round(Math.max(0, bytes || 0))} B`;
+}
+
+/** Bytes per second in decimal units: `33.1 MB/s`, `10 GB/s`. */
 export function formatRate(bytesPerSecond: number): string {
-  return `${formatBytes(bytesPerSecond)}/s`;
+  return `${formatData(bytesPerSecond)}/s`;
 }
 
 /** Sizes the way chunk sizes are set: `8 MiB`, `64 MiB`, `1 GiB`, else decimal. */
@@ -44,7 +52,7 @@ export function formatSize(bytes: number): string {
   for (const [unit, n] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n} ${unit}`;
   }
-  return formatBytes(bytes);
+  return formatData(bytes);
 }
 
 /** `42%`. */

@@ -175,7 +175,7 @@ async function readPercentiles(cw: CloudWatchClient, dims: Dimensions, window: M
 }
 
 /** Runs the queries (500 at most per request, as CloudWatch allows), following NextToken. */
-async function getMetricData(cw: CloudWatchClient, queries: MetricDataQuery[], window: MetricWindow): Promise<Map<string, Series>> {
+export async function getMetricData(cw: CloudWatchClient, queries: MetricDataQuery[], window: MetricWindow): Promise<Map<string, Series>> {
   const out = new Map<string, Series>();
   for (let i = 0; i < queries.length; i += 500) {
     let NextToken: string | undefined;
