@@ -69,7 +69,7 @@ export class Agent {
   private readonly control: ControlTable;
   private readonly watcher: ControlWatcher;
   private readonly runs: RunLedger;
-  private lastActivityAt = 0;
+  private choring = false;
   private lastRunSweepAt = 0;
   private readonly adaptive = new AdaptiveConcurrency();
 
@@ -121,6 +121,7 @@ export class Agent {
     // Lease renewal runs on its own timer so a long recovery sweep never lets the lease lapse.
     this.every(500, () => this.renewLeadership());
     this.every(500, () => this.lead());
+    this.every(ACTIVITY_EVERY_MS, () => this.chores());
     this.startWorkers();
     this.loops.push(this.pullLoop());
     const view = this.watcher.current();
@@ -305,24 +306,36 @@ export class Agent {
         doc: this.deps.doc,
         registry: this.deps.registry,
         ledgerTable: this.deps.names.ledgerTable,
-        replicationFactor: this.deps.config.replicationFactor,
-        timeoutMs: this.deps.config.heartbeatTimeoutSeconds * 1000,
+        replicationFactor: this.worker.config.replicationFactor,
+        timeoutMs: this.worker.config.heartbeatTimeoutSeconds * 1000,
         detectorId: this.deps.identity.nodeId,
         log: this.deps.log,
       });
+    } catch (err) {
+      this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
+    } finally {
+      this.leading = false;
+    }
+  }
+
+  /**
+   * The leader's control-plane chores, on their own timer so that they never delay the failure
+   * detector: publish the pipeline's activity every second, settle finished runs every 2 s.
+   */
+  private async chores(): Promise<void> {
+    if (this.choring || this.leader.currentToken === undefined) return;
+    this.choring = true;
+    try {
       const now = Date.now();
-      if (now - this.lastActivityAt >= ACTIVITY_EVERY_MS) {
-        this.lastActivityAt = now;
-        await this.publishActivity(now);
-      }
+      await this.publishActivity(now);
       if (now - this.lastRunSweepAt >= RUN_SWEEP_EVERY_MS) {
         this.lastRunSweepAt = now;
         await settleRuns({ runs: this.runs, s3: this.deps.s3, processedBucket: this.deps.names.processedBucket, log: this.deps.log });
       }
     } catch (err) {
-      this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
+      this.deps.log('error', 'leader chore failed', { error: (err as Error).message });
     } finally {
-      this.leading = false;
+      this.choring = false;
     }
   }
 

@@ -78,6 +78,8 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       ...resourcesToEnv(resources),
       AWS_ENDPOINT_URL: endpoint,
       AWS_REGION: region,
+      // EMF goes to stdout, where nothing collects it locally: agents publish to the endpoint instead.
+      POWERTOOLS_METRICS_DISABLED: 'true',
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
       [CONFIG_ENV_VAR]: JSON.stringify(config),
