@@ -7,6 +7,7 @@ import { ControlPlane } from './constructs/control-plane';
 import { Ingest } from './constructs/ingest';
 import { Observability } from './constructs/observability';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { enableMetricsPublishing } from './observability/metrics-publishing';
 import { State } from './constructs/state';
 import { TaskStoppedDetector } from './constructs/task-stopped-detector';
 import { Storage } from './constructs/storage';
@@ -113,6 +114,7 @@ export class ShardlineStack extends Stack {
     for (const [key, value] of Object.entries(values) as [ResourceKey, string][]) {
       new CfnOutput(this, RESOURCES[key].outputName, { value });
     }
+    enableMetricsPublishing({ stageName: config.stageName, agentTaskDefinition: this.fleet.taskDefinition, lambdas: [this.ingest.chunker, this.taskStopped.handler] });
     acknowledgeNagFindings(this);
   }
 }
