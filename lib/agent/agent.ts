@@ -70,6 +70,8 @@ export class Agent {
   private readonly watcher: ControlWatcher;
   private readonly runs: RunLedger;
   private choring = false;
+  private lastActivityAt = 0;
+  private lastActionSeenAt = 0;
   private lastRunSweepAt = 0;
   private readonly adaptive = new AdaptiveConcurrency();
 
@@ -136,6 +138,7 @@ export class Agent {
   /** Applies a new control action or config version, within a second of it being recorded. */
   private obey(view: ControlView, previous: ControlView): void {
     if (view.state.generation !== previous.state.generation) {
+      this.lastActionSeenAt = Date.now();
       this.deps.log('info', 'control state changed', { desired: view.state.desired, generation: view.state.generation, action: view.state.action, reason: view.state.reason });
       if (view.state.emergency) void this.handBackEverything();
     }
@@ -327,7 +330,14 @@ export class Agent {
     this.choring = true;
     try {
       const now = Date.now();
-      await this.publishActivity(now);
+      // Every second while an action is recent or the pipeline is not simply running (the
+      // control state machine waits on it then); every 10 s otherwise, to spare the tables.
+      const view = this.watcher.current();
+      const busy = view.state.desired !== 'RUNNING' || now - this.lastActionSeenAt < ACTIVE_CONTROL_WINDOW_MS;
+      if (busy || now - this.lastActivityAt >= IDLE_ACTIVITY_EVERY_MS) {
+        this.lastActivityAt = now;
+        await this.publishActivity(now);
+      }
       if (now - this.lastRunSweepAt >= RUN_SWEEP_EVERY_MS) {
         this.lastRunSweepAt = now;
         await settleRuns({ runs: this.runs, s3: this.deps.s3, processedBucket: this.deps.names.processedBucket, log: this.deps.log });
@@ -376,6 +386,9 @@ export class Agent {
 
 /** How often the leader publishes the pipeline's activity, and settles finished runs. */
 const ACTIVITY_EVERY_MS = 1000;
+const IDLE_ACTIVITY_EVERY_MS = 10_000;
+/** After a control action, the leader publishes activity every second for this long. */
+const ACTIVE_CONTROL_WINDOW_MS = 10 * 60 * 1000;
 const RUN_SWEEP_EVERY_MS = 2000;
 
 /** Visibility of a received message until its chunk is leased. */
