@@ -1,24 +1,26 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { AwsClients } from '../aws/clients';
 
-const cache = new WeakMap<AwsClients, CloudWatchClient>();
+const cache = new WeakMap<AwsClients, Map<number, CloudWatchClient>>();
 
 /**
- * A CloudWatch client bound to the same endpoint, region and credentials as `clients` (built by
- * `createAwsClients`, which has no CloudWatch client). Few attempts: an operator command should
- * report an unreadable endpoint quickly rather than retry for a minute, and an emulator that
- * refuses a statistic (moto: percentiles) answers 500 every time.
+ * A CloudWatch client bound to the same endpoint, region and credentials as `clients`, with few
+ * attempts (`clients.cloudwatch` retries 8 times, adaptively, which suits the agents' publishing):
+ * an operator command should report an unreadable endpoint quickly, and an emulator that refuses
+ * a statistic (moto: percentiles) answers 500 to every attempt.
  */
-export function cloudWatchFor(clients: AwsClients): CloudWatchClient {
-  let cw = cache.get(clients);
+export function cloudWatchFor(clients: AwsClients, maxAttempts = 2): CloudWatchClient {
+  let byAttempts = cache.get(clients);
+  if (!byAttempts) cache.set(clients, (byAttempts = new Map()));
+  let cw = byAttempts.get(maxAttempts);
   if (!cw) {
     cw = new CloudWatchClient({
       region: clients.region,
       ...(clients.endpoint ? { endpoint: clients.endpoint } : {}),
       credentials: clients.sqs.config.credentials,
-      maxAttempts: 2,
+      maxAttempts,
     });
-    cache.set(clients, cw);
+    byAttempts.set(maxAttempts, cw);
   }
   return cw;
 }

@@ -101,7 +101,7 @@ export function planCapacity(raw: PlanInput): CapacityPlan {
   const rcu = chunkRate * cost.ddbReadUnits;
   const objectItemWcu = (chunkRate / concurrentObjects(slots, perObject, objects)) * cost.ddbWriteUnitsOnObjectItem;
   const chunkerSecondsPerObject = CHUNKER_SECONDS.perObject + CHUNKER_SECONDS.perBatch * Math.ceil(perObject / 10);
-  const chunkerConcurrency = Math.max(1, Math.ceil(objectRate * chunkerSecondsPerObject));
+  const chunkerConcurrency = Math.max(1, Math.ceil(objectRate * chunkerSecondsPerObject - 1e-9)); // 10,000 × 0.07 is 700.000…1 in floating point
   const sqsRequests = chunkRate * cost.sqsRequests + objectRate * (1 + 2 / input.chunker.batchSize);
 
   const sourcePrefixes = Math.ceil(sourceGets / AWS_LIMITS.s3.getPerPrefix);
@@ -168,7 +168,7 @@ function concurrentObjects(slots: number, perObject: number, objects: number): n
 export function chooseChunkSize(size: number, slots: number, objectBytes: number, rate: number, r: number): { bytes: number; reason: string } {
   const ideal = size / (CHUNKS_PER_SLOT * Math.max(1, slots));
   let bytes = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, 2 ** Math.floor(Math.log2(Math.max(1, ideal)))));
-  let reason = bytes === CHUNK_MAX ? `the largest plan uses: even so every slot gets over ${CHUNKS_PER_SLOT} chunks` : bytes === CHUNK_MIN ? `the smallest plan uses: fewer than ${CHUNKS_PER_SLOT} chunks per slot even so` : `about ${CHUNKS_PER_SLOT} chunks per slot (${slots} slots), so the last wave of the run is short`;
+  let reason = ideal >= CHUNK_MAX ? `the largest plan uses: even so every slot gets over ${CHUNKS_PER_SLOT} chunks` : ideal < CHUNK_MIN ? `the smallest plan uses, though it gives a slot fewer than ${CHUNKS_PER_SLOT} chunks` : `about ${CHUNKS_PER_SLOT} chunks per slot (${slots} slots), so the last wave of the run is short`;
   const fits = (b: number) => {
     const perObject = Math.ceil(objectBytes / b);
     const chunkRate = rate / (objectBytes / perObject);

@@ -9,6 +9,7 @@ import { ConfigStore } from '../../lib/control/config-store';
 import { keys } from '../../lib/ledger/items';
 import { AgentMetric, METRIC_NAMESPACE } from '../../lib/observability/metric-names';
 import { cloudWatchFor } from '../../lib/ops/cloudwatch-client';
+import { measureNodeThroughput } from '../../lib/ops/capacity/measured-throughput';
 import { collectEvidence } from '../../lib/ops/doctor/collect-evidence';
 import { diagnose } from '../../lib/ops/doctor/diagnose';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
@@ -132,6 +133,16 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
     const d = diagnose(e);
     expect(d.findings[0]).toMatchObject({ stage: 's3-throttling', severity: 'critical' });
     expect(d.findings[0].recommendation).toContain('raise chunkSizeBytes from 8 MiB to 64 MiB');
+  });
+
+  it('measures per-node throughput for plan from BytesProcessed and HealthyNodes', async () => {
+    // 20 chunks × 8 MiB = 167,772,160 bytes in one minute on 2 healthy nodes: ÷ (60 s × 2) = 1,398,101 B/s.
+    const measured = await measureNodeThroughput(cloudWatchFor(endpoint.clients), { stage: 'it-slow', end: new Date(now + 1000), emulator: true });
+    expect(measured?.bytesPerSecond).toBeCloseTo(1_398_101.3, 0);
+    expect(measured?.source).toBe('measured');
+    expect(measured?.note).toContain('over 1 active minute(s)');
+    expect(measured?.note).toContain('local emulator');
+    expect(await measureNodeThroughput(cloudWatchFor(endpoint.clients), { stage: 'it-nothing-published', end: new Date(now + 1000) })).toBeUndefined();
   });
 
   it('falls back to heartbeats when a stage has no metrics, and still names too few nodes', async () => {

@@ -38,6 +38,7 @@ export async function collectEvidence(target: Target, opts: CollectEvidenceOptio
   const { doc, sqs } = target.clients;
   const { ledgerTable, nodesTable, controlTable } = target.resources;
   const cw = opts.cloudWatch ?? cloudWatchFor(target.clients);
+  const percentilesCw = opts.cloudWatch ?? cloudWatchFor(target.clients, 1);
   const window = { stage: opts.stage, start: new Date(collectedAt - opts.windowSeconds * 1000), end: new Date(collectedAt), workQueueName: target.endpoint ? undefined : queueName(target.resources.workQueueUrl) };
   const [items, nodes, lease, queues, control, configDoc, metrics] = await Promise.all([
     scanAll<Record<string, unknown>>(doc, {
@@ -50,7 +51,7 @@ export async function collectEvidence(target: Target, opts: CollectEvidenceOptio
     queueDepths(sqs, target.resources),
     new ControlTable(doc, controlTable).state().catch(() => undefined),
     new ConfigStore(doc, controlTable).get().catch(() => EMPTY_CONFIG_DOCUMENT),
-    readPipelineMetrics(cw, window).catch((err): MetricEvidence => ({ ...EMPTY_METRICS, error: (err as Error).message })),
+    readPipelineMetrics(cw, window, percentilesCw).catch((err): MetricEvidence => ({ ...EMPTY_METRICS, error: (err as Error).message })),
   ]);
   const config = configInForce(opts.deployedConfig, configDoc);
   const timeoutMs = config.heartbeatTimeoutSeconds * 1000;

@@ -44,9 +44,10 @@ export function diagnose(e: DoctorEvidence): Diagnosis {
     return { verdict: 'idle', headline: `no bottleneck: nothing to do in the last ${windowText(e.windowSeconds)} (queues empty, no chunk processed)`, findings, summary };
   }
   const busy = f.utilization !== undefined ? `nodes ${pct(f.utilization)} busy, ` : '';
+  const replicas = e.replication.belowR === 0 ? 'replicas at R' : `${formatCount(e.replication.belowR)} shard(s) still being pulled to R`;
   return {
     verdict: 'healthy',
-    headline: `no bottleneck: the fleet keeps up (${busy}work queue ${formatCount(f.backlog)}, ${formatRate(f.bytesPerSecond)}), replicas at R, no throttling`,
+    headline: `no bottleneck: the fleet keeps up (${busy}work queue ${formatCount(f.backlog)}, ${formatRate(f.bytesPerSecond)}), ${replicas}, no throttling`,
     findings,
     summary,
   };

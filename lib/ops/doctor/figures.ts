@@ -22,6 +22,9 @@ export interface Figures {
   inFlight: number;
   /** inFlight / slots; undefined without slots. */
   utilization?: number;
+  /** Chunks in flight by the heartbeats now, and their share of the slots. */
+  inFlightNow: number;
+  utilizationNow?: number;
   utilizationFrom: 'metrics' | 'heartbeats';
   bytesPerSecond: number;
   chunksPerSecond: number;
@@ -47,7 +50,8 @@ export function figuresOf(e: DoctorEvidence): Figures {
   const fromMetrics = m.inFlight !== undefined;
   // Mean per reporting node × live nodes, rather than Σ / window: right even when the window
   // reaches back before the nodes started.
-  const inFlight = fromMetrics ? (m.inFlight?.meanPerNode ?? 0) * live.length : live.reduce((n, x) => n + x.inFlight, 0);
+  const inFlightNow = live.reduce((n, x) => n + x.inFlight, 0);
+  const inFlight = fromMetrics ? (m.inFlight?.meanPerNode ?? 0) * live.length : inFlightNow;
   const stageMeans = WORK_STAGES.map((stage) => ({ stage, stat: m.latency[stage] })).filter((s): s is { stage: WorkStage; stat: LatencyStat } => s.stat !== undefined);
   const totalMeanMs = m.latency.total?.meanMs ?? (stageMeans.length ? stageMeans.reduce((n, s) => n + s.stat.meanMs, 0) : undefined);
   const shares = totalMeanMs
@@ -61,6 +65,8 @@ export function figuresOf(e: DoctorEvidence): Figures {
     slots,
     inFlight,
     ...(slots > 0 ? { utilization: Math.min(1, inFlight / slots) } : {}),
+    inFlightNow,
+    ...(slots > 0 ? { utilizationNow: Math.min(1, inFlightNow / slots) } : {}),
     utilizationFrom: fromMetrics ? 'metrics' : 'heartbeats',
     bytesPerSecond: m.bytesProcessed / seconds,
     chunksPerSecond: m.chunksProcessed / seconds,
@@ -88,6 +94,14 @@ export const THRESHOLDS = {
   /** S3 gives about this much per connection (one chunk reads through one ranged GET). */
   s3BytesPerConnection: 85e6,
 } as const;
+
+/**
+ * The nodes wait for work: over the window and now. Both, because a window that reaches back
+ * before a burst of work averages a busy fleet down.
+ */
+export function isIdle(f: Figures): boolean {
+  return f.utilization !== undefined && f.utilization < THRESHOLDS.idle && (f.utilizationNow ?? 0) < THRESHOLDS.idle;
+}
 
 /** The backlog is more than the fleet can hold in flight at once. */
 export function hasBacklog(f: Figures): boolean {

@@ -56,9 +56,10 @@ const COUNTERS = {
  * queries: no metric math, which emulators do not evaluate) and aggregates them. Means are
  * Σsum / Σcount, so they weigh every chunk equally whatever the period. Percentiles are asked
  * for in a second request because an emulator that does not compute them fails the whole
- * request; without them, `percentiles` is false and only means are given.
+ * request; without them, `percentiles` is false and only means are given. `percentilesClient`
+ * may try once only, so that such an endpoint costs one refusal.
  */
-export async function readPipelineMetrics(cw: CloudWatchClient, window: MetricWindow): Promise<MetricEvidence> {
+export async function readPipelineMetrics(cw: CloudWatchClient, window: MetricWindow, percentilesClient: CloudWatchClient = cw): Promise<MetricEvidence> {
   const stageDims: Dimensions = [{ Name: STAGE_DIMENSION, Value: window.stage }];
   const errorKinds = await listErrorKinds(cw, window.stage);
   const queries: MetricDataQuery[] = [];
@@ -83,7 +84,7 @@ export async function readPipelineMetrics(cw: CloudWatchClient, window: MetricWi
   if (window.workQueueName) add('oldest_max', 'ApproximateAgeOfOldestMessage', 'Maximum', [{ Name: 'QueueName', Value: window.workQueueName }], 'AWS/SQS');
 
   const series = await getMetricData(cw, queries, window);
-  const percentiles = await readPercentiles(cw, stageDims, window);
+  const percentiles = await readPercentiles(percentilesClient, stageDims, window);
   return aggregateMetrics(series, errorKinds, percentiles, (window.end.getTime() - window.start.getTime()) / 1000);
 }
 

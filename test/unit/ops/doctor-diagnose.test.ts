@@ -132,6 +132,24 @@ describe('diagnose (variations)', () => {
     expect(d.findings.map((f) => f.stage)).toContain('metrics');
   });
 
+  it('does not call busy nodes idle when the window reaches back before a burst of work', () => {
+    // Seen live: a 1-minute window that began before an ingest averaged the nodes to 31% busy
+    // while every heartbeat reported all slots busy and 36 chunks waited.
+    const e = load('too-few-nodes');
+    e.metrics.inFlight = { meanPerNode: 1.2, meanFleet: 3.6, reportingNodes: 3 };
+    const stages = diagnose(e).findings.map((f) => f.stage);
+    expect(stages).not.toContain('queue');
+  });
+
+  it('says agents are not taking work when both the window and the heartbeats are idle', () => {
+    const e = load('too-few-nodes');
+    e.metrics.inFlight = { meanPerNode: 0.3, meanFleet: 0.9, reportingNodes: 3 };
+    e.nodes.forEach((n) => (n.inFlight = 0));
+    const top = diagnose(e).findings[0];
+    expect(top).toMatchObject({ stage: 'queue' });
+    expect(top.title).toBe('backlog: 1,240 chunks wait but the nodes are 8% busy');
+  });
+
   it('flags replica pulls lagging behind processing', () => {
     const e = load('healthy');
     e.replication = { ...e.replication, belowR: 400, pendingPulls: 700 };

@@ -26,7 +26,8 @@ export function concurrencyRaise(e: DoctorEvidence, f: Figures): { from: number;
 export function busyLine(e: DoctorEvidence, f: Figures): string {
   const perNode = f.live.length ? Math.round(f.slots / f.live.length) : 0;
   const over = f.utilizationFrom === 'metrics' ? `over ${windowText(e.windowSeconds)}` : 'now (heartbeats; no ChunksInFlight metric)';
-  return `nodes ${pct(f.utilization ?? 0)} busy ${over}: ${f.inFlight.toFixed(1)} of ${formatCount(f.slots)} slots (${f.live.length} node${f.live.length === 1 ? '' : 's'} × ${perNode})`;
+  const now = f.utilizationFrom === 'metrics' ? `; ${formatCount(f.inFlightNow)} in flight now` : '';
+  return `nodes ${pct(f.utilization ?? 0)} busy ${over}: ${f.inFlight.toFixed(1)} of ${formatCount(f.slots)} slots (${f.live.length} node${f.live.length === 1 ? '' : 's'} × ${perNode})${now}`;
 }
 
 /** "5m", "90s", "1h". */

@@ -8,7 +8,9 @@ export function checkReplication(e: DoctorEvidence, f: Figures): Finding | undef
   const r = e.replication;
   const belowR = Math.max(r.belowR, e.metrics.shardsBelowReplication?.last ?? 0);
   if (belowR === 0 || r.shards === 0) return undefined;
-  const evidence = [`${formatCount(belowR)} of ${formatCount(r.shards)} shards have fewer than R=${r.factor} live replicas${e.metrics.shardsBelowReplication ? ` (peak ${formatCount(e.metrics.shardsBelowReplication.max)} in the window)` : ''}`];
+  const evidence = [`${formatCount(belowR)} of ${formatCount(r.shards)} shards have fewer than R=${r.factor} replicas present on live nodes`];
+  const reported = e.metrics.shardsBelowReplication;
+  if (reported && reported.max > 0) evidence.push(`the leader reported up to ${formatCount(reported.max)} shards below R in the window (ShardsBelowReplication, now ${formatCount(reported.last)})`);
   if (f.live.length < r.factor) {
     evidence.push(`${f.live.length} live node(s) for R=${r.factor}; ${formatCount(r.flaggedShort)} shard(s) placed on fewer than R nodes`);
     return {
@@ -24,7 +26,8 @@ export function checkReplication(e: DoctorEvidence, f: Figures): Finding | undef
   const pulled = e.metrics.replicasPulled / f.seconds;
   const needed = f.chunksPerSecond * r.factor;
   if (e.metrics.present) evidence.push(`nodes pulled ${perSecond(pulled, 'replicas')}; processing adds ${perSecond(needed, 'replicas')} (${perSecond(f.chunksPerSecond, 'chunks')} × R=${r.factor})`);
-  const lagging = r.pendingPulls > f.live.length && (!e.metrics.present || pulled < needed * 0.9);
+  // Pulls follow commits by a moment; lagging means a queue of pulls that outgrows the pulling.
+  const lagging = r.pendingPulls >= Math.max(10, 2 * f.live.length) && (!e.metrics.present || pulled < needed * 0.75);
   const many = belowR >= Math.max(10, r.shards * 0.05);
   // A few shards below R while fresh replicas are pulled is the normal state of a running pipeline.
   if (!lagging && !many) return undefined;

@@ -1,6 +1,6 @@
 import type { DoctorEvidence } from '../evidence';
 import type { Finding } from '../finding';
-import { hasBacklog, THRESHOLDS, type Figures } from '../figures';
+import { hasBacklog, isIdle, type Figures } from '../figures';
 import { formatCount, formatRate, perSecond } from '../../units';
 import { busyLine, running, significantThrottles } from './advice';
 
@@ -25,7 +25,7 @@ export function checkControl(e: DoctorEvidence, f: Figures): Finding | undefined
 /** Ingest events pile up while the work queue is empty and the nodes idle: the chunker is the limit. */
 export function checkChunker(e: DoctorEvidence, f: Figures): Finding | undefined {
   if (!running(e) || f.ingestBacklog < INGEST_BACKLOG || hasBacklog(f)) return undefined;
-  if (f.utilization !== undefined && f.utilization >= THRESHOLDS.idle) return undefined;
+  if (f.utilization !== undefined && !isIdle(f)) return undefined;
   const evidence = [
     `ingest-events queue: ${formatCount(f.ingestBacklog)} events wait for the chunker`,
     `work queue: ${formatCount(f.backlog)} chunks waiting (the fleet holds ${formatCount(f.slots)} at once)`,
@@ -46,7 +46,7 @@ export function checkChunker(e: DoctorEvidence, f: Figures): Finding | undefined
 
 /** Nodes wait for work with an empty queue while objects are still in progress: supply is the limit. */
 export function checkStarved(e: DoctorEvidence, f: Figures): Finding | undefined {
-  if (!running(e) || f.utilization === undefined || f.utilization >= THRESHOLDS.idle) return undefined;
+  if (!running(e) || f.utilization === undefined || !isIdle(f)) return undefined;
   if (hasBacklog(f) || f.ingestBacklog >= INGEST_BACKLOG || e.ledger.incompleteObjects === 0) return undefined;
   const evidence = [
     `work queue: ${formatCount(f.backlog)} chunks waiting; ingest-events: ${formatCount(f.ingestBacklog)}`,
@@ -71,7 +71,7 @@ export function checkStarved(e: DoctorEvidence, f: Figures): Finding | undefined
 
 /** Work waits, the nodes idle, nothing throttles and the pipeline runs: the agents are not taking work. */
 export function checkIdleBacklog(e: DoctorEvidence, f: Figures): Finding | undefined {
-  if (!running(e) || !hasBacklog(f) || f.live.length === 0 || f.utilization === undefined || f.utilization >= THRESHOLDS.idle) return undefined;
+  if (!running(e) || !hasBacklog(f) || f.live.length === 0 || f.utilization === undefined || !isIdle(f)) return undefined;
   if (significantThrottles(e.metrics.throttles.s3 + e.metrics.throttles.dynamodb, f.seconds)) return undefined;
   return {
     stage: 'queue',
