@@ -35,6 +35,9 @@ export interface AgentFleetProps {
  * AMI) through a capacity provider, and the agent service, one task per host, with the host's
  * shard cache mounted. Deployments roll with a circuit breaker and keep full capacity.
  */
+/** Port of each agent's Prometheus `/metrics` endpoint. */
+export const AGENT_METRICS_PORT = 9400;
+
 export class AgentFleet extends Construct {
   public readonly vpc: ec2.Vpc;
   public readonly cluster: ecs.Cluster;
@@ -109,8 +112,12 @@ export class AgentFleet extends Construct {
         SHARDLINE_CACHE_DIR: CONTAINER_CACHE_DIR,
         SHARDLINE_CACHE_CAPACITY_BYTES: String(fleet.cacheCapacityGiB * 1024 ** 3),
         SHARDLINE_INSTANCE_TYPE: fleet.instanceType,
+        // Prometheus /metrics on the host's port (one task per host); the host security group
+        // admits no inbound traffic, so a scraper needs a rule from its own security group.
+        SHARDLINE_METRICS_PORT: String(AGENT_METRICS_PORT),
       },
     });
+    container.addPortMappings({ containerPort: AGENT_METRICS_PORT, hostPort: AGENT_METRICS_PORT, name: 'metrics' });
     container.addMountPoints({ sourceVolume: 'shard-cache', containerPath: CONTAINER_CACHE_DIR, readOnly: false });
 
     props.ingestBucket.grantRead(this.taskDefinition.taskRole);

@@ -5,24 +5,7 @@
  * keeps its lease, waits with full jitter and tries again, and the agent lowers its concurrency
  * (additive increase, multiplicative decrease) instead of failing the chunk.
  */
-const THROTTLE_NAMES = new Set([
-  'SlowDown',
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-]);
-
-/** Whether an error is a throttling response from S3 or DynamoDB (or another AWS service). */
-export function isThrottling(err: unknown): boolean {
-  const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
-  if (!e || typeof e !== 'object') return false;
-  return Boolean(e.$retryable?.throttling) || THROTTLE_NAMES.has(e.name ?? '') || THROTTLE_NAMES.has(e.Code ?? '') || e.$metadata?.httpStatusCode === 503 || e.$metadata?.httpStatusCode === 429;
-}
+import { isThrottle } from '../aws/throttling';
 
 /** Full-jitter exponential backoff: a random wait in [0, min(cap, base * 2^attempt)). */
 export function jitteredBackoffMs(attempt: number, baseMs = 500, capMs = 10_000, random = Math.random): number {
@@ -39,7 +22,7 @@ export async function withThrottleRetries<T>(work: () => Promise<T>, opts: { max
     try {
       return await work();
     } catch (err) {
-      if (!isThrottling(err) || attempt >= (opts.maxRetries ?? 5)) throw err;
+      if (!isThrottle(err) || attempt >= (opts.maxRetries ?? 5)) throw err;
       opts.onThrottle?.(err, attempt);
       await sleep(jitteredBackoffMs(attempt));
     }

@@ -1,4 +1,5 @@
-import { AdaptiveConcurrency, isThrottling, jitteredBackoffMs, withThrottleRetries } from '../../lib/agent/throttle-backoff';
+import { AdaptiveConcurrency, jitteredBackoffMs, withThrottleRetries } from '../../lib/agent/throttle-backoff';
+import { isThrottle } from '../../lib/aws/throttling';
 
 const awsError = (name: string, status?: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
@@ -11,7 +12,7 @@ describe('throttling is back pressure', () => {
     ['a missing key', awsError('NoSuchKey', 404), false],
     ['a conditional check', awsError('ConditionalCheckFailedException', 400), false],
     ['a plain error', new Error('boom'), false],
-  ])('%s → %s', (_name, err, expected) => expect(isThrottling(err)).toBe(expected));
+  ])('%s → %s', (_name, err, expected) => expect(isThrottle(err)).toBe(expected));
 
   it('waits a random time below an exponentially growing cap', () => {
     expect(jitteredBackoffMs(0, 500, 10_000, () => 0.999)).toBe(499);
