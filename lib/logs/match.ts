@@ -25,23 +25,32 @@ export function jsonEscaped(text: string): string {
   return JSON.stringify(text).slice(1, -1);
 }
 
+/** Alternatives of which a matching line contains at least one. */
+export interface NeedleGroup {
+  readonly alternatives: string[];
+  /** Set on the level group: the minimum rank it stands for (a searcher may test the level itself). */
+  readonly minLevelRank?: number;
+}
+
 /**
- * The prefilter for lines of a source whose node is `sourceNode`: a list of groups, each a list of
- * alternatives. A line that matches the query contains, for every group, at least one of its
- * alternatives (the converse need not hold: candidates are then parsed and checked exactly).
- * Most selective groups come first. An empty list means every line is a candidate.
+ * The prefilter for lines of a source whose node is `sourceNode`: a list of groups. A line that
+ * matches the query contains, for every group, at least one of its alternatives (the converse
+ * need not hold: candidates are then parsed and checked exactly). Most selective groups come
+ * first. An empty list means every line is a candidate.
  */
-export function prefilterNeedles(query: LogQuery, sourceNode?: string): string[][] {
-  const groups: string[][] = [];
+export function prefilterNeedles(query: LogQuery, sourceNode?: string): NeedleGroup[] {
+  const groups: NeedleGroup[] = [];
+  const add = (alternatives: string[]) => groups.push({ alternatives });
   const quoted = (v: string) => `"${jsonEscaped(v)}"`;
-  if (query.chunkId !== undefined) groups.push([quoted(query.chunkId)]);
+  if (query.chunkId !== undefined) add([quoted(query.chunkId)]);
   // The object id opens either `"objectId":"<id>"` or `"chunkId":"<id>-000001"`.
-  if (query.objectId !== undefined) groups.push([`"${jsonEscaped(query.objectId)}`]);
-  if (query.runId !== undefined) groups.push([quoted(query.runId)]);
-  if (query.text !== undefined) groups.push([...new Set([query.text, jsonEscaped(query.text)])]);
+  if (query.objectId !== undefined) add([`"${jsonEscaped(query.objectId)}`]);
+  if (query.runId !== undefined) add([quoted(query.runId)]);
+  if (query.text !== undefined) add([...new Set([query.text, jsonEscaped(query.text)])]);
   // Records of a source that has no nodeId of their own take the source's node.
-  if (query.nodeId !== undefined && query.nodeId !== sourceNode) groups.push([quoted(query.nodeId)]);
-  if (query.minLevel !== undefined && levelRank(query.minLevel)! > 0) groups.push(levelNeedles(levelRank(query.minLevel)!));
+  if (query.nodeId !== undefined && query.nodeId !== sourceNode) add([quoted(query.nodeId)]);
+  const minLevelRank = query.minLevel === undefined ? 0 : levelRank(query.minLevel)!;
+  if (minLevelRank > 0) groups.push({ alternatives: levelNeedles(minLevelRank), minLevelRank });
   return groups;
 }
 

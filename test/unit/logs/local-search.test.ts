@@ -88,6 +88,14 @@ describe('searchLocalLogs', () => {
     expect(await search({ from: iso(T0 + 2000), to: iso(T0 + 3000), grep: 'chunk' })).toEqual(['agent-2 chunk processed', 'agent-1 chunk failed', 'agent-1 chunk processed']);
   });
 
+  it('returns the newest records by time when lines were written a little out of order', async () => {
+    const path = join(dir, 'agent.log');
+    await writeFile(path, [json(T0 + 2000, { message: 'x' }), json(T0, { message: 'y' }), json(T0 + 5000, { message: 'z' })].join('\n') + '\n');
+    const { records } = await searchLogFiles([{ path, label: path, node: 'agent-1' }], buildLogQuery({ limit: 2 }));
+
+    expect(records.map((r) => r.message)).toEqual(['x', 'z']);
+  });
+
   it('lists agent logs that local.json no longer names, and no chunker log when there is none', async () => {
     await mkdir(join(dir, 'agents', 'agent-7'), { recursive: true });
     await writeFile(join(dir, 'agents', 'agent-7', 'agent.log'), json(T0, { nodeId: 'agent-7' }) + '\n');
@@ -124,7 +132,7 @@ describe('searchLocalLogs', () => {
       for (const opts of cases) {
         const query = buildLogQuery(opts);
         const expected = await referenceSearch(sources, query);
-        const actual = (await searchLogFiles(sources, query, { blockSize })).records;
+        const actual = (await searchLogFiles(sources, query, { blockSize, probeBytes: 3 * blockSize })).records;
 
         expect({ opts, records: actual.map(describeRecord) }).toEqual({ opts, records: expected.map(describeRecord) });
       }
@@ -183,7 +191,9 @@ function generateLog(node: string, seed: number, lines: number): string {
       ...(rand() < 0.5 ? { objectId: object } : {}),
       ...(rand() < 0.3 ? { runId: pick(['r1', 'r2']) } : {}),
     };
-    out.push(JSON.stringify(fields) + (rand() < 0.05 ? '\r' : ''));
+    // Most lines as Powertools writes them (level, message, timestamp first); some in another order.
+    const { timestamp, ...rest } = fields;
+    out.push(JSON.stringify(rand() < 0.2 ? { timestamp, ...rest } : fields) + (rand() < 0.05 ? '\r' : ''));
     if (rand() < 0.05) {
       out.push(pick(['Traceback: boom', '(node:1) Warning: SlowDown', '{not json', '']));
       out.push(JSON.stringify({ ...fields, message: 'after' })); // same time on both sides of the plain line

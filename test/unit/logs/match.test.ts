@@ -72,15 +72,16 @@ describe('matchesQuery', () => {
 describe('prefilterNeedles', () => {
   it('needs no node needle in a source that is the queried node', () => {
     expect(prefilterNeedles(buildLogQuery({ node: 'agent-1' }), 'agent-1')).toEqual([]);
-    expect(prefilterNeedles(buildLogQuery({ node: 'agent-1' }), 'agent-2')).toEqual([['"agent-1"']]);
+    expect(prefilterNeedles(buildLogQuery({ node: 'agent-1' }), 'agent-2')).toEqual([{ alternatives: ['"agent-1"'] }]);
   });
 
   it('lists the most selective needles first', () => {
-    const groups = prefilterNeedles(everything, 'agent-9');
+    const groups = prefilterNeedles(everything, 'agent-9').map((g) => g.alternatives);
 
     expect(groups.slice(0, 5)).toEqual([['"o1-000002"'], ['"o1'], ['"r1"'], ['SlowDown'], ['"agent-1"']]);
     expect(groups[5]).toEqual(expect.arrayContaining(['"WARN"', '"error"', '"Fatal"']));
     expect(groups[5]).not.toContain('"INFO"');
+    expect(prefilterNeedles(everything)[5].minLevelRank).toBe(3);
   });
 
   // The prefilter may let through lines that do not match, never drop a line that does.
@@ -101,7 +102,7 @@ describe('prefilterNeedles', () => {
         const q = buildLogQuery(opts);
         const rec = toLogRecord(written, src, 0, 0);
         if (!matchesQuery(rec, q)) return true;
-        return prefilterNeedles(q, src.node).every((group) => group.some((needle) => written.includes(needle)));
+        return prefilterNeedles(q, src.node).every((group) => group.alternatives.some((needle) => written.includes(needle)));
       }),
       { numRuns: 5000 },
     );
