@@ -32,6 +32,7 @@ export async function measureNodeThroughput(cw: CloudWatchClient, opts: MeasureO
   return {
     bytesPerSecond: measured.bytesPerSecond,
     source: 'measured',
+    ...(opts.emulator ? { emulator: true } : {}),
     note: `measured: BytesProcessed of Stage=${opts.stage} over ${measured.minutes} active minute(s) of the last ${Math.round(lookback / 3600)} h, ${measured.nodes.toFixed(1)} node(s) on average; nodes that were not kept busy make it an underestimate${where}`,
   };
 }

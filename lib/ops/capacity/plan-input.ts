@@ -5,6 +5,8 @@ export interface NodeThroughput {
   bytesPerSecond: number;
   source: 'given' | 'measured' | 'assumed';
   note: string;
+  /** Measured against a local emulator: bounded by the emulator, not by a host. */
+  emulator?: boolean;
 }
 
 export interface PlanInput {

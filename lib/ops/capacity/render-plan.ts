@@ -10,6 +10,7 @@ export function renderPlan(p: CapacityPlan): string {
   const m = Math.round((p.hours - h) * 60);
   const lines = [
     `PLAN ${formatBytes(i.datasetBytes)} at ${formatRate(i.targetBytesPerSecond)} on ${p.instance.type} (R=${i.replicationFactor}): ${p.hours.toFixed(2)} h (${h}h${String(m).padStart(2, '0')}m) at the target rate`,
+    `THROUGHPUT ${formatRate(i.nodeThroughput.bytesPerSecond)} per node, ${i.nodeThroughput.source}${i.nodeThroughput.emulator ? ' on a local emulator: it bounds the figure, so this plan is not one for AWS hosts (pass --node-throughput)' : i.nodeThroughput.source === 'assumed' ? ' (see ASSUMPTIONS; pass --node-throughput)' : ''}`,
     '',
     `NODES      ${p.nodes} × ${p.instance.type}, bound by ${p.binding.limit}: ${p.binding.why}`,
     `PER NODE   ${formatRate(p.perNode.bytesPerSecond)} · ${p.perNode.chunksInFlight} chunks in flight (one S3 stream each, ~85 MB/s) · concurrencyPerNode ${p.perNode.concurrencyPerNode} (${p.instance.gpus} GPU${p.instance.gpus === 1 ? '' : 's'}) · cache ${formatBytes(p.perNode.cacheBytes)} of ${formatBytes(p.instance.localStorageBytes)}`,

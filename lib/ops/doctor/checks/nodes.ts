@@ -25,6 +25,7 @@ export function checkDeadNodes(e: DoctorEvidence, f: Figures): Finding | undefin
     if (n.leasesHeld > 0) evidence.push(`${formatCount(n.leasesHeld)} chunk lease(s) still held by ${n.nodeId}`);
   }
   for (const n of silent) evidence.push(`${n.nodeId} silent for ${formatAge(n.heartbeatAgeMs)} (timeout ${formatAge(timeoutMs)}) but not declared DEAD; leader: ${e.pipeline.leader ?? 'none'}`);
+  if (e.metrics.leaderChanges > 0) evidence.push(`the leader changed ${e.metrics.leaderChanges} time(s) in the window`);
   const h = e.metrics.healthyNodes;
   if (h && h.min < h.max) evidence.push(`healthy nodes fell from ${h.max} to ${h.min} in the window (now ${h.last})`);
   const total = f.live.length + dead.length + silent.length;
@@ -78,6 +79,7 @@ export function checkTooFewNodes(e: DoctorEvidence, f: Figures): Finding | undef
   }
   const wait = e.metrics.latency.queueWait;
   if (wait) evidence.push(`a chunk waits ${formatAge(wait.meanMs)} on the queue on average before a node takes it`);
+  if (e.metrics.oldestWorkMessageAgeSeconds !== undefined) evidence.push(`the oldest work message is ${formatAge(e.metrics.oldestWorkMessageAgeSeconds * 1000)} old (AWS/SQS)`);
 
   const needed = nodesNeeded(f);
   const add = needed !== undefined ? Math.max(1, needed - f.live.length) : undefined;
