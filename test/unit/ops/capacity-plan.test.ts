@@ -132,6 +132,11 @@ describe('planCapacity (hand-worked examples)', () => {
     expect(text).toMatch(/EC2 +\$426\.04 +\$591\.73/);
     expect(text).toContain('EXCEEDED (1)');
   });
+
+  it('warns that a figure measured on a local emulator does not describe AWS hosts', () => {
+    const text = renderPlan(planCapacity(example({ nodeThroughput: { bytesPerSecond: 833e3, source: 'measured', note: 'measured', emulator: true } })));
+    expect(text).toContain('THROUGHPUT 833 kB/s per node, measured on a local emulator: it bounds the figure, so this plan is not one for AWS hosts');
+  });
 });
 
 describe('planCapacity (input refused with a reason)', () => {
