@@ -13,13 +13,14 @@ export function parsePort(value: string): number {
 }
 
 /** `shardline local up`: runs in the foreground until Ctrl-C, then stops everything it started. */
-export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string; dashboardPort?: number }): Promise<void> {
+export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string; dashboardPort?: number; slowMs?: number }): Promise<void> {
   const config = opts.config ? JSON.parse(await readFile(opts.config, 'utf8')) : undefined;
   const env = await startLocalEnvironment({
     agents: opts.agents,
     endpoint: opts.endpoint,
     stateDir: opts.stateDir,
     config,
+    agentArgs: opts.slowMs ? ['--slow-ms', String(opts.slowMs)] : undefined,
     log: (message, fields) => console.error(`[local] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
   });
   const { state } = env;

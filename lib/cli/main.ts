@@ -35,6 +35,7 @@ export function buildCli(): Command {
     .addOption(new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(positiveInt))
     .option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto')
     .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
+    .addOption(new Option('--slow-ms <ms>', 'fault injection: extra milliseconds of work per chunk in every agent (a slow transform)').argParser(Number))
     .addOption(new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(parsePort))
     .addOption(stateDirOption())
     .action(async (opts) => localUp(opts));
