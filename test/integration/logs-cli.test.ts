@@ -1,16 +1,26 @@
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { createAwsClients } from '../../lib/aws/clients';
+import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
+import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';
+import { RESOURCES } from '../../lib/resources';
 
 const CLI = resolve(__dirname, '..', '..', 'bin', 'shardline.cjs');
 const run = promisify(execFile);
 
 /** Runs `shardline logs ...`; resolves with the exit code too (execFile rejects on non-zero). */
 async function shardlineLogs(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return shardlineLogsWith({}, ...args);
+}
+
+async function shardlineLogsWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'logs', ...args], { timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'logs', ...args], { timeout: 60_000, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -77,5 +87,50 @@ describe('shardline logs (CLI)', () => {
 
     expect(code).toBe(1);
     expect(stderr).toContain(`no log files under ${empty}`);
+  });
+
+  // --stack: the log group names come from the stack's outputs (CloudFormation on moto here).
+  describe('with --stack', () => {
+    let moto: MotoServer;
+    const env = () => ({ AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+
+    beforeAll(async () => {
+      moto = await startMotoServer();
+      const outputs = Object.fromEntries(Object.values(RESOURCES).map((r) => [r.outputName, { Value: `unused-${r.outputName}` }]));
+      outputs[RESOURCES.agentLogGroup.outputName] = { Value: { Ref: 'AgentLogs' } } as never;
+      outputs[RESOURCES.chunkerLogGroup.outputName] = { Value: { Ref: 'ChunkerLogs' } } as never;
+      const TemplateBody = JSON.stringify({
+        Resources: { AgentLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/agents' } }, ChunkerLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/chunker' } } },
+        Outputs: outputs,
+      });
+      await new CloudFormationClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new CreateStackCommand({ StackName: 'Shardline-test', TemplateBody }));
+      const logs = cloudWatchLogsFor(createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' }));
+      const now = Date.now();
+      for (const [group, events] of [
+        ['/test/agents', [line(new Date(now - 60_000).toISOString(), { level: 'ERROR', message: 'commit refused', nodeId: 'agent-9', chunkId: 'o7-000001' })]],
+        ['/test/chunker', [line(new Date(now - 30_000).toISOString(), { message: 'planned object', objectId: 'o7' }), line(new Date(now - 3 * 3_600_000).toISOString(), { message: 'too old for the default hour', objectId: 'o7' })]],
+      ] as const) {
+        await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's' }));
+        await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 's', logEvents: events.map((message) => ({ timestamp: Date.parse(JSON.parse(message).timestamp), message })).sort((a, b) => a.timestamp - b.timestamp) }));
+      }
+    });
+    afterAll(() => moto?.stop());
+
+    it('searches the stack\'s log groups over the last hour by default', async () => {
+      const { code, stdout, stderr } = await shardlineLogsWith(env(), '--stack', 'Shardline-test', '--object', 'o7');
+
+      expect(code).toBe(0);
+      expect(stdout.trimEnd().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([
+        'ERROR agent-9   chunk=o7-000001 commit refused',
+        'INFO  chunker   object=o7 planned object',
+      ]);
+      expect(stderr).toMatch(/^2 record\(s\) · searched 2 events in 2 page\(s\) of 2 log group\(s\)/m); // the 3-hour-old event is outside the window
+    });
+
+    it('reaches further back when asked', async () => {
+      const { stdout } = await shardlineLogsWith(env(), '--stack', 'Shardline-test', '--node', 'chunker', '--since', '4h', '--json');
+
+      expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l).message)).toEqual(['too old for the default hour', 'planned object']);
+    });
   });
 });
