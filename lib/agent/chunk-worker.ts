@@ -113,6 +113,8 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     if (deps.slowMs) await new Promise((r) => setTimeout(r, deps.slowMs));
     const backOff = { onThrottle: (err: unknown, retry: number) => throttled(deps, logKeys, err, retry) };
     outcome = await withThrottleRetries(() => processChunkFromS3(deps, msg, lease.attempt), backOff);
+    // The injected slowness stands for a slow transform: it is processing time.
+    if (deps.slowMs) outcome = { ...outcome, timings: { ...outcome.timings, processMs: outcome.timings.processMs + deps.slowMs } };
     keepAlive.assertHeld();
     stages.workMs = now() - t;
     t = now();
