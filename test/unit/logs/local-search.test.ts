@@ -110,16 +110,18 @@ describe('searchLocalLogs', () => {
   // Reading backwards in blocks must give what reading every line would give, whatever the block size.
   describe('against a line-by-line reference', () => {
     let sources: LogFileSource[];
+    let refDir: string;
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'shardline-logs-ref-'));
+      refDir = await mkdtemp(join(tmpdir(), 'shardline-logs-ref-'));
       sources = [];
       for (const [i, node] of ['agent-1', 'agent-2', 'agent-3', 'chunker'].entries()) {
-        const path = join(dir, `${node}.log`);
+        const path = join(refDir, `${node}.log`);
         await writeFile(path, generateLog(node, 1000 + i, 200));
         sources.push({ path, label: path, node });
       }
     });
+    afterAll(() => rm(refDir, { recursive: true, force: true }));
 
     const queries: LogQueryOptions[] = [
       {}, { object: 'o2' }, { chunk: 'o1-000003' }, { node: 'agent-2' }, { node: 'chunker' }, { run: 'r1' }, { level: 'warn' }, { level: 'trace' },
