@@ -27,7 +27,7 @@ export function checkDeadNodes(e: DoctorEvidence, f: Figures): Finding | undefin
   for (const n of silent) evidence.push(`${n.nodeId} silent for ${formatAge(n.heartbeatAgeMs)} (timeout ${formatAge(timeoutMs)}) but not declared DEAD; leader: ${e.pipeline.leader ?? 'none'}`);
   if (e.metrics.leaderChanges > 0) evidence.push(`the leader changed ${e.metrics.leaderChanges} time(s) in the window`);
   const h = e.metrics.healthyNodes;
-  if (h && h.min < h.max) evidence.push(`healthy nodes fell from ${h.max} to ${h.min} in the window (now ${h.last})`);
+  if (h && h.min < h.max) evidence.push(`healthy nodes fell from ${h.max} to ${h.min} in the window (now ${Math.round(h.last)})`);
   const total = f.live.length + dead.length + silent.length;
   if (total > 0) evidence.push(`capacity: ${f.live.length} of ${total} nodes live (${Math.round((100 * (dead.length + silent.length)) / total)}% lost)`);
   if (e.replication.belowR > 0) evidence.push(`${formatCount(e.replication.belowR)} shards below R=${e.replication.factor} while replicas are re-placed`);
