@@ -1,16 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { createAwsClients } from '../aws/clients';
-import { InvalidArgumentError } from 'commander';
 import { waitForMetricsUrls } from '../local/agent-metrics-endpoint';
 import { startLocalEnvironment, type LocalState } from '../local/environment';
-import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../observability/dashboard/server';
-
-/** Parses `--dashboard-port`: 0 (a free port) to 65535. */
-export function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
-  return n;
-}
+import { startDashboard, type Dashboard } from '../observability/dashboard/server';
+import { DEFAULT_DASHBOARD_PORT } from './options';
 
 /** `shardline local up`: runs in the foreground until Ctrl-C, then stops everything it started. */
 export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string; dashboardPort?: number; slowMs?: number }): Promise<void> {

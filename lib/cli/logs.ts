@@ -22,6 +22,13 @@ interface LogsOptions extends LogQueryOptions {
 }
 
 /** Registers `shardline logs` on the CLI. */
+/** A CLI with only `logs` (the fast path of bin/shardline.cjs; `shardline --help` lists it too). */
+export function buildLogsCli(): Command {
+  const program = new Command('shardline').showHelpAfterError();
+  registerLogsCommand(program);
+  return program;
+}
+
 export function registerLogsCommand(program: Command): void {
   program
     .command('logs')

@@ -4,17 +4,24 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { redrive } from '../ops/redrive';
-import { chaosCommand } from './chaos';
 import { registerCapacityCommands } from './capacity-commands';
 import { registerControlCommands } from './control';
-import { runDemo } from './demo';
 import { ingestCommand } from './ingest';
-import { localUp, parsePort } from './local-up';
 import { registerLogsCommand } from './logs';
-import { DEFAULT_DASHBOARD_PORT } from '../observability/dashboard/server';
+import { DEFAULT_DASHBOARD_PORT, parsePort } from './options';
 import { collectStatus, renderStatus } from './status';
 import { parseInterval, watchStatus } from './status-watch';
 import { resolveTarget } from './target';
+
+/**
+ * The commands that run the local environment synthesize the CDK app (aws-cdk-lib): they are
+ * loaded when they run, so that every other command starts in well under a second.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const localUpModule = () => require('./local-up') as typeof import('./local-up');
+const chaosModule = () => require('./chaos') as typeof import('./chaos');
+const demoModule = () => require('./demo') as typeof import('./demo');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const positiveInt = (value: string) => {
   const n = Number(value);
@@ -38,7 +45,7 @@ export function buildCli(): Command {
     .addOption(new Option('--slow-ms <ms>', 'fault injection: extra milliseconds of work per chunk in every agent (a slow transform)').argParser(Number))
     .addOption(new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(parsePort))
     .addOption(stateDirOption())
-    .action(async (opts) => localUp(opts));
+    .action(async (opts) => localUpModule().localUp(opts));
 
   local
     .command('chaos')
@@ -54,7 +61,7 @@ export function buildCli(): Command {
     .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
     .addOption(stateDirOption())
     .action(async (opts) => {
-      const ok = await chaosCommand(opts);
+      const ok = await chaosModule().chaosCommand(opts);
       process.exitCode = ok ? 0 : 1;
     });
 
@@ -102,7 +109,7 @@ export function buildCli(): Command {
     .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
     .addOption(stateDirOption())
     .action(async (opts) => {
-      const ok = await runDemo(opts);
+      const ok = await demoModule().runDemo(opts);
       process.exitCode = ok ? 0 : 1;
     });
 

@@ -7,7 +7,8 @@ import { collectSnapshot, type SnapshotOptions } from '../snapshot';
 import { SnapshotPoller } from '../snapshot-poller';
 
 /** The default port of the local dashboard. */
-export const DEFAULT_DASHBOARD_PORT = 8377;
+import { DEFAULT_DASHBOARD_PORT } from '../../cli/options';
+export { DEFAULT_DASHBOARD_PORT };
 
 /** A running dashboard server. */
 export interface Dashboard {

@@ -1,0 +1,11 @@
+import { InvalidArgumentError } from 'commander';
+
+/** The local web dashboard's default port. */
+export const DEFAULT_DASHBOARD_PORT = 8377;
+
+/** Parses a port option: 0 (a free port) to 65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
+  return n;
+}
