@@ -188,6 +188,13 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     parameters: { 'action.$': '$.action', desired: 'STOPPED', 'generation.$': '$.recorded.generation', 'reason.$': '$.reason', 'requestedBy.$': '$.requestedBy', tookEffect: true, 'activity.$': '$.activity' },
   });
   markStopped.next(stopped);
+  // A newer action (a resume during the drain) wins: this stop reports that it was superseded.
+  markStopped.addCatch(
+    new sfn.Pass(scope, id('StopSuperseded'), {
+      parameters: { 'action.$': '$.action', superseded: true, note: 'a newer control action was recorded while this stop drained; it stays in force', tookEffect: false },
+    }),
+    { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.error' },
+  );
   const hasService = (name: string, then: sfn.IChainable, skip: sfn.IChainable) =>
     new sfn.Choice(scope, id(name)).when(sfn.Condition.stringEquals('$.targets.service', NOT_DEPLOYED), skip).otherwise(then);
   const scaleDown = scaleTo('ScaleAgentsToZero', 0);

@@ -59,6 +59,12 @@ describe('control plane state machines', () => {
     expect(record.Parameters.UpdateExpression).toMatch(/ADD generation :one/);
   });
 
+  it('stop records STOPPED only if no newer action came meanwhile, and says so when one did', () => {
+    const markStopped = control.States.ControlRecordStopped;
+    expect(markStopped.Parameters.ConditionExpression).toBe('generation = :gen');
+    expect(markStopped.Catch[0]).toMatchObject({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ControlStopSuperseded' });
+  });
+
   it('run lists the prefix, enqueues pages for the chunker, waits for the manifest and notifies SNS', () => {
     expect(new Set(taskResources(run))).toEqual(
       new Set([
