@@ -14,10 +14,13 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 // Alarm settings that differ per account come from context: `-c alarmEmail=ops@example.com -c targetBytesPerSecond=200000000`.
 const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
 const target = app.node.tryGetContext('targetBytesPerSecond') as string | number | undefined;
+// Buckets of existing data that runs may process: `-c sourceBuckets=datasets-raw,datasets-archive`.
+const sourceBuckets = app.node.tryGetContext('sourceBuckets') as string | undefined;
 const config = {
   ...defaultStageConfig(stage),
   ...(alarmEmail ? { alarmEmail } : {}),
   ...(target !== undefined ? { targetBytesPerSecond: Number(target) } : {}),
+  ...(sourceBuckets ? { sourceBuckets: sourceBuckets.split(',').map((b) => b.trim()).filter(Boolean) } : {}),
 };
 createShardlineStack(app, `Shardline-${stage}`, config, {
   description: `shardline (${stage}): S3 ingest to GPU training hosts`,

@@ -47,6 +47,12 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Days of log retention. @default 30 */
   readonly logRetentionDays: number;
+  /**
+   * Existing buckets (names) whose data `shardline run s3://bucket/prefix` may process besides
+   * the ingest bucket: the run state machine may list them, the chunker and agents read them.
+   * @default []
+   */
+  readonly sourceBuckets?: string[];
   /** Address subscribed to the operator alarm topic (it must confirm). @default no subscription */
   readonly alarmEmail?: string;
   /** Alarm when fewer nodes are healthy; 0 turns the alarm off. @default fleet.minCapacity */
@@ -96,6 +102,7 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (chunker.batchSize < 1 || chunker.batchSize > 10) errors.push('chunker.batchSize must be 1..10');
   if (chunker.maxConcurrency < 2) errors.push('chunker.maxConcurrency must be at least 2');
   errors.push(...alarmConfigErrors(config));
+  for (const b of config.sourceBuckets ?? []) if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b)) errors.push(`sourceBuckets: '${b}' is not a bucket name`);
   try {
     parsePipelineConfig(config.pipeline);
   } catch (err) {

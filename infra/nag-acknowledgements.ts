@@ -20,6 +20,7 @@ export function acknowledgeNagFindings(stack: ShardlineStack): void {
     }
     ack(role, `IAM5[Resource::${arnOf(stack, ingest.ingestBucket)}/*]`, grantsReason);
     ack(role, `IAM5[Resource::${arnOf(stack, storage.processedBucket)}/*]`, grantsReason);
+    for (const name of stack.sourceBucketNames) ack(role, `IAM5[Resource::arn:<AWS::Partition>:s3:::${name}/*]`, `Runs read the objects of the configured source bucket ${name} (grantRead: its objects, nothing else).`);
     ack(role, `IAM5[Resource::${arnOf(stack, stack.state.ledgerTable)}/index/*]`, 'grantReadWriteData covers the ledger table\'s own indexes (the lease-holder index), nothing else.');
   }
   ack(ingest.chunker, 'IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments) has no resource-level permissions.');

@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { RESOURCES, type ResourceKey } from '../lib/resources';
 import { validateStageConfig, type StageConfig } from './config';
@@ -26,6 +27,8 @@ export class ShardlineStack extends Stack {
   public readonly fleet: AgentFleet;
   public readonly taskStopped: TaskStoppedDetector;
   public readonly controlPlane: ControlPlane;
+  /** Existing buckets runs may process, besides the ingest bucket. */
+  public readonly sourceBucketNames: string[];
   public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ShardlineStackProps) {
@@ -81,11 +84,18 @@ export class ShardlineStack extends Stack {
       targetBytesPerSecond: config.targetBytesPerSecond,
     });
 
+    // Existing buckets that runs may process: listed by the run state machine, read by the chunker and agents.
+    this.sourceBucketNames = config.sourceBuckets ?? [];
+    const sourceBuckets = this.sourceBucketNames.map((name, i) => s3.Bucket.fromBucketName(this, `SourceBucket${i}`, name));
+    for (const bucket of sourceBuckets) {
+      bucket.grantRead(this.ingest.chunker);
+      bucket.grantRead(this.fleet.taskDefinition.taskRole);
+    }
     this.controlPlane = new ControlPlane(this, 'ControlPlane', {
       controlTable: this.state.controlTable,
       chunkerEventSource: this.ingest.chunkerEventSource,
       ingestEventsQueue: this.ingest.eventsQueue,
-      sourceBuckets: [this.ingest.ingestBucket],
+      sourceBuckets: [this.ingest.ingestBucket, ...sourceBuckets],
       processedBucket: this.storage.processedBucket,
       agentService: this.fleet.service,
       agentDesiredCount: config.fleet.desiredCount,

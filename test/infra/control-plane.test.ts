@@ -126,3 +126,28 @@ describe('safe rolling updates of the agent service', () => {
     });
   });
 });
+
+describe('runs over existing source buckets', () => {
+  const withSources = createShardlineStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Sources', { ...defaultStageConfig('test'), sourceBuckets: ['datasets-archive'] });
+  const t = Template.fromStack(withSources);
+  const bucketArn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::datasets-archive']] };
+
+  it('lets the run state machine list the bucket and the chunker and agents read it, and nothing more', () => {
+    const policies = Object.values(t.findResources('AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties.PolicyDocument));
+    expect(policies.some((p) => p.includes('s3:ListBucket') && p.includes(JSON.stringify(bucketArn)))).toBe(true);
+    const readers = policies.filter((p) => p.includes('s3:GetObject*') && p.includes(':s3:::datasets-archive/*'));
+    expect(readers).toHaveLength(2); // chunker and agent task role
+    expect(policies.some((p) => /s3:(Put|Delete)Object[^"]*"[^\]]*datasets-archive/.test(p))).toBe(false);
+  });
+
+  it('keeps cdk-nag clean (the read grant is acknowledged with its reason)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AwsSolutionsChecks } = require('cdk-nag') as typeof import('cdk-nag');
+    const result = new AwsSolutionsChecks().validateScope(withSources) as { success: boolean; violations: unknown[] };
+    expect(result.violations).toEqual([]);
+  });
+
+  it('refuses a source bucket that is not a bucket name', () => {
+    expect(() => createShardlineStack(new App(), 'Bad', { ...defaultStageConfig('test'), sourceBuckets: ['Not_A_Bucket'] })).toThrow(/sourceBuckets: 'Not_A_Bucket' is not a bucket name/);
+  });
+});
