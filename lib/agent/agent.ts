@@ -92,6 +92,7 @@ export class Agent {
       log: deps.log,
       failKeys: deps.failKeys,
       slowMs: deps.slowMs,
+      stopNow: () => this.watcher.current().state.emergency,
       onThrottle: () => {
         const configured = concurrencyFor(deps.identity, this.worker.config);
         const before = this.concurrency;

@@ -36,7 +36,7 @@ function pipelineFor(dataset: DatasetConfig) {
  * the ranged GET is read with backpressure and abandoned once the last owned record ends.
  */
 export async function processChunkFromS3(
-  deps: { s3: S3Client; processedBucket: string; config: { dataset: DatasetConfig } },
+  deps: { s3: S3Client; processedBucket: string; config: { dataset: DatasetConfig }; abandoned?: () => boolean },
   msg: ChunkMessage,
   attempt: number,
 ): Promise<ChunkOutcome> {
@@ -52,7 +52,7 @@ export async function processChunkFromS3(
 
   // Ranged reads in windows: the chunk's own range first, then small windows only while the last
   // record runs on, so neither side ever materialises the rest of a large object.
-  const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1, download);
+  const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1, download, deps.abandoned);
   const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary);
   const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
   const shardOut = createShardOutput({ compress: !binary });
@@ -96,7 +96,15 @@ const TAIL_WINDOW_BYTES = 1024 * 1024;
  * the time spent waiting on S3 (the GET and each body read): the time between being resumed by
  * the consumer and handing it the next bytes; time the consumer spends with the bytes is not in it.
  */
-async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, firstEnd: number, limit: number, download: { ms: number }): AsyncGenerator<Uint8Array> {
+async function* rangedReads(
+  s3: S3Client,
+  msg: ChunkMessage,
+  from: number,
+  firstEnd: number,
+  limit: number,
+  download: { ms: number },
+  abandoned?: () => boolean,
+): AsyncGenerator<Uint8Array> {
   let position = from;
   let end = Math.min(firstEnd, limit);
   let waitingSince = Date.now();
@@ -107,6 +115,7 @@ async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, first
     const stream = get.Body as Readable;
     try {
       for await (const bytes of stream as AsyncIterable<Uint8Array>) {
+        if (abandoned?.()) throw new ChunkAbandonedError(msg.chunkId);
         position += bytes.length;
         download.ms += Date.now() - waitingSince;
         yield bytes;
@@ -116,6 +125,14 @@ async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, first
       stream.destroy();
     }
     end = Math.min(position + TAIL_WINDOW_BYTES, limit);
+  }
+}
+
+/** The chunk was given up mid-read (an emergency stop): its lease is already back on the queue. */
+export class ChunkAbandonedError extends Error {
+  constructor(chunkId: string) {
+    super(`chunk ${chunkId} abandoned: emergency stop`);
+    this.name = 'ChunkAbandonedError';
   }
 }
 

@@ -10,7 +10,7 @@ import type { ObjectLedger } from '../ledger/object-ledger';
 import { placeShard, type PlacementNode } from '../cluster/placement';
 import { parseChunkMessage } from './chunk-message';
 import { classifyChunkError, InjectedFaultError, type ChunkErrorKind, type ChunkPhase } from './error-kind';
-import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
+import { ChunkAbandonedError, processChunkFromS3, type ChunkOutcome } from './chunk-processor';
 import { withThrottleRetries } from './throttle-backoff';
 
 /** Everything one worker needs to take a chunk from the queue to a committed ledger entry. */
@@ -35,6 +35,8 @@ export interface ChunkWorkerDeps {
   slowMs?: number;
   /** Told about every throttling response a chunk met (the agent lowers its concurrency). */
   onThrottle?: (err: unknown) => void;
+  /** True during an emergency stop: work in progress is given up at once (its lease was handed back). */
+  stopNow?: () => boolean;
 }
 
 /** How soon a message whose chunk another node holds is looked at again. */
@@ -112,7 +114,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     if (deps.failKeys?.test(msg.key)) throw new InjectedFaultError(`injected fault: key matches ${deps.failKeys}`);
     if (deps.slowMs) await new Promise((r) => setTimeout(r, deps.slowMs));
     const backOff = { onThrottle: (err: unknown, retry: number) => throttled(deps, logKeys, err, retry) };
-    outcome = await withThrottleRetries(() => processChunkFromS3(deps, msg, lease.attempt), backOff);
+    outcome = await withThrottleRetries(() => processChunkFromS3({ ...deps, abandoned: deps.stopNow }, msg, lease.attempt), backOff);
     // The injected slowness stands for a slow transform: it is processing time.
     if (deps.slowMs) outcome = { ...outcome, timings: { ...outcome.timings, processMs: outcome.timings.processMs + deps.slowMs } };
     keepAlive.assertHeld();
@@ -141,6 +143,13 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
       deps.log('warn', 'lease lost; late result discarded', { ...logKeys, errorKind });
       if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
       await setVisibility(deps, receipt, 0).catch(() => undefined); // whoever holds it now decides
+      return { result: 'lease-lost', ...reported, errorKind, stages };
+    }
+    if (err instanceof ChunkAbandonedError) {
+      // Emergency stop: give the chunk back now (the agent also revokes every lease it holds).
+      deps.log('warn', 'chunk abandoned: emergency stop', logKeys);
+      await deps.chunks.release(lease).catch(() => undefined);
+      await setVisibility(deps, receipt, 0).catch(() => undefined);
       return { result: 'lease-lost', ...reported, errorKind, stages };
     }
     const error = (err as Error).message ?? String(err);
