@@ -85,6 +85,14 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
   return clients;
 }
 
+/**
+ * Another SDK client bound to the same endpoint, region and credentials as `clients` (for
+ * services and settings `createAwsClients` does not cover), so an emulator is reached the same way.
+ */
+export function clientOnSameEndpoint<C>(clients: AwsClients, Client: new (config: Record<string, unknown>) => C, extra: Record<string, unknown> = {}): C {
+  return new Client({ region: clients.region, ...(clients.endpoint ? { endpoint: clients.endpoint } : {}), credentials: clients.sqs.config.credentials, ...extra });
+}
+
 /** Credentials the default provider chain would pick up from the environment. */
 function hasConfiguredCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(

@@ -1,5 +1,5 @@
 import { LeaderLease, type LeaderLeaseItem } from '../cluster/leader-lease';
-import { NodeRegistry, type NodeItem } from '../cluster/registry';
+import { NodeRegistry, type NodeItem, type NodeLoad } from '../cluster/registry';
 import type { ObjectItem } from '../ledger/items';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { ConfigStore } from '../control/config-store';
@@ -109,7 +109,7 @@ export function renderStatus(status: PipelineStatus): string {
   lines.push('', `NODES (${status.nodes.length})`);
   lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'OBEYS', 'CONFIG', 'HEARTBEAT'].join('\t'));
   for (const n of status.nodes) {
-    const load = (n.load ?? {}) as NonNullable<NodeItem['load']> & { desired?: string; configVersion?: number; configGroup?: string; configError?: string };
+    const load: Partial<NodeLoad> = n.load ?? {};
     const config = load.configVersion === undefined ? '-' : `v${load.configVersion}${load.configGroup && load.configGroup !== 'default' ? `/${load.configGroup}` : ''}${load.configError ? ' (newest refused)' : ''}`;
     lines.push([n.nodeId, n.status, n.failureDomain, load.inFlight ?? 0, load.chunksDone ?? 0, load.desired ?? '-', config, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
   }

@@ -18,11 +18,18 @@ export interface NodeIdentity {
   labels?: Record<string, string>;
 }
 
-/** The node's current load, carried by every heartbeat. */
+/** The node's current load, carried by every heartbeat, with what it obeys of the control plane. */
 export interface NodeLoad {
   inFlight: number;
   chunksDone: number;
   concurrency: number;
+  /** The control generation (and desired state) the node obeys. */
+  controlGeneration?: number;
+  desired?: string;
+  /** The config version it runs, its node group, and why the newest version was refused, if it was. */
+  configVersion?: number;
+  configGroup?: string;
+  configError?: string;
 }
 
 export interface NodeItem extends NodeIdentity {

@@ -4,14 +4,6 @@ import { LEASES_BY_HOLDER_INDEX } from '../ledger/items';
 import type { NodeItem } from '../cluster/registry';
 import type { ControlState, PipelineActivity } from './control-state';
 
-/** The control fields every heartbeat carries, next to the node's load. */
-export interface NodeControlReport {
-  controlGeneration?: number;
-  configVersion?: number;
-  configGroup?: string;
-  configError?: string;
-}
-
 export interface QueueDepth {
   visible: number;
   inFlight: number;
@@ -29,7 +21,7 @@ export function summarizeActivity(input: {
   now: number;
 }): PipelineActivity {
   const { state, healthy, workQueue, ingestQueue } = input;
-  const loads = healthy.map((n) => (n.load ?? {}) as NodeItem['load'] & NodeControlReport);
+  const loads = healthy.map((n) => n.load);
   const inFlight = loads.reduce((sum, l) => sum + (l?.inFlight ?? 0), 0);
   const acked = loads.map((l) => l?.controlGeneration ?? -1);
   return {

@@ -1,5 +1,5 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { AwsClients } from '../aws/clients';
+import { clientOnSameEndpoint, type AwsClients } from '../aws/clients';
 
 const cache = new WeakMap<AwsClients, CloudWatchLogsClient>();
 
@@ -10,11 +10,7 @@ const cache = new WeakMap<AwsClients, CloudWatchLogsClient>();
 export function cloudWatchLogsFor(clients: AwsClients): CloudWatchLogsClient {
   let logs = cache.get(clients);
   if (!logs) {
-    logs = new CloudWatchLogsClient({
-      region: clients.region,
-      ...(clients.endpoint ? { endpoint: clients.endpoint } : {}),
-      credentials: clients.sqs.config.credentials,
-    });
+    logs = clientOnSameEndpoint(clients, CloudWatchLogsClient);
     cache.set(clients, logs);
   }
   return logs;

@@ -129,7 +129,7 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
 
 function snapshotNode(n: NodeItem, now: number, heartbeatTimeoutMs: number): SnapshotNode {
   const row = nodeRow(n, now);
-  const configVersion = (n.load as { configVersion?: unknown } | undefined)?.configVersion;
+  const configVersion = n.load?.configVersion;
   return {
     ...row,
     health: nodeHealth(n, now, heartbeatTimeoutMs),

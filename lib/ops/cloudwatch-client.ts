@@ -1,5 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import type { AwsClients } from '../aws/clients';
+import { clientOnSameEndpoint, type AwsClients } from '../aws/clients';
 
 const cache = new WeakMap<AwsClients, Map<number, CloudWatchClient>>();
 
@@ -14,12 +14,7 @@ export function cloudWatchFor(clients: AwsClients, maxAttempts = 2): CloudWatchC
   if (!byAttempts) cache.set(clients, (byAttempts = new Map()));
   let cw = byAttempts.get(maxAttempts);
   if (!cw) {
-    cw = new CloudWatchClient({
-      region: clients.region,
-      ...(clients.endpoint ? { endpoint: clients.endpoint } : {}),
-      credentials: clients.sqs.config.credentials,
-      maxAttempts,
-    });
+    cw = clientOnSameEndpoint(clients, CloudWatchClient, { maxAttempts });
     byAttempts.set(maxAttempts, cw);
   }
   return cw;
