@@ -70,6 +70,7 @@ export class Agent {
   private readonly watcher: ControlWatcher;
   private readonly runs: RunLedger;
   private choring = false;
+  private started = false;
   private lastActivityAt = 0;
   private lastActionSeenAt = 0;
   private lastRunSweepAt = 0;
@@ -115,10 +116,14 @@ export class Agent {
 
   /** Joins the cluster and starts the heartbeat, leader election, the workers and the replica puller. */
   async start(): Promise<void> {
+    // The state and config in force at start are applied here, before joining; obey() only
+    // handles changes after that (it heartbeats, which needs the registry item join creates).
     await this.watcher.refresh();
     this.worker.config = this.watcher.current().config;
-    this.watcher.start(CONTROL_POLL_MS);
+    this.lastActionSeenAt = Date.now();
     await this.join();
+    this.started = true;
+    this.watcher.start(CONTROL_POLL_MS);
     this.worker.maxReceiveCount = await maxReceiveCountOf(this.deps.sqs, this.deps.names.workQueueUrl);
     this.every(1000, () => this.heartbeat());
     // Lease renewal runs on its own timer so a long recovery sweep never lets the lease lapse.
@@ -138,6 +143,7 @@ export class Agent {
 
   /** Applies a new control action or config version, within a second of it being recorded. */
   private obey(view: ControlView, previous: ControlView): void {
+    if (!this.started) return;
     if (view.state.generation !== previous.state.generation) {
       this.lastActionSeenAt = Date.now();
       this.deps.log('info', 'control state changed', { desired: view.state.desired, generation: view.state.generation, action: view.state.action, reason: view.state.reason });
