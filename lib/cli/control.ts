@@ -1,4 +1,4 @@
-import { Argument, type Command, Option } from 'commander';
+import { Argument, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { userInfo, hostname } from 'node:os';
 import { ConfigStore, effectiveConfig, parseAssignments, mergeConfig, type ConfigDocument } from '../control/config-store';
@@ -7,12 +7,11 @@ import { startExecution, type ExecutionResult } from '../control/executions';
 import { configFromEnv, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { readLocalState } from '../local/state-file';
 import { RunLedger } from '../ledger/run-ledger';
+import { stackOption, stateDirOption } from './options';
 import { resolveTarget, type TargetOptions } from './target';
 
 const whoAmI = () => `${userInfo().username}@${hostname()} (shardline CLI)`;
 
-const stackOption = () => new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)');
-const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
 
 /** Prints an execution's result; returns whether it succeeded. */
 function report(result: ExecutionResult, json: boolean): boolean {

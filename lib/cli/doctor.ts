@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { stackOption, stateDirOption } from './options';
 import { readLocalState } from '../local/state-file';
 import { collectEvidence } from '../ops/doctor/collect-evidence';
 import { diagnose } from '../ops/doctor/diagnose';
@@ -29,8 +30,8 @@ export function registerDoctorCommand(program: Command): void {
     .addOption(new Option('--window <duration>', 'how much metric history to read (1m..24h)').default(300, '5m').argParser(windowArg))
     .option('--json', 'print the diagnosis and the evidence as JSON')
     .option('--metrics-stage <stage>', 'Stage dimension of the metrics (default: local, or <stage> of a Shardline-<stage> stack)')
-    .addOption(new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)'))
-    .addOption(new Option('--state-dir <dir>', 'local state directory').default('.shardline'))
+    .addOption(stackOption())
+    .addOption(stateDirOption())
     .action(async (opts: { window: number; json?: boolean; metricsStage?: string; stack?: string; stateDir: string }) => {
       const target = await resolveTarget(opts);
       const deployedConfig = opts.stack ? undefined : (await readLocalState(opts.stateDir)).config;

@@ -3,6 +3,7 @@
  * directory's log files) or on AWS (the stack's CloudWatch Logs groups). An adapter over lib/logs.
  */
 import { Command, Option } from 'commander';
+import { stateDirOption } from './options';
 import { formatBytes, formatCount } from '../observability/format';
 import { searchCloudWatchLogs, type CloudWatchSearchResult, type LogGroupSource } from '../logs/cloudwatch-search';
 import { cloudWatchLogsFor } from '../logs/cloudwatch-logs-client';
@@ -45,7 +46,7 @@ export function registerLogsCommand(program: Command): void {
     .option('--limit <n>', 'how many records: the most recent ones, oldest first', String(DEFAULT_LIMIT))
     .option('--json', 'print each record as a JSON line (as written)')
     .addOption(new Option('--stack <name>', `CloudWatch Logs of a deployed stack (default window: --since ${CLOUDWATCH_DEFAULT_SINCE})`))
-    .addOption(new Option('--state-dir <dir>', 'local state directory').default('.shardline'))
+    .addOption(stateDirOption())
     .action(async (opts: LogsOptions) => {
       const query = buildLogQuery(opts, Date.now(), opts.stack ? CLOUDWATCH_DEFAULT_SINCE : undefined);
       const started = process.hrtime.bigint();

@@ -8,7 +8,7 @@ import { registerCapacityCommands } from './capacity-commands';
 import { registerControlCommands } from './control';
 import { ingestCommand } from './ingest';
 import { registerLogsCommand } from './logs';
-import { DEFAULT_DASHBOARD_PORT, parsePort } from './options';
+import { DEFAULT_DASHBOARD_PORT, parsePort, stackOption, stateDirOption } from './options';
 import { collectStatus, renderStatus } from './status';
 import { parseInterval, watchStatus } from './status-watch';
 import { resolveTarget } from './target';
@@ -29,8 +29,6 @@ const positiveInt = (value: string) => {
   return n;
 };
 
-const stackOption = () => new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)');
-const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
 
 export function buildCli(): Command {
   const program = new Command('shardline').description('Move ML training data from S3 to GPU training hosts').showHelpAfterError();

@@ -1,4 +1,10 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+
+/** `--stack`: act on a deployed stack instead of the local environment. */
+export const stackOption = () => new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)');
+
+/** `--state-dir`: where the local environment keeps local.json, logs and caches. */
+export const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
 
 /** The local web dashboard's default port. */
 export const DEFAULT_DASHBOARD_PORT = 8377;

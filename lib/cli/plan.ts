@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { stateDirOption } from './options';
 import { parseSize } from '../local/dataset';
 import { INSTANCE_TYPES } from '../ops/capacity/aws-limits';
 import { measureNodeThroughput } from '../ops/capacity/measured-throughput';
@@ -58,7 +59,7 @@ export function registerPlanCommand(program: Command): void {
     .option('--no-measure', 'do not read CloudWatch for a measured per-node throughput')
     .option('--metrics-stage <stage>', 'Stage dimension to measure from (default: local, or <stage> of a Shardline-<stage> stack)')
     .addOption(new Option('--stack <name>', 'measure from this deployment (default: the local environment, if any)'))
-    .addOption(new Option('--state-dir <dir>', 'local state directory').default('.shardline'))
+    .addOption(stateDirOption())
     .action(async (opts: PlanOptions) => {
       const plan = planCapacity({
         datasetBytes: opts.size,
