@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { LEASES_BY_HOLDER_INDEX, SHORT_OF_REPLICAS_INDEX } from '../../lib/ledger/items';
+import { LEASES_BY_HOLDER_INDEX, SHORT_OF_REPLICAS_INDEX, UNFINISHED_OBJECTS_INDEX } from '../../lib/ledger/items';
 
 export interface StateProps {
   /** Keep the tables when the stack is deleted. */
@@ -44,6 +44,15 @@ export class State extends Construct {
       indexName: SHORT_OF_REPLICAS_INDEX,
       partitionKey: { name: 'shortOfReplicas', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    });
+    // Sparse index of objects not yet COMPLETE: the leader finalizes any whose chunks are all
+    // done but whose last committer died (or failed) before finalizing.
+    this.ledgerTable.addGlobalSecondaryIndex({
+      indexName: UNFINISHED_OBJECTS_INDEX,
+      partitionKey: { name: 'unfinished', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['objectId', 'status', 'chunkCount', 'chunksDone'],
     });
     // TTL only tidies long-gone nodes; failure detection is by heartbeat age, never by TTL.
     this.nodesTable = table('Nodes', 'expiresAt');

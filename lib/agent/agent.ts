@@ -3,6 +3,7 @@ import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessa
 import { ControlTable, leasingAllowed } from '../control/control-state';
 import { CONTROL_POLL_MS, ControlWatcher, type ControlView } from '../control/control-watcher';
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
+import { finalizeFinishedObjects } from '../ledger/manifest';
 import { RunLedger, settleRuns } from '../ledger/run-ledger';
 import { detectFailures, handBackLeases } from '../cluster/failure-detector';
 import { LeaderLease } from '../cluster/leader-lease';
@@ -74,6 +75,7 @@ export class Agent {
   private lastActivityAt = 0;
   private lastActionSeenAt = 0;
   private lastRunSweepAt = 0;
+  private lastFinalizeSweepAt = 0;
   private readonly adaptive = new AdaptiveConcurrency();
 
   constructor(private readonly deps: AgentDeps) {
@@ -330,7 +332,8 @@ export class Agent {
 
   /**
    * The leader's control-plane chores, on their own timer so that they never delay the failure
-   * detector: publish the pipeline's activity every second, settle finished runs every 2 s.
+   * detector: publish the pipeline's activity every second, settle finished runs every 2 s,
+   * finalize objects a dead committer left unfinished every 5 s.
    */
   private async chores(): Promise<void> {
     if (this.choring || this.leader.currentToken === undefined) return;
@@ -344,6 +347,11 @@ export class Agent {
       if (busy || now - this.lastActivityAt >= IDLE_ACTIVITY_EVERY_MS) {
         this.lastActivityAt = now;
         await this.publishActivity(now);
+      }
+      if (now - this.lastFinalizeSweepAt >= FINALIZE_SWEEP_EVERY_MS) {
+        this.lastFinalizeSweepAt = now;
+        const finalized = await finalizeFinishedObjects(this.worker);
+        if (finalized.length) this.deps.log('warn', 'finalized objects their last committer left unfinished', { objectIds: finalized });
       }
       if (now - this.lastRunSweepAt >= RUN_SWEEP_EVERY_MS) {
         this.lastRunSweepAt = now;
@@ -397,6 +405,7 @@ const IDLE_ACTIVITY_EVERY_MS = 10_000;
 /** After a control action, the leader publishes activity every second for this long. */
 const ACTIVE_CONTROL_WINDOW_MS = 10 * 60 * 1000;
 const RUN_SWEEP_EVERY_MS = 2000;
+const FINALIZE_SWEEP_EVERY_MS = 5000;
 
 /** Visibility of a received message until its chunk is leased. */
 export const RECEIVE_VISIBILITY_SECONDS = 10;

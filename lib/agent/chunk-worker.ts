@@ -130,11 +130,12 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
         }),
       backOff,
     );
-    await deleteMessage(deps, receipt);
     stages.commitMs = now() - t;
     t = now();
-    phase = 'finalize';
-    await finalizeObjectIfComplete(deps, msg.objectId);
+    // Committed: the chunk is done whatever happens next. A message that cannot be deleted (its
+    // receipt went stale) comes back as a duplicate and is deleted then; an object this node
+    // fails to finalize is finalized by the leader's sweep.
+    await afterCommit(deps, receipt, msg, logKeys);
     stages.finalizeMs = now() - t;
     return { result: 'processed', ...reported, outcome, queueWaitMs: started - sentAt, totalMs: now() - started, stages };
   } catch (err) {
@@ -142,7 +143,9 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     if (err instanceof LeaseLostError) {
       deps.log('warn', 'lease lost; late result discarded', { ...logKeys, errorKind });
       if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
-      await setVisibility(deps, receipt, 0).catch(() => undefined); // whoever holds it now decides
+      // The message is not touched: whoever revoked the lease made it visible, and whoever holds
+      // it now received it again, which makes this receipt stale (moto even lets a stale receipt
+      // pull the message away from its current holder).
       return { result: 'lease-lost', ...reported, errorKind, stages };
     }
     if (err instanceof ChunkAbandonedError) {
@@ -170,6 +173,15 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   } finally {
     keepAlive.stop();
   }
+}
+
+async function afterCommit(deps: ChunkWorkerDeps, receipt: string, msg: ChunkMessage, logKeys: Record<string, unknown>): Promise<void> {
+  await deleteMessage(deps, receipt).catch((err) =>
+    deps.log('warn', 'committed chunk: message not deleted (a later receive deletes it as a duplicate)', { ...logKeys, error: (err as Error).message }),
+  );
+  await finalizeObjectIfComplete(deps, msg.objectId).catch((err) =>
+    deps.log('warn', 'committed chunk: object not finalized here (the leader sweep finalizes it)', { ...logKeys, error: (err as Error).message }),
+  );
 }
 
 function throttled(deps: ChunkWorkerDeps, logKeys: Record<string, unknown>, err: unknown, retry: number): void {

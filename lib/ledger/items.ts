@@ -19,6 +19,9 @@ export const LEASES_BY_HOLDER_INDEX = 'byLeaseHolder';
 /** Ledger GSI over `shortOfReplicas` (present only on shards placed on fewer than R nodes). */
 export const SHORT_OF_REPLICAS_INDEX = 'byReplicaShortfall';
 export const SHORT = 'SHORT';
+/** Ledger GSI over `unfinished` (present only on objects not yet COMPLETE). */
+export const UNFINISHED_OBJECTS_INDEX = 'byUnfinished';
+export const UNFINISHED = 'OPEN';
 
 export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'FAILED';
 export type ChunkStatus = 'LEASED' | 'PROCESSED' | 'FAILED';
@@ -56,6 +59,8 @@ export interface ObjectItem extends RecordCounts {
   lastError?: string;
   /** The run over a prefix that planned this object, if any. */
   runId?: string;
+  /** {@link UNFINISHED} until the object is COMPLETE (sparse index key). */
+  unfinished?: typeof UNFINISHED;
 }
 
 /** One written output file (a shard or a rejects file) of a chunk. */

@@ -68,6 +68,18 @@ export async function finalizeObjectIfComplete(
 }
 
 /**
+ * The leader's sweep: finalizes every object whose chunks are all committed but which nobody
+ * finalized (its last committer died or failed between commit and finalize). Returns their ids.
+ */
+export async function finalizeFinishedObjects(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }): Promise<string[]> {
+  const finalized: string[] = [];
+  for (const objectId of await deps.objects.awaitingFinalize()) {
+    if (await finalizeObjectIfComplete(deps, objectId)) finalized.push(objectId);
+  }
+  return finalized;
+}
+
+/**
  * Deletes the outputs of attempts the ledger never committed (a crash between upload and
  * commit, a zombie's late upload): they are never in a manifest and should not linger.
  */

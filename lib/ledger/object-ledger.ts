@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { queryAll, scanAll } from '../aws/dynamo-pages';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkPlan } from '../chunking/plan';
-import { keys, ZERO_COUNTS, type ChunkItem, type ObjectItem } from './items';
+import { keys, UNFINISHED, UNFINISHED_OBJECTS_INDEX, ZERO_COUNTS, type ChunkItem, type ObjectItem } from './items';
 
 /** What `beginPlan` found: plan and enqueue now, or leave it to whoever already did. */
 export type PlanDecision = 'plan' | 'already-planned' | 'in-progress';
@@ -40,6 +40,7 @@ export class ObjectLedger {
       chunksDone: 0,
       ...ZERO_COUNTS,
       status: 'PLANNING',
+      unfinished: UNFINISHED,
       planStartedAt: now,
       createdAt: new Date(now).toISOString(),
       ...(object.runId ? { runId: object.runId } : {}),
@@ -90,7 +91,7 @@ export class ObjectLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: keys.object(objectId),
-          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t',
+          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
           ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
@@ -118,6 +119,17 @@ export class ObjectLedger {
       ConsistentRead: true,
     });
     return items;
+  }
+
+  /** Objects whose chunks are all done but which are not COMPLETE yet (from the sparse index). */
+  async awaitingFinalize(): Promise<string[]> {
+    const items = await queryAll<Pick<ObjectItem, 'objectId' | 'status' | 'chunkCount' | 'chunksDone'>>(this.doc, {
+      TableName: this.table,
+      IndexName: UNFINISHED_OBJECTS_INDEX,
+      KeyConditionExpression: 'unfinished = :open',
+      ExpressionAttributeValues: { ':open': UNFINISHED },
+    });
+    return items.filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount).map((o) => o.objectId);
   }
 
   /** Every object item in the ledger (a scan: for status views, not hot paths). */

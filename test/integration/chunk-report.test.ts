@@ -1,9 +1,10 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PurgeQueueCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunking/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
+import { finalizeFinishedObjects } from '../../lib/ledger/manifest';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
@@ -104,6 +105,42 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     expect(report).toMatchObject({ result: 'failed', errorKind: 's3', objectId, attempt: 1, runId: 'run-8' });
     const failed = logs.find((l) => l.message === 'chunk failed; will retry');
     expect(failed?.fields).toMatchObject({ objectId, chunkId: `${objectId}-000000`, attempt: 1, runId: 'run-8', errorKind: 's3' });
+  }, 60_000);
+
+  it('keeps a committed chunk processed when its message cannot be deleted (stale receipt), and completes the object', async () => {
+    const { message, objectId } = await plannedChunk('reports/stale-receipt.jsonl', 'run-10');
+    const sqs = new SQSClient({ endpoint: env.server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteMessageCommand') throw Object.assign(new Error('The input receipt handle is invalid.'), { name: 'ReceiptHandleIsInvalid' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'staleReceipts' },
+    );
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+
+    const report = await handleChunkMessage(workerDeps(logs, { sqs }), message);
+
+    expect(report).toMatchObject({ result: 'processed', objectId });
+    expect(logs.map((l) => l.message)).toContain('committed chunk: message not deleted (a later receive deletes it as a duplicate)');
+    expect(await new ObjectLedger(env.clients.doc, env.resources.ledgerTable).get(objectId)).toMatchObject({ status: 'COMPLETE', chunksDone: 1 });
+  }, 60_000);
+
+  it('leaves an object whose committer could not finalize it to the leader sweep, which completes it once', async () => {
+    const { message, objectId } = await plannedChunk('reports/unfinalized.jsonl', 'run-11');
+    const objects = new ObjectLedger(env.clients.doc, env.resources.ledgerTable);
+    // The committer reads the object to finalize it, and that read fails (as if it died there).
+    const failingObjects = Object.assign(Object.create(objects) as ObjectLedger, { get: async () => Promise.reject(new Error('connection reset')) });
+
+    const report = await handleChunkMessage(workerDeps([], { objects: failingObjects }), message);
+
+    expect(report).toMatchObject({ result: 'processed', objectId });
+    expect(await objects.get(objectId)).toMatchObject({ status: 'ENQUEUED', chunksDone: 1, chunkCount: 1 });
+    const sweep = { objects, s3: env.clients.s3, processedBucket: env.resources.processedBucket };
+    expect(await finalizeFinishedObjects(sweep)).toEqual([objectId]);
+    expect(await objects.get(objectId)).toMatchObject({ status: 'COMPLETE', manifestKey: expect.any(String) });
+    expect(await objects.get(objectId)).not.toHaveProperty('unfinished');
+    expect(await finalizeFinishedObjects(sweep)).toEqual([]);
   }, 60_000);
 
   it('classifies injected faults and malformed messages', async () => {

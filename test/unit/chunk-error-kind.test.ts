@@ -17,7 +17,7 @@ describe('classifyChunkError', () => {
     ['a connection reset while committing', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'commit', 'dynamodb'],
     ['an unparsed AWS answer while committing', Object.assign(new Error('Unknown'), meta), 'commit', 'dynamodb'],
     ['a gzip error while working records', Object.assign(new Error('incorrect header check'), { code: 'Z_DATA_ERROR' }), 'work', 'transform'],
-    ['a bug while finalizing', new TypeError('x is undefined'), 'finalize', 'other'],
+    ['a bug while committing', new TypeError('x is undefined'), 'commit', 'other'],
   ] as Array<[string, unknown, ChunkPhase, ChunkErrorKind]>).map(([name, err, phase, kind]) => ({ name, err, phase, kind })))('$name → $kind', ({ err, phase, kind }) => {
     expect(classifyChunkError(err, phase)).toBe(kind);
   });
