@@ -52,7 +52,7 @@ export class State extends Construct {
       partitionKey: { name: 'unfinished', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['objectId', 'status', 'chunkCount', 'chunksDone'],
+      nonKeyAttributes: ['objectId', 'status', 'chunkCount', 'chunksDone', 'lastCommitAt'],
     });
     // TTL only tidies long-gone nodes; failure detection is by heartbeat age, never by TTL.
     this.nodesTable = table('Nodes', 'expiresAt');

@@ -182,10 +182,10 @@ export class ChunkLedger {
               Update: {
                 TableName: this.table,
                 Key: keys.object(lease.objectId),
-                UpdateExpression: 'ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
+                UpdateExpression: 'SET lastCommitAt = :at ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
                 ConditionExpression: 'attribute_exists(pk)',
                 ExpressionAttributeValues: {
-                  ':one': 1, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
+                  ':at': now.getTime(), ':one': 1, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
                   ':rf': counts.recordsFiltered, ':bi': counts.bytesIn,
                 },
               },

@@ -59,6 +59,8 @@ export interface ObjectItem extends RecordCounts {
   lastError?: string;
   /** The run over a prefix that planned this object, if any. */
   runId?: string;
+  /** When the latest chunk commit landed (epoch ms). */
+  lastCommitAt?: number;
   /** {@link UNFINISHED} until the object is COMPLETE (sparse index key). */
   unfinished?: typeof UNFINISHED;
 }

@@ -67,13 +67,16 @@ export async function finalizeObjectIfComplete(
   return manifest;
 }
 
+/** How long after an object's last commit the leader's sweep steps in for its committer. */
+export const FINALIZE_GRACE_MS = 5000;
+
 /**
  * The leader's sweep: finalizes every object whose chunks are all committed but which nobody
  * finalized (its last committer died or failed between commit and finalize). Returns their ids.
  */
-export async function finalizeFinishedObjects(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }): Promise<string[]> {
+export async function finalizeFinishedObjects(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }, settledMs = FINALIZE_GRACE_MS): Promise<string[]> {
   const finalized: string[] = [];
-  for (const objectId of await deps.objects.awaitingFinalize()) {
+  for (const objectId of await deps.objects.awaitingFinalize(settledMs)) {
     if (await finalizeObjectIfComplete(deps, objectId)) finalized.push(objectId);
   }
   return finalized;

@@ -121,15 +121,20 @@ export class ObjectLedger {
     return items;
   }
 
-  /** Objects whose chunks are all done but which are not COMPLETE yet (from the sparse index). */
-  async awaitingFinalize(): Promise<string[]> {
-    const items = await queryAll<Pick<ObjectItem, 'objectId' | 'status' | 'chunkCount' | 'chunksDone'>>(this.doc, {
+  /**
+   * Objects whose chunks are all done but which are not COMPLETE yet (from the sparse index),
+   * for at least `settledMs` since their last commit (so that their last committer had its chance).
+   */
+  async awaitingFinalize(settledMs: number, now = Date.now()): Promise<string[]> {
+    const items = await queryAll<Pick<ObjectItem, 'objectId' | 'status' | 'chunkCount' | 'chunksDone' | 'lastCommitAt'>>(this.doc, {
       TableName: this.table,
       IndexName: UNFINISHED_OBJECTS_INDEX,
       KeyConditionExpression: 'unfinished = :open',
       ExpressionAttributeValues: { ':open': UNFINISHED },
     });
-    return items.filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount).map((o) => o.objectId);
+    return items
+      .filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount && now - (o.lastCommitAt ?? 0) >= settledMs)
+      .map((o) => o.objectId);
   }
 
   /** Every object item in the ledger (a scan: for status views, not hot paths). */

@@ -89,6 +89,18 @@ describe('State tables', () => {
     });
   });
 
+  it('indexes unfinished objects (with their progress) so the leader finalizes any a dead committer left', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'byUnfinished',
+          KeySchema: [{ AttributeName: 'unfinished', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: Match.arrayWith(['status', 'chunkCount', 'chunksDone', 'lastCommitAt']) },
+        }),
+      ]),
+    });
+  });
+
   it('sets a TTL attribute on the nodes table only for clean-up', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
   });
