@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ChunkMessage } from '../chunking/chunk';
 import type { PipelineConfig } from '../config/pipeline-config';
@@ -42,7 +42,7 @@ export interface ChunkWorkerDeps {
 /** How soon a message whose chunk another node holds is looked at again. */
 const BUSY_RECHECK_SECONDS = 5;
 
-export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'lease-lost' | 'failed';
+export type WorkResult = 'processed' | 'duplicate' | 'busy' | 'requeued' | 'lease-lost' | 'failed';
 
 /** Per-chunk timings and counts, for metrics and the demo's latency figures. */
 export interface ChunkReport {
@@ -94,16 +94,30 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     await deleteMessage(deps, receipt);
     return { result: 'duplicate', ...ids };
   }
+  // SQS dead-letters a message on the receive after its maxReceiveCount-th, whatever the earlier
+  // receives were. Those that were not failures of the chunk (busy rechecks, holders that died)
+  // must not send a healthy chunk to the DLQ: on its last receive such a message is re-sent fresh.
+  const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+  const lastReceive = deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount;
   if (leased.outcome === 'busy') {
     // Look again soon rather than at the lease's expiry: if the holder fails, its lease is
     // revoked, and the receipt handle it stored no longer names this receive of the message.
     const seconds = Math.min(Math.max(1, Math.ceil((leased.leaseExpiresAt - now()) / 1000) + 1), BUSY_RECHECK_SECONDS);
+    if (lastReceive) {
+      await requeueFresh(deps, message, seconds, chunkLogKeys(msg));
+      return { result: 'requeued', ...ids };
+    }
     await setVisibility(deps, receipt, seconds);
     return { result: 'busy', ...ids };
   }
   const lease = leased.lease;
   const logKeys = chunkLogKeys(msg, lease.attempt);
   const reported = { ...ids, attempt: lease.attempt };
+  if (lastReceive && lease.failures < receives - 1) {
+    await requeueFresh(deps, message, 0, { ...logKeys, receives, failures: lease.failures });
+    await deps.chunks.release(lease).catch(() => undefined);
+    return { result: 'requeued', ...reported };
+  }
   let phase: ChunkPhase = 'work';
   const stages: Record<string, number> = { leaseMs: now() - started };
   const keepAlive = startKeepAlive(deps, lease, receipt, leaseMs, logKeys);
@@ -156,8 +170,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
       return { result: 'lease-lost', ...reported, errorKind, stages };
     }
     const error = (err as Error).message ?? String(err);
-    const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
-    if (deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount) {
+    if (lastReceive) {
       // The next receive dead-letters the message: say so in the ledger instead of hanging.
       deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { ...logKeys, receives, error, errorKind });
       await deps.chunks.markFailed(lease, error).catch(() => undefined);
@@ -173,6 +186,19 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   } finally {
     keepAlive.stop();
   }
+}
+
+/**
+ * Puts a fresh copy of the message on the queue (its receive count starts again) and deletes this
+ * one. The copy goes first: a crash in between leaves a duplicate, which the ledger's lease
+ * absorbs, never a lost chunk.
+ */
+async function requeueFresh(deps: ChunkWorkerDeps, message: Message, delaySeconds: number, logKeys: Record<string, unknown>): Promise<void> {
+  await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.workQueueUrl, MessageBody: message.Body, DelaySeconds: delaySeconds }));
+  deps.log('info', 'chunk message re-sent fresh: its receives were not failures of the chunk', logKeys);
+  await deleteMessage(deps, message.ReceiptHandle as string).catch((err) =>
+    deps.log('warn', 'old chunk message not deleted (it dead-letters or comes back as a duplicate)', { ...logKeys, error: (err as Error).message }),
+  );
 }
 
 async function afterCommit(deps: ChunkWorkerDeps, receipt: string, msg: ChunkMessage, logKeys: Record<string, unknown>): Promise<void> {

@@ -19,6 +19,8 @@ export interface ChunkLease {
   chunkId: string;
   owner: string;
   attempt: number;
+  /** Attempts that failed before this one (node deaths and hand-backs are not failures). */
+  failures: number;
 }
 
 export type LeaseOutcome =
@@ -69,7 +71,7 @@ export class ChunkLedger {
         }),
       );
       const item = out.Attributes as ChunkItem;
-      return { outcome: 'leased', lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt } };
+      return { outcome: 'leased', lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt, failures: item.failures ?? 0 } };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const old = (err.Item ?? {}) as Record<string, any>;
@@ -86,7 +88,7 @@ export class ChunkLedger {
 
   /** Records the last error of an attempt without giving the lease up. */
   async recordError(lease: ChunkLease, error: string): Promise<void> {
-    await this.conditional(lease, 'SET lastError = :e', { ':e': error.slice(0, 1000) });
+    await this.conditional(lease, 'SET lastError = :e ADD failures :one', { ':e': error.slice(0, 1000), ':one': 1 });
   }
 
   /** Gives a lease back so another worker may take the chunk at once. */

@@ -85,6 +85,8 @@ export interface ChunkItem extends Partial<RecordCounts> {
   leasedBy?: string;
   leaseExpiresAt: number;
   attempt: number;
+  /** Attempts that failed (a node's death is not a failure of the chunk). */
+  failures?: number;
   receiptHandle?: string;
   shard?: OutputFile;
   rejects?: OutputFile;

@@ -144,6 +144,35 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     expect(await finalizeFinishedObjects(sweep, 0)).toEqual([]);
   }, 60_000);
 
+  it('re-sends a message fresh on its last receive when its earlier receives were not failures (holders died), instead of dead-lettering a healthy chunk', async () => {
+    const { message, objectId } = await plannedChunk('reports/many-deaths.jsonl', 'run-12');
+    // Received twice before by nodes that died (no failure recorded): this is the last receive.
+    const lastReceive = { ...message, Attributes: { ...message.Attributes, ApproximateReceiveCount: '3' } };
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+
+    const report = await handleChunkMessage(workerDeps(logs, { maxReceiveCount: 3 }), lastReceive);
+
+    expect(report).toMatchObject({ result: 'requeued', objectId });
+    const out = await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+    expect(out.Messages).toHaveLength(1); // the old message is gone, the fresh copy is there
+    expect(out.Messages![0].Body).toBe(message.Body);
+    expect(out.Messages![0].Attributes?.ApproximateReceiveCount).toBe('1');
+    // The lease was given back: the fresh copy is processed at once.
+    expect(await handleChunkMessage(workerDeps([], { maxReceiveCount: 3 }), out.Messages![0])).toMatchObject({ result: 'processed', objectId });
+  }, 60_000);
+
+  it('lets a chunk that failed on every receive reach its last attempt and be marked FAILED (it goes to the DLQ)', async () => {
+    const { message, objectId } = await plannedChunk('reports/poison-last.jsonl', 'run-13');
+    const receive = (n: number) => ({ ...message, Attributes: { ...message.Attributes, ApproximateReceiveCount: String(n) } });
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const deps = workerDeps(logs, { maxReceiveCount: 3, failKeys: /poison-last/ });
+
+    for (const n of [1, 2, 3]) expect(await handleChunkMessage(deps, receive(n))).toMatchObject({ result: 'failed', errorKind: 'injected' });
+
+    expect(logs.map((l) => l.message)).toEqual(['chunk failed; will retry', 'chunk failed; will retry', 'chunk failed for the last time; it goes to the DLQ']);
+    expect(await new ObjectLedger(env.clients.doc, env.resources.ledgerTable).get(objectId)).toMatchObject({ status: 'FAILED', failedChunks: 1 });
+  }, 60_000);
+
   it('classifies injected faults and malformed messages', async () => {
     const { message } = await plannedChunk('reports/poison.jsonl', 'run-9');
     const injected = await handleChunkMessage(workerDeps([], { failKeys: /poison/ }), message);
