@@ -28,6 +28,8 @@ export interface ChaosOptions {
   /** Extra work per chunk in every agent (ms), so that a paused node surely holds a lease. */
   slowMs?: number;
   stateDir: string;
+  /** Give up waiting for the object after this long. @default 10 minutes */
+  deadlineMs?: number;
   endpoint?: string;
   log?: (line: string) => void;
 }
@@ -97,7 +99,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   const leaderChanges: ChaosReport['leaderChanges'] = [];
   const victims = new Set<string>();
   let object: ObjectItem | undefined;
-  while (Date.now() - started < 10 * 60 * 1000) {
+  while (Date.now() - started < (opts.deadlineMs ?? 10 * 60 * 1000)) {
     object = (await ledger.list()).find((o) => o.key === 'chaos/train.jsonl');
     const leader = await LeaderLease.read(target.clients.doc, target.resources.controlTable);
     if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: Date.now() });

@@ -16,6 +16,7 @@ describe('failover under fault injection (6 agent processes, local endpoint)', (
       sizeBytes: 5_000_000,
       chunkSizeBytes: 160 * 1024,
       slowMs: 1000,
+      deadlineMs: 180_000, // it takes 20–40 s; a stall is reported as a problem, not a hook timeout
       stateDir: mkdtempSync(join(tmpdir(), 'shardline-chaos-')),
     });
     console.log(renderChaosReport(report));
