@@ -25,6 +25,8 @@ const S = tasks.DynamoAttributeValue.fromString;
 const path = sfn.JsonPath.stringAt;
 /** How many 1 s polls pause and resume wait for every node to acknowledge. */
 const ACK_POLLS = 30;
+/** How many 1 s polls any wait accepts without a leader having seen the action (no agent running). */
+export const NO_LEADER_POLLS = 60;
 
 /**
  * The control state machine. Input `{ action, reason, requestedBy? }`. Records the action (who,
@@ -41,6 +43,10 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   const invalidAction = new sfn.Fail(scope, id('InvalidAction'), {
     error: 'InvalidAction',
     cause: `action must be one of: ${CONTROL_ACTIONS.join(', ')}`,
+  });
+  const noLeader = new sfn.Fail(scope, id('NoLeaderAgent'), {
+    error: 'NoLeaderAgent',
+    cause: `no agent saw this action within ${NO_LEADER_POLLS} s (is any agent running?); the desired state stays recorded and agents obey it when they start`,
   });
   const missingReason = new sfn.Fail(scope, id('MissingReason'), { error: 'MissingReason', cause: 'every control action needs a "reason" (it is recorded with who and when)' });
 
@@ -141,13 +147,16 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       resultPath: '$.activity',
     });
     const check = new sfn.Choice(scope, id(`${name}Check`));
-    const polls = new sfn.Pass(scope, id(`${name}Polls`), { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)' }, resultPath: '$.polls' });
+    const polls = new sfn.Pass(scope, id(`${name}Polls`), { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)', 'stale.$': '$.polls.stale' }, resultPath: '$.polls' });
     const notYet = giveUp
       ? new sfn.Choice(scope, id(`${name}GiveUp`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then).otherwise(wait)
       : wait;
-    const hasItem = new sfn.Choice(scope, id(`${name}HasItem`)).when(sfn.Condition.isPresent('$.activityItem.Item'), parse).otherwise(polls);
+    // Polls on which no leader has seen this action yet: too many, and no agent is running.
+    const stale = new sfn.Pass(scope, id(`${name}NoLeaderYet`), { parameters: { 'count.$': '$.polls.count', 'stale.$': 'States.MathAdd($.polls.stale, 1)' }, resultPath: '$.polls' });
+    stale.next(new sfn.Choice(scope, id(`${name}LeaderGone`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.stale', NO_LEADER_POLLS), noLeader).otherwise(polls));
+    const hasItem = new sfn.Choice(scope, id(`${name}HasItem`)).when(sfn.Condition.isPresent('$.activityItem.Item'), parse).otherwise(stale);
     parse.next(check);
-    check.when(sfn.Condition.and(fresh, done), next).otherwise(polls);
+    check.when(sfn.Condition.and(fresh, done), next).when(fresh, polls).otherwise(stale);
     polls.next(notYet);
     wait.next(read);
     read.next(hasItem);
@@ -238,7 +247,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     .when(sfn.Condition.not(sfn.Condition.isPresent('$.reason')), missingReason)
     .when(sfn.Condition.not(sfn.Condition.isPresent('$.requestedBy')), defaultRequester)
     .otherwise(new sfn.Pass(scope, id('KeepInput')));
-  const init = new sfn.Pass(scope, id('Init'), { parameters: { count: 0 }, resultPath: '$.polls' });
+  const init = new sfn.Pass(scope, id('Init'), { parameters: { count: 0, stale: 0 }, resultPath: '$.polls' });
   start.afterwards().next(init).next(chooseTarget);
   return start;
 }

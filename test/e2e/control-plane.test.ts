@@ -155,4 +155,13 @@ describe('control plane: pause, resume, drain, emergency stop, runs, config, rol
     expect(done.recordsRejected).toBe(2);
     expect(done.failedChunks ?? 0).toBe(0);
   }, 240_000);
+
+  it('drain with no agent running fails after a minute with the reason instead of waiting for the hour-long timeout', async () => {
+    for (const agent of env.agents) await stopLocalAgent(agent);
+    const result = await control('drain', 'nobody is running');
+    expect(result).toMatchObject({ status: 'FAILED', error: 'NoLeaderAgent' });
+    expect(result.cause).toMatch(/is any agent running/);
+    expect(result.tookMs).toBeLessThan(5 * 60_000);
+    expect((await new ControlTable(target.clients.doc, target.resources.controlTable).state()).desired).toBe('DRAINING'); // recorded all the same
+  }, 300_000);
 });

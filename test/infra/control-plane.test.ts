@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { defaultStageConfig } from '../../infra/config';
 import { createShardlineStack } from '../../infra/shardline-stack';
 import { CONTROL_ACTIONS } from '../../lib/control/control-state';
+import { NO_LEADER_POLLS } from '../../infra/state-machines/control';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errors: unknown[]; errorsText: () => string };
@@ -49,6 +50,18 @@ describe('control plane state machines', () => {
     expect(choose.Choices.map((c: any) => c.StringEquals).sort()).toEqual([...CONTROL_ACTIONS].sort());
     expect(control.States[choose.Default]).toMatchObject({ Type: 'Fail', Error: 'InvalidAction' });
     expect(control.States.ControlMissingReason).toMatchObject({ Type: 'Fail', Error: 'MissingReason' });
+  });
+
+  it('every wait of control gives up with NoLeaderAgent when no leader sees the action for a minute', () => {
+    expect(control.States.ControlNoLeaderAgent).toMatchObject({ Type: 'Fail', Error: 'NoLeaderAgent' });
+    const gates = Object.entries(control.States as Record<string, any>).filter(([name]) => name.endsWith('LeaderGone'));
+    expect(gates.map(([name]) => name).sort()).toEqual(['ControlDrainedLeaderGone', 'ControlLeasesBackLeaderGone', 'ControlObeyedLeaderGone', 'ControlStopDrainedLeaderGone']);
+    for (const [, gate] of gates) {
+      expect(gate.Choices).toEqual([{ Variable: '$.polls.stale', NumericGreaterThanEquals: NO_LEADER_POLLS, Next: 'ControlNoLeaderAgent' }]);
+    }
+    // A snapshot that has not seen the action, or no snapshot at all, counts as a poll without a leader.
+    expect(control.States.ControlDrainedHasItem.Default).toBe('ControlDrainedNoLeaderYet');
+    expect(control.States.ControlDrainedCheck.Default).toBe('ControlDrainedNoLeaderYet');
   });
 
   it('control records who, why and when, and counts a generation', () => {
