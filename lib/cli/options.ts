@@ -6,9 +6,6 @@ export const stackOption = () => new Option('--stack <name>', 'CloudFormation st
 /** `--state-dir`: where the local environment keeps local.json, logs and caches. */
 export const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
 
-/** The local web dashboard's default port. */
-export const DEFAULT_DASHBOARD_PORT = 8377;
-
 /** Parses a port option: 0 (a free port) to 65535. */
 export function parsePort(value: string): number {
   const n = Number(value);

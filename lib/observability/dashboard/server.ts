@@ -7,8 +7,7 @@ import { collectSnapshot, type SnapshotOptions } from '../snapshot';
 import { SnapshotPoller } from '../snapshot-poller';
 
 /** The default port of the local dashboard. */
-import { DEFAULT_DASHBOARD_PORT } from '../../cli/options';
-export { DEFAULT_DASHBOARD_PORT };
+import { DEFAULT_DASHBOARD_PORT } from './default-port';
 
 /** A running dashboard server. */
 export interface Dashboard {
