@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SendMessageComman
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ChunkMessage } from '../chunking/chunk';
 import type { PipelineConfig } from '../config/pipeline-config';
-import { LeaseLostError, type ChunkLease, type ChunkLedger } from '../ledger/chunk-ledger';
+import { LeaseLostError, type ChunkLease, type ChunkLedger, type LeaseOutcome } from '../ledger/chunk-ledger';
 import type { ReplicaItem } from '../ledger/items';
 import { keys } from '../ledger/items';
 import { finalizeObjectIfComplete } from '../ledger/manifest';
@@ -88,8 +88,17 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     return { result: 'failed', error: (err as Error).message, errorKind: 'malformed' };
   }
   const leaseMs = deps.config.visibilityTimeoutSeconds * 1000;
-  const leased = await deps.chunks.lease(msg, deps.nodeId, receipt, leaseMs, now());
   const ids = { chunkId: msg.chunkId, objectId: msg.objectId, ...(msg.runId ? { runId: msg.runId } : {}), bytes: msg.end - msg.start };
+  let leased: LeaseOutcome;
+  try {
+    leased = await deps.chunks.lease(msg, deps.nodeId, receipt, leaseMs, now());
+  } catch (err) {
+    // Nothing is held yet: the message returns after its receive visibility and is tried again.
+    const error = (err as Error).message ?? String(err);
+    const errorKind = classifyChunkError(err, 'lease');
+    deps.log('error', 'chunk not leased; it is tried again after its receive visibility', { ...chunkLogKeys(msg), error, errorKind });
+    return { result: 'failed', ...ids, error, errorKind };
+  }
   if (leased.outcome === 'done') {
     await deleteMessage(deps, receipt);
     return { result: 'duplicate', ...ids };

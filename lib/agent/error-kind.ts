@@ -9,8 +9,8 @@ import { LeaseLostError } from '../ledger/chunk-ledger';
  */
 export type ChunkErrorKind = 's3' | 'dynamodb' | 'sqs' | 'transform' | 'lease-lost' | 'malformed' | 'injected' | 'other';
 
-/** Where in a chunk's life an error was thrown: `work` reads S3 and writes S3, `commit` talks to DynamoDB and SQS. */
-export type ChunkPhase = 'work' | 'commit';
+/** Where in a chunk's life an error was thrown: `work` reads S3 and writes S3, `lease` and `commit` talk to DynamoDB and SQS. */
+export type ChunkPhase = 'lease' | 'work' | 'commit';
 
 /** A failure injected on purpose (`--fail-keys`): chaos runs and poison-work tests. */
 export class InjectedFaultError extends Error {

@@ -173,6 +173,19 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     expect(await new ObjectLedger(env.clients.doc, env.resources.ledgerTable).get(objectId)).toMatchObject({ status: 'FAILED', failedChunks: 1 });
   }, 60_000);
 
+  it('reports a failure to lease (the ledger unreachable) as a dynamodb error, so it is counted, and holds nothing', async () => {
+    const { message, objectId } = await plannedChunk('reports/no-ledger.jsonl', 'run-14');
+    const chunks = new ChunkLedger(env.clients.doc, env.resources.ledgerTable);
+    const unreachable = Object.assign(Object.create(chunks) as ChunkLedger, { lease: async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })) });
+    const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
+
+    const report = await handleChunkMessage(workerDeps(logs, { chunks: unreachable }), message);
+
+    expect(report).toMatchObject({ result: 'failed', errorKind: 'dynamodb', objectId, error: 'socket hang up' });
+    expect(logs[0]).toMatchObject({ message: 'chunk not leased; it is tried again after its receive visibility', fields: { objectId, errorKind: 'dynamodb' } });
+    expect(await chunks.leasesOf('node-r')).toEqual([]);
+  }, 60_000);
+
   it('classifies injected faults and malformed messages', async () => {
     const { message } = await plannedChunk('reports/poison.jsonl', 'run-9');
     const injected = await handleChunkMessage(workerDeps([], { failKeys: /poison/ }), message);
