@@ -4,7 +4,7 @@
  * instance metadata, wires real clients into lib/agent, and drains on SIGTERM.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Agent } from '../lib/agent/agent';
+import { Agent, REGISTRY_VIEW_MAX_AGE_MS } from '../lib/agent/agent';
 import { createAwsClients } from '../lib/aws/clients';
 import { countThrottles } from '../lib/aws/throttle-counter';
 import { resolveNodeIdentity } from '../lib/cluster/node-identity';
@@ -51,7 +51,7 @@ const program = new Command('shardline-agent')
       leader: {
         doc: clients.doc,
         ledgerTable: names.ledgerTable,
-        healthyNodes: async () => (await registry.healthy(config.heartbeatTimeoutSeconds * 1000)).length,
+        healthyNodes: async () => (await registry.healthy(config.heartbeatTimeoutSeconds * 1000, Date.now(), REGISTRY_VIEW_MAX_AGE_MS)).length,
       },
       log: (level, message, fields) => logger[level](message, fields ?? {}),
     });

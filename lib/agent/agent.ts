@@ -63,7 +63,6 @@ export class Agent {
   private leading = false;
   private renewing = false;
   private readonly leader: LeaderLease;
-  private placementCache?: { at: number; nodes: Promise<PlacementNode[]> };
   private workers = 0;
   private readonly worker: ChunkWorkerDeps;
   private readonly puller: ReplicaPuller;
@@ -370,7 +369,7 @@ export class Agent {
     const noQueue = Promise.resolve({ visible: 0, inFlight: 0 });
     const [state, healthy, workQueue, ingestQueue, leasedChunks] = await Promise.all([
       this.control.state(),
-      this.deps.registry.healthy(this.worker.config.heartbeatTimeoutSeconds * 1000, now),
+      this.deps.registry.healthy(this.worker.config.heartbeatTimeoutSeconds * 1000, now, REGISTRY_VIEW_MAX_AGE_MS),
       queueDepth(sqs, names.workQueueUrl),
       names.ingestEventsQueueUrl ? queueDepth(sqs, names.ingestEventsQueueUrl) : noQueue,
       countLeasedChunks(doc, names.ledgerTable),
@@ -378,17 +377,10 @@ export class Agent {
     await this.control.writeActivity(summarizeActivity({ state, healthy, workQueue, ingestQueue, leasedChunks, leader: this.deps.identity.nodeId, now }));
   }
 
-  /** Healthy nodes as placement targets, refreshed at most once a second. */
-  private placementNodes(): Promise<PlacementNode[]> {
-    const now = Date.now();
-    if (!this.placementCache || now - this.placementCache.at > 1000) {
-      const nodes = this.deps.registry
-        .healthy(this.deps.config.heartbeatTimeoutSeconds * 1000)
-        .then((list) => list.map((n) => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) })));
-      this.placementCache = { at: now, nodes };
-      nodes.catch(() => (this.placementCache = undefined));
-    }
-    return this.placementCache.nodes;
+  /** Healthy nodes as placement targets, from a registry read at most a second old. */
+  private async placementNodes(): Promise<PlacementNode[]> {
+    const healthy = await this.deps.registry.healthy(this.worker.config.heartbeatTimeoutSeconds * 1000, Date.now(), REGISTRY_VIEW_MAX_AGE_MS);
+    return healthy.map((n) => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) }));
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -406,6 +398,9 @@ const IDLE_ACTIVITY_EVERY_MS = 10_000;
 const ACTIVE_CONTROL_WINDOW_MS = 10 * 60 * 1000;
 const RUN_SWEEP_EVERY_MS = 2000;
 const FINALIZE_SWEEP_EVERY_MS = 5000;
+
+/** How old a registry read may be for the leader's activity, gauges and placement (the detector reads every 500 ms). */
+export const REGISTRY_VIEW_MAX_AGE_MS = 1000;
 
 /** Visibility of a received message until its chunk is leased. */
 export const RECEIVE_VISIBILITY_SECONDS = 10;

@@ -54,6 +54,8 @@ const TTL_SECONDS = 7 * 24 * 3600;
 
 /** The node registry in DynamoDB: join, heartbeat, leave, and who is healthy. */
 export class NodeRegistry {
+  private lastList?: { at: number; nodes: Promise<NodeItem[]> };
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -162,12 +164,29 @@ export class NodeRegistry {
 
   /** Every registered node. */
   async list(): Promise<NodeItem[]> {
-    const items = (await scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true })).filter((i) => i.sk === 'NODE');
-    return items.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+    const nodes = scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true }).then((items) =>
+      items.filter((i) => i.sk === 'NODE').sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
+    );
+    this.lastList = { at: Date.now(), nodes };
+    nodes.catch(() => {
+      if (this.lastList?.nodes === nodes) this.lastList = undefined;
+    });
+    return nodes;
   }
 
-  /** Nodes that may receive shards: ACTIVE and heartbeating within `timeoutMs`. */
-  async healthy(timeoutMs: number, now = Date.now()): Promise<NodeItem[]> {
-    return (await this.list()).filter((n) => n.status === 'ACTIVE' && now - n.lastHeartbeat <= timeoutMs);
+  /**
+   * The node list as read at most `maxAgeMs` ago, shared by every reader of this registry (the
+   * failure detector's read every 500 ms serves the leader's activity, gauges and placement):
+   * for views and placement, never for failure detection.
+   */
+  async recent(maxAgeMs: number): Promise<NodeItem[]> {
+    if (this.lastList && Date.now() - this.lastList.at <= maxAgeMs) return this.lastList.nodes;
+    return this.list();
+  }
+
+  /** Nodes that may receive shards: ACTIVE and heartbeating within `timeoutMs` (from a list at most `maxAgeMs` old). */
+  async healthy(timeoutMs: number, now = Date.now(), maxAgeMs = 0): Promise<NodeItem[]> {
+    const nodes = maxAgeMs > 0 ? await this.recent(maxAgeMs) : await this.list();
+    return nodes.filter((n) => n.status === 'ACTIVE' && now - n.lastHeartbeat <= timeoutMs);
   }
 }
