@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { ControlTable, leasingAllowed } from '../control/control-state';
 import { CONTROL_POLL_MS, ControlWatcher, type ControlView } from '../control/control-watcher';
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
@@ -14,7 +14,7 @@ import type { PlacementNode } from '../cluster/placement';
 import type { NodeIdentity, NodeRegistry } from '../cluster/registry';
 import { ChunkLedger } from '../ledger/chunk-ledger';
 import { ObjectLedger } from '../ledger/object-ledger';
-import { handleChunkMessage, type ChunkReport, type ChunkWorkerDeps } from './chunk-worker';
+import { handleChunkMessage, returnUnworked, type ChunkReport, type ChunkWorkerDeps } from './chunk-worker';
 import { ReplicaPuller } from './replica-puller';
 import { AdaptiveConcurrency } from './throttle-backoff';
 
@@ -234,9 +234,7 @@ export class Agent {
   }
 
   private async returnToQueue(message: Message): Promise<void> {
-    await this.deps.sqs
-      .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.deps.names.workQueueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
-      .catch(() => undefined);
+    await returnUnworked(this.worker, message).catch((err) => this.deps.log('warn', 'could not give back a message received while paused; it returns after its receive visibility', { error: (err as Error).message }));
   }
 
   private async pullLoop(): Promise<void> {

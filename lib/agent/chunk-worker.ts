@@ -198,6 +198,19 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
 }
 
 /**
+ * Gives back a message that was received but not worked on (the pipeline was paused meanwhile):
+ * visible again at once, or re-sent fresh if this was its last receive before the DLQ.
+ */
+export async function returnUnworked(deps: ChunkWorkerDeps, message: Message): Promise<void> {
+  const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+  if (deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount) {
+    await requeueFresh(deps, message, 0, { messageId: message.MessageId, receives });
+    return;
+  }
+  await setVisibility(deps, message.ReceiptHandle as string, 0);
+}
+
+/**
  * Puts a fresh copy of the message on the queue (its receive count starts again) and deletes this
  * one. The copy goes first: a crash in between leaves a duplicate, which the ledger's lease
  * absorbs, never a lost chunk.

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
+import { handleChunkMessage, returnUnworked, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunking/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
@@ -159,6 +159,20 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     expect(out.Messages![0].Attributes?.ApproximateReceiveCount).toBe('1');
     // The lease was given back: the fresh copy is processed at once.
     expect(await handleChunkMessage(workerDeps([], { maxReceiveCount: 3 }), out.Messages![0])).toMatchObject({ result: 'processed', objectId });
+  }, 60_000);
+
+  it('gives back a message received during a pause: visible at once, or re-sent fresh on its last receive', async () => {
+    const { message } = await plannedChunk('reports/paused.jsonl', 'run-15');
+    const receiveAll = async () =>
+      (await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }))).Messages ?? [];
+
+    await returnUnworked(workerDeps([], { maxReceiveCount: 3 }), message);
+    const again = await receiveAll();
+    expect(again.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(['2']); // the same message, visible at once
+
+    await returnUnworked(workerDeps([], { maxReceiveCount: 3 }), { ...again[0], Attributes: { ...again[0].Attributes, ApproximateReceiveCount: '3' } });
+    const fresh = await receiveAll();
+    expect(fresh.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([[message.Body, '1']]);
   }, 60_000);
 
   it('lets a chunk that failed on every receive reach its last attempt and be marked FAILED (it goes to the DLQ)', async () => {
