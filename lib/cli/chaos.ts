@@ -27,8 +27,11 @@ export function renderChaosReport(r: ChaosReport): string {
   const ms = (v?: number) => (v === undefined ? '—' : `${(v / 1000).toFixed(2)} s`);
   const lines = ['', 'CHAOS REPORT', `  run               ${r.chunks} chunks in ${r.seconds.toFixed(1)} s`];
   for (const f of r.failures) {
+    const who = `  ${f.action.padEnd(5)} ${f.nodeId.padEnd(10)}${f.wasLeader ? ' (leader)' : '         '}`;
     lines.push(
-      `  ${f.action.padEnd(5)} ${f.nodeId.padEnd(10)}${f.wasLeader ? ' (leader)' : '         '} detected after ${ms(f.detectedMs)}, work handed back after ${ms(f.handedBackMs)} (${f.leasesRevoked ?? 0} leases, ${f.replicasMoved ?? 0} replicas re-placed)`,
+      f.restartedFirst
+        ? `${who} restarted and rejoined before it could be declared dead (it handed its own leases back)`
+        : `${who} detected after ${ms(f.detectedMs)}, work handed back after ${ms(f.handedBackMs)} (${f.leasesRevoked ?? 0} leases, ${f.replicasMoved ?? 0} replicas re-placed)`,
     );
   }
   lines.push(`  leader changes    ${r.leaderChanges.map((l) => `${l.holder}#${l.token}`).join(' → ') || '—'}`);
