@@ -100,7 +100,9 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
     return { result: 'failed', ...ids, error, errorKind };
   }
   if (leased.outcome === 'done') {
-    await deleteMessage(deps, receipt);
+    await deleteMessage(deps, receipt).catch((err) =>
+      deps.log('warn', 'duplicate chunk message not deleted (it comes back and is deleted then)', { ...chunkLogKeys(msg), error: (err as Error).message }),
+    );
     return { result: 'duplicate', ...ids };
   }
   // SQS dead-letters a message on the receive after its maxReceiveCount-th, whatever the earlier
