@@ -5,7 +5,7 @@ import { CONTROL_POLL_MS, ControlWatcher, type ControlView } from '../control/co
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
 import { finalizeFinishedObjects } from '../ledger/manifest';
 import { RunLedger, settleRuns } from '../ledger/run-ledger';
-import { detectFailures, handBackLeases } from '../cluster/failure-detector';
+import { detectFailures, handBackLeases, type RecoveriesInProgress } from '../cluster/failure-detector';
 import { LeaderLease } from '../cluster/leader-lease';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -70,6 +70,7 @@ export class Agent {
   private readonly watcher: ControlWatcher;
   private readonly runs: RunLedger;
   private choring = false;
+  private readonly recoveries: RecoveriesInProgress = new Map();
   private started = false;
   private lastActivityAt = 0;
   private lastActionSeenAt = 0;
@@ -177,6 +178,7 @@ export class Agent {
     await this.heartbeat().catch(() => undefined);
     await Promise.all(this.loops);
     this.timers.forEach(clearInterval);
+    await Promise.all(this.recoveries.values()); // hand back a dead node's work before leaving the lead
     this.watcher.stop();
     await this.leader.release().catch(() => undefined);
     await this.deps.registry.leave(this.deps.identity.nodeId);
@@ -304,22 +306,25 @@ export class Agent {
     }
   }
 
-  /** While this node leads, runs the failure detector (one sweep at a time). */
+  /** While this node leads, runs the failure detector (one sweep at a time; recoveries run apart). */
   private async lead(): Promise<void> {
     if (this.leading || this.leader.currentToken === undefined) return;
     this.leading = true;
     try {
       this.deps.onLeaderSweep?.({ token: this.leader.currentToken });
-      await detectFailures({
-        ...this.worker,
-        doc: this.deps.doc,
-        registry: this.deps.registry,
-        ledgerTable: this.deps.names.ledgerTable,
-        replicationFactor: this.worker.config.replicationFactor,
-        timeoutMs: this.worker.config.heartbeatTimeoutSeconds * 1000,
-        detectorId: this.deps.identity.nodeId,
-        log: this.deps.log,
-      });
+      await detectFailures(
+        {
+          ...this.worker,
+          doc: this.deps.doc,
+          registry: this.deps.registry,
+          ledgerTable: this.deps.names.ledgerTable,
+          replicationFactor: this.worker.config.replicationFactor,
+          timeoutMs: this.worker.config.heartbeatTimeoutSeconds * 1000,
+          detectorId: this.deps.identity.nodeId,
+          log: this.deps.log,
+        },
+        this.recoveries,
+      );
     } catch (err) {
       this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
     } finally {

@@ -31,28 +31,44 @@ export interface Recovery {
 
 const placementOf = (n: NodeItem): PlacementNode => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) });
 
+/** Recoveries running on this node, by dead node id. */
+export type RecoveriesInProgress = Map<string, Promise<void>>;
+
 /**
- * The leader's failure detector: a node whose heartbeat is older than the timeout is declared
- * DEAD; the chunks it leased are revoked and made visible on the queue at once (not after the
- * visibility timeout), and the shard replicas it held are placed on other healthy nodes.
+ * One sweep of the leader's failure detector: every node whose heartbeat is older than the
+ * timeout is declared DEAD first, then each dead node not yet recovered is recovered: the chunks
+ * it leased are revoked and made visible on the queue at once (not after the visibility
+ * timeout), and the shard replicas it held are placed on other healthy nodes. Recoveries run
+ * apart from the sweep (tracked in `inProgress`, one per dead node), so a slow recovery never
+ * delays the detection of the next failure. Returns the nodes this sweep declared dead.
  */
-export async function detectFailures(deps: FailureDetectorDeps, now = Date.now()): Promise<Recovery[]> {
+export async function detectFailures(deps: FailureDetectorDeps, inProgress: RecoveriesInProgress, now = Date.now()): Promise<string[]> {
   const nodes = await deps.registry.list();
   const healthy = nodes.filter((n) => n.status === 'ACTIVE' && now - n.lastHeartbeat <= deps.timeoutMs).map(placementOf);
-  const recoveries: Recovery[] = [];
+  const declared: string[] = [];
+  const toRecover: Array<{ nodeId: string; silentForMs: number }> = [];
   for (const node of nodes) {
     const silent = now - node.lastHeartbeat > deps.timeoutMs && node.status !== 'DEAD';
     if (silent && (await deps.registry.markDead(node, deps.detectorId, now))) {
       deps.log('warn', 'node declared dead', { deadNode: node.nodeId, silentForMs: now - node.lastHeartbeat });
-      recoveries.push(await recover(deps, node.nodeId, now - node.lastHeartbeat, healthy));
+      declared.push(node.nodeId);
+      toRecover.push({ nodeId: node.nodeId, silentForMs: now - node.lastHeartbeat });
     } else if (node.status === 'DEAD' && node.recoveredAt === undefined) {
-      // A previous leader died half-way through a recovery: finish it.
-      recoveries.push(await recover(deps, node.nodeId, node.silentForMs ?? 0, healthy));
+      // Declared earlier and not recovered yet (or a previous leader died half-way through): finish it.
+      toRecover.push({ nodeId: node.nodeId, silentForMs: node.silentForMs ?? 0 });
     }
+  }
+  for (const { nodeId, silentForMs } of toRecover) {
+    if (inProgress.has(nodeId)) continue;
+    const running = recover(deps, nodeId, silentForMs, healthy)
+      .then(() => undefined)
+      .catch((err) => deps.log('error', 'recovery failed; the next sweep retries it', { deadNode: nodeId, error: (err as Error).message }))
+      .finally(() => inProgress.delete(nodeId));
+    inProgress.set(nodeId, running);
   }
   const toppedUp = await topUpShortShards(deps, healthy);
   if (toppedUp > 0) deps.log('info', 'under-replicated shards topped up', { replicasAdded: toppedUp });
-  return recoveries;
+  return declared;
 }
 
 async function recover(deps: FailureDetectorDeps, nodeId: string, silentForMs: number, healthy: PlacementNode[]): Promise<Recovery> {

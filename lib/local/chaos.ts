@@ -104,17 +104,22 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   while (Date.now() - started < (opts.deadlineMs ?? 10 * 60 * 1000)) {
     object = (await ledger.list()).find((o) => o.key === 'chaos/train.jsonl');
     const leader = await LeaderLease.read(target.clients.doc, target.resources.controlTable);
-    if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: Date.now() });
+    // When the new leader acquired the lease (its own timestamp), not when this loop noticed.
+    if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: leader.acquiredAt });
     await recordDetections(registry, failures);
     if (object?.status === 'COMPLETE' || object?.status === 'FAILED') break;
-    const due = object && object.chunkCount > 0 && failures.length < planned.length && object.chunksDone >= ((failures.length + 1) * object.chunkCount) / (planned.length + 2);
+    // The next failure waits for a live leader that is not a victim (after the leader's kill, for its successor).
+    const leaderLive = leader !== undefined && !victims.has(leader.holder) && leader.expiresAt > Date.now();
+    const due = leaderLive && object && object.chunkCount > 0 && failures.length < planned.length && object.chunksDone >= ((failures.length + 1) * object.chunkCount) / (planned.length + 2);
     if (due) {
       const action = planned[failures.length];
       const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
-      // The first victim is the leader; the others hold leases right now, so that every failure
-      // has work in flight to recover.
+      // The first victim is the leader; the others are followers that hold leases right now, so
+      // that every failure has work in flight to recover and is detected by a live leader (a
+      // leader that fails too adds a lease expiry to the detection of everything before it).
       // The freshest lease has the most work left, so the victim still holds it when the signal lands.
-      const freshest = await Promise.all(nodes.map(async (n) => ({ n, at: Math.max(0, ...(await chunks.leasesOf(n.nodeId)).map((c) => c.leaseExpiresAt)) })));
+      const followers = nodes.filter((n) => n.nodeId !== leader?.holder);
+      const freshest = await Promise.all(followers.map(async (n) => ({ n, at: Math.max(0, ...(await chunks.leasesOf(n.nodeId)).map((c) => c.leaseExpiresAt)) })));
       const holder = freshest.filter((h) => h.at > 0).sort((a, b) => b.at - a.at)[0]?.n;
       // (When no node holds a lease at this instant, wait for the next tick.)
       const victim = failures.length === 0 && leader ? nodes.find((n) => n.nodeId === leader.holder) : holder;
