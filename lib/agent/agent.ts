@@ -5,7 +5,7 @@ import { CONTROL_POLL_MS, ControlWatcher, type ControlView } from '../control/co
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
 import { finalizeFinishedObjects } from '../ledger/manifest';
 import { RunLedger, settleRuns } from '../ledger/run-ledger';
-import { detectFailures, handBackLeases, type RecoveriesInProgress } from '../cluster/failure-detector';
+import { detectFailures, handBackLeases, placementOf, type RecoveriesInProgress } from '../cluster/failure-detector';
 import { LeaderLease } from '../cluster/leader-lease';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -383,7 +383,7 @@ export class Agent {
   /** Healthy nodes as placement targets, from a registry read at most a second old. */
   private async placementNodes(): Promise<PlacementNode[]> {
     const healthy = await this.deps.registry.healthy(this.worker.config.heartbeatTimeoutSeconds * 1000, Date.now(), REGISTRY_VIEW_MAX_AGE_MS);
-    return healthy.map((n) => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) }));
+    return healthy.map(placementOf);
   }
 
   private every(ms: number, fn: () => Promise<void>): void {

@@ -29,7 +29,8 @@ export interface Recovery {
   recoveryMs: number;
 }
 
-const placementOf = (n: NodeItem): PlacementNode => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) });
+/** A registry node as a placement target: its weight is its cache capacity in GiB. */
+export const placementOf = (n: NodeItem): PlacementNode => ({ nodeId: n.nodeId, failureDomain: n.failureDomain, capacity: Math.max(1, n.cacheCapacityBytes / 1024 ** 3) });
 
 /** Recoveries running on this node, by dead node id. */
 export type RecoveriesInProgress = Map<string, Promise<void>>;
