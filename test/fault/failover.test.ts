@@ -12,8 +12,8 @@ describe('failover under fault injection (6 agent processes, local endpoint)', (
       agents: 6,
       kill: 2,
       pause: 1,
-      pauseMs: 8000,
-      sizeBytes: 5_000_000,
+      pauseMs: 12_000, // wakes after it was declared dead and its work handed back, even on a loaded machine
+      sizeBytes: 8_000_000, // ~50 chunks: the run outlasts three failures spaced by a leader election
       chunkSizeBytes: 160 * 1024,
       slowMs: 1000,
       deadlineMs: 180_000, // it takes 20–40 s; a stall is reported as a problem, not a hook timeout
