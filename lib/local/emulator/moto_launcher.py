@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Starts moto's standalone server after patching three Step Functions bugs of moto 5.2.1.
+"""Starts moto's standalone server after patching three Step Functions bugs and one DynamoDB race of moto 5.2.1.
 
 Why: shardline's control plane is Step Functions, and locally it runs on moto (no Docker, no
 LocalStack here). Unpatched, moto 5.2.1 executes only the first execution of a state machine
@@ -16,6 +16,10 @@ and mangles some integrations (see /work/shared/LOCAL-AWS.md):
    parameters and responses with botocore's operation model, which the parser ships helpers
    for (_to_boto_request / _from_boto_response) but never calls; timestamps in responses become
    ISO strings (DescribeExecution could not encode them otherwise).
+4. DynamoDB item writes are not atomic: the threaded server runs requests side by side and an
+   `ADD` is a read-modify-write in Python, so concurrent transactions on one item lose updates
+   (16 concurrent TransactWriteItems each adding 1 to a counter ended at 12 in one round of
+   ten). DynamoDB applies each item write atomically. Fix: one DynamoDB request at a time.
 
 Usage: python3 moto_launcher.py -H 127.0.0.1 -p PORT   (same flags as `python3 -m moto.server`)
 Exit code 3: moto is missing or not 5.x.
@@ -143,12 +147,28 @@ def patch_parameter_normalisation():
     StateTaskService._normalise_response = _normalise_response
 
 
+def patch_serialize_dynamodb():
+    """(4) One DynamoDB request at a time, so that item writes are atomic as on AWS."""
+    import threading
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action
+
+
 # Each patch runs right after moto imports the module it changes: importing the Step Functions
 # parser up front would add about a second to every server start, also when it is never used.
 PATCHES = {
     "moto.stepfunctions.models": patch_state_machine_deepcopy,
     "moto.stepfunctions.parser.models": patch_default_execution_name,
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service": patch_parameter_normalisation,
+    "moto.dynamodb.responses": patch_serialize_dynamodb,
 }
 
 

@@ -4,6 +4,7 @@ import { ListBucketsCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients } from '../../../lib/aws/clients';
 import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
 import { sfn, waitForExecution } from './sfn-client';
@@ -31,6 +32,28 @@ describe('startMotoServer', () => {
     expect((await fetch(`${moto.endpoint}/moto-api/`)).ok).toBe(true);
     expect(startedInMs).toBeLessThan(10000);
   });
+
+  it('applies concurrent transactions that add to one counter atomically, as DynamoDB does (no lost update)', async () => {
+    const { ddb, doc } = createAwsClients({ endpoint: moto.endpoint });
+    await ddb.send(
+      new CreateTableCommand({ TableName: 'counters', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }),
+    );
+    const counts: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      await doc.send(new PutCommand({ TableName: 'counters', Item: { pk: `object-${round}`, chunksDone: 0 } }));
+      // Like chunk commits: each transaction writes its own item and adds 1 to the shared one.
+      await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          doc.send(new TransactWriteCommand({ TransactItems: [
+            { Put: { TableName: 'counters', Item: { pk: `chunk-${round}-${i}` } } },
+            { Update: { TableName: 'counters', Key: { pk: `object-${round}` }, UpdateExpression: 'SET lastCommitAt = :t ADD chunksDone :one', ExpressionAttributeValues: { ':one': 1, ':t': i } } },
+          ] })),
+        ),
+      );
+      counts.push((await doc.send(new GetCommand({ TableName: 'counters', Key: { pk: `object-${round}` }, ConsistentRead: true }))).Item?.chunksDone);
+    }
+    expect(counts).toEqual(Array(20).fill(16));
+  }, 60_000);
 
   it('runs every execution of a state machine when StartExecution is called twice, the second time without a name', async () => {
     const { ddb } = createAwsClients({ endpoint: moto.endpoint });
