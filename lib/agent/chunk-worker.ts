@@ -108,8 +108,7 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
   // SQS dead-letters a message on the receive after its maxReceiveCount-th, whatever the earlier
   // receives were. Those that were not failures of the chunk (busy rechecks, holders that died)
   // must not send a healthy chunk to the DLQ: on its last receive such a message is re-sent fresh.
-  const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
-  const lastReceive = deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount;
+  const { receives, lastReceive } = receivesOf(deps, message);
   if (leased.outcome === 'busy') {
     // Look again soon rather than at the lease's expiry: if the holder fails, its lease is
     // revoked, and the receipt handle it stored no longer names this receive of the message.
@@ -204,12 +203,18 @@ export async function handleChunkMessage(deps: ChunkWorkerDeps, message: Message
  * visible again at once, or re-sent fresh if this was its last receive before the DLQ.
  */
 export async function returnUnworked(deps: ChunkWorkerDeps, message: Message): Promise<void> {
-  const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
-  if (deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount) {
+  const { receives, lastReceive } = receivesOf(deps, message);
+  if (lastReceive) {
     await requeueFresh(deps, message, 0, { messageId: message.MessageId, receives });
     return;
   }
   await setVisibility(deps, message.ReceiptHandle as string, 0);
+}
+
+/** How often this message was received, and whether this is its last receive before the DLQ. */
+function receivesOf(deps: Pick<ChunkWorkerDeps, 'maxReceiveCount'>, message: Message): { receives: number; lastReceive: boolean } {
+  const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 0);
+  return { receives, lastReceive: deps.maxReceiveCount !== undefined && receives >= deps.maxReceiveCount };
 }
 
 /**
