@@ -5,9 +5,9 @@ import { parsePipelineConfig } from '../lib/config/pipeline-config';
 export interface FleetConfig {
   /** EC2 instance type of the GPU hosts. @default 'g5.xlarge' */
   readonly instanceType: string;
-  /** @default 1 */
+  /** Fewest GPU hosts the Auto Scaling group keeps. @default 1 */
   readonly minCapacity: number;
-  /** @default 4 */
+  /** Most GPU hosts the Auto Scaling group may run. @default 4 */
   readonly maxCapacity: number;
   /** Agent tasks (one per host). @default 1 */
   readonly desiredCount: number;
@@ -23,27 +23,37 @@ export interface FleetConfig {
   readonly cacheCapacityGiB: number;
 }
 
+/** The chunk work queue the agents long-poll. */
+export interface WorkQueueConfig {
+  /** Seconds a received chunk stays invisible (agents extend it while they work). @default 300 */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before a chunk message dead-letters. @default 5 (3 on the `local` stage) */
+  readonly maxReceiveCount: number;
+}
+
+/** The chunker Lambda, which plans each ingested object into chunks. */
+export interface ChunkerConfig {
+  /** Memory of the function in MiB. @default 512 */
+  readonly memorySize: number;
+  /** Ingest events per invocation. @default 10 */
+  readonly batchSize: number;
+  /** Concurrent chunker invocations. @default 10 */
+  readonly maxConcurrency: number;
+}
+
 /** One deployment stage of shardline. */
 export interface StageConfig {
+  /** Lowercase letters, digits and dashes: in resource names and the `Stage` metric dimension. */
   readonly stageName: string;
+  /** The GPU hosts and the agent task. */
   readonly fleet: FleetConfig;
-  readonly workQueue: {
-    /** @default 300 */
-    readonly visibilityTimeoutSeconds: number;
-    /** Receives before a chunk message dead-letters. @default 5 */
-    readonly maxReceiveCount: number;
-  };
-  readonly chunker: {
-    /** @default 512 */
-    readonly memorySize: number;
-    /** @default 10 */
-    readonly batchSize: number;
-    /** Concurrent chunker invocations. @default 10 */
-    readonly maxConcurrency: number;
-  };
+  /** The chunk work queue. */
+  readonly workQueue: WorkQueueConfig;
+  /** The chunker Lambda. */
+  readonly chunker: ChunkerConfig;
   /** Pipeline config for every component (defaults fill the rest). @default {} */
   readonly pipeline: Partial<PipelineConfig>;
-  /** Keep buckets and tables when the stack is deleted. @default true */
+  /** Keep buckets and tables when the stack is deleted. @default true (false on the `local` and `test` stages) */
   readonly retainData: boolean;
   /** Days of log retention. @default 30 */
   readonly logRetentionDays: number;

@@ -20,8 +20,8 @@ function definitionOf(id: string): { States: Record<string, any>; StartAt: strin
   const value = (p: unknown) => (typeof p === 'string' ? p : (p as { Ref?: string }).Ref === 'AWS::Partition' ? 'aws' : 'resolved-reference');
   return JSON.parse(parts.map(value).join(''));
 }
-const control = definitionOf(logicalId(stack.controlPlane.controlStateMachine));
-const run = definitionOf(logicalId(stack.controlPlane.runStateMachine));
+const control = definitionOf(logicalId(stack.shardline.controlPlane.controlStateMachine));
+const run = definitionOf(logicalId(stack.shardline.controlPlane.runStateMachine));
 const taskResources = (d: { States: Record<string, any> }) => Object.values(d.States).filter((s) => s.Type === 'Task').map((s) => s.Resource as string);
 
 describe('control plane state machines', () => {
@@ -93,7 +93,7 @@ describe('control plane state machines', () => {
   });
 
   it('both machines log to CloudWatch Logs, trace with X-Ray and time out', () => {
-    for (const m of [stack.controlPlane.controlStateMachine, stack.controlPlane.runStateMachine]) {
+    for (const m of [stack.shardline.controlPlane.controlStateMachine, stack.shardline.controlPlane.runStateMachine]) {
       const props = resources[logicalId(m)].Properties;
       expect(props.TracingConfiguration).toEqual({ Enabled: true });
       expect(props.LoggingConfiguration.Level).toBe('ALL');
@@ -106,27 +106,27 @@ describe('control plane state machines', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Action: 'lambda:UpdateEventSourceMapping', Resource: Match.not(Match.exact('*')) }),
-          Match.objectLike({ Action: 'ecs:UpdateService', Resource: { Ref: logicalId(stack.fleet.service) } }),
+          Match.objectLike({ Action: 'ecs:UpdateService', Resource: { Ref: logicalId(stack.shardline.fleet.service) } }),
         ]),
       },
     });
   });
 
   it('run notices go to an encrypted SNS topic', () => {
-    const topic = resources[logicalId(stack.controlPlane.runNotices)];
+    const topic = resources[logicalId(stack.shardline.controlPlane.runNotices)];
     expect(topic.Properties.KmsMasterKeyId).toBeDefined();
   });
 });
 
 describe('circuit breaker', () => {
   it('an alarm of the circuit breaker going to ALARM starts the control state machine with pause', () => {
-    const alarms = stack.observability.circuitBreakerAlarms;
+    const alarms = stack.shardline.observability.circuitBreakerAlarms;
     expect(alarms.length).toBeGreaterThanOrEqual(2);
-    const rule = resources[logicalId(stack.controlPlane.circuitBreakerRule!)].Properties;
+    const rule = resources[logicalId(stack.shardline.controlPlane.circuitBreakerRule!)].Properties;
     expect(rule.EventPattern).toMatchObject({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
     expect(rule.EventPattern.resources).toHaveLength(alarms.length);
     const target = rule.Targets[0];
-    expect(target.Arn).toEqual({ Ref: logicalId(stack.controlPlane.controlStateMachine) });
+    expect(target.Arn).toEqual({ Ref: logicalId(stack.shardline.controlPlane.controlStateMachine) });
     expect(JSON.stringify(target.InputTransformer.InputTemplate)).toMatch(/pause/);
     expect(JSON.stringify(target.InputTransformer.InputTemplate)).toMatch(/circuit breaker/);
   });

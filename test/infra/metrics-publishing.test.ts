@@ -18,7 +18,7 @@ describe('metrics publishing (CDK)', () => {
   });
 
   it('tells the chunker and task-stopped Lambdas their stage (their EMF carries it)', () => {
-    for (const fn of [stack.ingest.chunker, stack.taskStopped.handler]) {
+    for (const fn of [stack.shardline.ingest.chunker, stack.shardline.taskStopped.handler]) {
       const props = template.toJSON().Resources[logicalId(fn)].Properties;
       expect(props.Environment.Variables.SHARDLINE_STAGE).toBe('metricstest');
     }
@@ -26,7 +26,7 @@ describe('metrics publishing (CDK)', () => {
 
   it('lets the agent task role put metric data in the Shardline namespace only', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: logicalId(stack.fleet.taskDefinition.taskRole) }],
+      Roles: [{ Ref: logicalId(stack.shardline.fleet.taskDefinition.taskRole) }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shardline' } } },

@@ -20,7 +20,7 @@ const stack: ShardlineStack = createShardlineStack(app, 'Test', {
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
-const topicRef = { Ref: logicalId(stack.observability.operatorTopic) };
+const topicRef = { Ref: logicalId(stack.shardline.observability.operatorTopic) };
 
 /** The dashboard body as JSON, each CloudFormation token written as `${Ref:Id}` / `${Id.Attr}`. */
 function dashboardBody(): { widgets: { type: string; properties: Record<string, any> }[] } {
@@ -50,7 +50,7 @@ function alarmNamed(name: string) {
 
 describe('Observability operator topic', () => {
   it('encrypts the topic with a rotated customer key CloudWatch may use', () => {
-    const keyId = logicalId(stack.observability.node.findChild('OperatorTopicKey') as never);
+    const keyId = logicalId(stack.shardline.observability.node.findChild('OperatorTopicKey') as never);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] }, DisplayName: 'shardline test alarms' });
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
@@ -114,7 +114,7 @@ describe('Observability dashboard', () => {
   });
 
   it('shows depth and age of the oldest message of all four queues', () => {
-    const queueNames = [stack.workQueues.workQueue, stack.workQueues.workDlq, stack.ingest.eventsQueue, stack.ingest.eventsDlq].map((q) => `\${${logicalId(q)}.QueueName}`);
+    const queueNames = [stack.shardline.workQueues.workQueue, stack.shardline.workQueues.workDlq, stack.shardline.ingest.eventsQueue, stack.shardline.ingest.eventsDlq].map((q) => `\${${logicalId(q)}.QueueName}`);
     const depth = graphNamed('Queue depth (visible + in flight)').metrics.filter((r) => r[0] === 'AWS/SQS');
     const age = graphNamed('Age of oldest message (s)').metrics;
     for (const name of queueNames) {
@@ -130,7 +130,7 @@ describe('Observability dashboard', () => {
 
   it('shows DynamoDB throttled requests of the ledger, nodes and control tables', () => {
     const rows = graphNamed('Throttles').metrics.filter((r) => r[0] === 'AWS/DynamoDB');
-    for (const table of [stack.state.ledgerTable, stack.state.nodesTable, stack.state.controlTable]) {
+    for (const table of [stack.shardline.state.ledgerTable, stack.shardline.state.nodesTable, stack.shardline.state.controlTable]) {
       expect(rows).toContainEqual(expect.arrayContaining(['ThrottledRequests', `\${Ref:${logicalId(table)}}`, 'Operation', 'UpdateItem']));
     }
   });
@@ -140,8 +140,8 @@ describe('Observability alarms', () => {
   const queueDims = (q: { node: { defaultChild?: unknown } }) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(q), 'QueueName'] } }];
 
   it.each([
-    ['shardline-test-work-dlq-not-empty', () => stack.workQueues.workDlq],
-    ['shardline-test-ingest-dlq-not-empty', () => stack.ingest.eventsDlq],
+    ['shardline-test-work-dlq-not-empty', () => stack.shardline.workQueues.workDlq],
+    ['shardline-test-ingest-dlq-not-empty', () => stack.shardline.ingest.eventsDlq],
   ])('%s trips on one visible message and keeps its state while SQS is silent', (name, queue) => {
     expect(alarmNamed(name)).toMatchObject({
       Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queueDims(queue()),
@@ -152,7 +152,7 @@ describe('Observability alarms', () => {
 
   it('alarms when the oldest work message is older than 30 minutes', () => {
     expect(alarmNamed('shardline-test-work-oldest-message-age')).toMatchObject({
-      MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: queueDims(stack.workQueues.workQueue),
+      MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: queueDims(stack.shardline.workQueues.workQueue),
       Threshold: 1800, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
     });
   });
@@ -185,7 +185,7 @@ describe('Observability alarms', () => {
 
   it.each([['errors', 'Errors'], ['throttles', 'Throttles']])('alarms on any chunker Lambda %s', (what, metricName) => {
     expect(alarmNamed(`shardline-test-chunker-${what}`)).toMatchObject({
-      Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.ingest.chunker) } }],
+      Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.shardline.ingest.chunker) } }],
       Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
     });
   });
@@ -193,7 +193,7 @@ describe('Observability alarms', () => {
   it.each(['ledger', 'nodes', 'control'] as const)('alarms on DynamoDB throttles of the %s table within the 10-metric limit', (name) => {
     const props = alarmNamed(`shardline-test-${name}-table-throttles`);
     expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef] });
-    const table = stack.state[`${name}Table`];
+    const table = stack.shardline.state[`${name}Table`];
     const inputs = props.Metrics.slice(1);
     expect(inputs.length).toBeLessThanOrEqual(10);
     for (const i of inputs) {
@@ -213,7 +213,7 @@ describe('Observability alarms', () => {
   });
 
   it('hands the DLQ and error-rate alarms to the circuit breaker, which pauses the pipeline on them', () => {
-    const ids = stack.observability.circuitBreakerAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never));
+    const ids = stack.shardline.observability.circuitBreakerAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never));
     expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual([
       'shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate',
     ]);
@@ -230,7 +230,7 @@ describe('Observability in the stack', () => {
   });
 
   it('synthesizes without CDK warnings', () => {
-    const warnings = Annotations.fromStack(stack).findWarning('/Test/Observability/*', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Test/Default/Observability/*', Match.anyValue());
     expect(warnings.map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ const logicalId = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalI
 
 describe('Storage and Ingest buckets', () => {
   it.each(['ingest', 'processed'])('encrypts, versions and blocks public access on the %s bucket', (which) => {
-    const bucket = which === 'ingest' ? stack.ingest.ingestBucket : stack.storage.processedBucket;
+    const bucket = which === 'ingest' ? stack.shardline.ingest.ingestBucket : stack.shardline.storage.processedBucket;
     const props = template.toJSON().Resources[logicalId(bucket)].Properties;
     expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
@@ -23,7 +23,7 @@ describe('Storage and Ingest buckets', () => {
 
   it('denies non-TLS access to the buckets', () => {
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      Bucket: { Ref: logicalId(stack.ingest.ingestBucket) },
+      Bucket: { Ref: logicalId(stack.shardline.ingest.ingestBucket) },
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
   });
@@ -36,9 +36,9 @@ describe('Storage and Ingest buckets', () => {
 
   it('sends ObjectCreated notifications of the ingest bucket to the ingest-events queue', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
-      BucketName: { Ref: logicalId(stack.ingest.ingestBucket) },
+      BucketName: { Ref: logicalId(stack.shardline.ingest.ingestBucket) },
       NotificationConfiguration: {
-        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsQueue), 'Arn'] } }],
+        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [logicalId(stack.shardline.ingest.eventsQueue), 'Arn'] } }],
       },
     });
   });
@@ -48,14 +48,14 @@ describe('Queues', () => {
   it('gives the work queue a DLQ with an explicit maxReceiveCount and visibility timeout', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 300,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.workQueues.workDlq), 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.shardline.workQueues.workDlq), 'Arn'] }, maxReceiveCount: 5 },
       SqsManagedSseEnabled: true,
     });
   });
 
   it('gives the ingest-events queue a DLQ', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsDlq), 'Arn'] } },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.shardline.ingest.eventsDlq), 'Arn'] } },
     });
   });
 
@@ -117,7 +117,7 @@ describe('Chunker Lambda', () => {
 
   it('consumes the ingest-events queue with partial batch responses', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.ingest.eventsQueue), 'Arn'] },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.shardline.ingest.eventsQueue), 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,
       ScalingConfig: { MaximumConcurrency: 10 },
@@ -173,16 +173,16 @@ describe('TaskStoppedDetector', () => {
       EventPattern: {
         source: ['aws.ecs'],
         'detail-type': ['ECS Task State Change'],
-        detail: { clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.fleet.cluster), 'Arn'] }], lastStatus: ['STOPPED'] },
+        detail: { clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.shardline.fleet.cluster), 'Arn'] }], lastStatus: ['STOPPED'] },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.taskStopped.handler), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 3 } })],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.shardline.taskStopped.handler), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 3 } })],
     });
   });
 
   it('gives the handler the nodes table and nothing else', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
-      Environment: { Variables: { [RESOURCES.nodesTable.envVar]: { Ref: logicalId(stack.state.nodesTable) }, POWERTOOLS_SERVICE_NAME: 'shardline-task-stopped' } },
+      Environment: { Variables: { [RESOURCES.nodesTable.envVar]: { Ref: logicalId(stack.shardline.state.nodesTable) }, POWERTOOLS_SERVICE_NAME: 'shardline-task-stopped' } },
     });
   });
 });

@@ -1,0 +1,14 @@
+/**
+ * What the shardline package exports: the `Shardline` construct to add to a CDK app, its props,
+ * and the stage config types and helpers. `infra/app.ts` is this repo's own app, not exported.
+ */
+export { Shardline, resolveStageConfig, type ShardlineProps } from './shardline';
+export {
+  defaultStageConfig,
+  validateStageConfig,
+  type ChunkerConfig,
+  type FleetConfig,
+  type StageConfig,
+  type WorkQueueConfig,
+} from './config';
+export type { PipelineConfig } from '../lib/config/pipeline-config';
