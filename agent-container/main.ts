@@ -14,6 +14,15 @@ import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-te
 import { createLogger } from '../lib/observability/logger';
 import { stageFromEnv } from '../lib/observability/stage';
 import { resourcesFromEnv } from '../lib/resources';
+import { parsePort } from '../lib/units';
+
+const metricsPort = (value: string): number => {
+  try {
+    return parsePort(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
 
 const program = new Command('shardline-agent')
   .description('shardline node agent: processes chunks and caches shards for training')
@@ -26,7 +35,7 @@ const program = new Command('shardline-agent')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
-  .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(parseMetricsPort))
+  .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(metricsPort))
   .option('--metrics-host <host>', 'address the /metrics endpoint listens on', '0.0.0.0')
   .option('--no-cloudwatch-metrics', 'do not publish metrics to CloudWatch (PutMetricData every second)')
   .action(async (opts) => {
@@ -86,12 +95,6 @@ const program = new Command('shardline-agent')
     process.once('SIGINT', () => shutdown('SIGINT'));
     await agent.start();
   });
-
-function parseMetricsPort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
-  return port;
-}
 
 program.parseAsync().catch((err) => {
   console.error(`shardline-agent: ${(err as Error).message}`);

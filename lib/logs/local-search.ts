@@ -4,9 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CHUNKER_LOG_FILE } from '../local/chunker-log';
-import type { LocalState } from '../local/environment';
-import { readLocalState } from '../local/state-file';
+import { CHUNKER_LOG_FILE, readLocalState, type LocalState } from '../aws/local-state';
 import { searchLogFile, type FileSearchOptions } from './file-search';
 import type { LogQuery } from './query';
 import { mostRecent, type LogRecord, type LogSource } from './record';

@@ -3,6 +3,7 @@
  * minimum level, free text, a time range) and how many. Built once from CLI options, then used by
  * every searcher (local files, CloudWatch Logs) with the same exact-match semantics (`match.ts`).
  */
+import { parseDuration } from '../units';
 
 /** Powertools Logger's level names, lowest first. */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'] as const;
@@ -38,14 +39,6 @@ export function parseLevel(text: string): LogLevelName {
   return LOG_LEVELS[rank];
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90s`, `10m`, `1.5h`, `2d`, `500ms` in milliseconds; throws on anything else. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new Error(`expected a duration such as 30s, 15m, 2h or 1d, got '${text}'`);
-  return Number(m[1]) * DURATION_UNITS_MS[m[2]];
-}
 
 /** An ISO 8601 time (`2026-11-02T10:00:00Z`, a date alone, or with an offset) in epoch ms; throws otherwise. */
 export function parseTime(text: string): number {

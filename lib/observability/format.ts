@@ -1,18 +1,5 @@
 /** Small formatters shared by the terminal watch view (the web page has its own copies). */
 
-/** Bytes in decimal units: `0 B`, `512 B`, `1.5 kB`, `24.0 MB`, `1.20 GB`. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 1000) return `${Math.max(0, Math.round(bytes || 0))} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${(bytes / 1e9).toFixed(2)} GB`;
-}
-
-/** A count with thousands separators (`1,234,567`). */
-export function formatCount(n: number): string {
-  return Math.round(n || 0).toLocaleString('en-US');
-}
-
 /** Seconds with one decimal below a minute, then `1m05s`, `2h03m`. */
 export function formatAge(ms: number): string {
   const s = Math.max(0, ms) / 1000;

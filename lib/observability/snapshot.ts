@@ -1,8 +1,8 @@
 import { scanAll } from '../aws/dynamo-pages';
 import { LeaderLease } from '../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../cluster/registry';
-import { leaderRow, nodeRow, objectRow, type ObjectStatusRow, type PipelineStatus } from '../cli/status';
-import type { Target } from '../cli/target';
+import { leaderRow, nodeRow, objectRow, type ObjectStatusRow, type PipelineStatus } from './status';
+import type { Target } from '../aws/target';
 import { ConfigStore } from '../control/config-store';
 import { ControlTable, type ControlState } from '../control/control-state';
 import { DIGEST_ATTRIBUTES, digestLedger, isLive, processedBytes, type LedgerError, type ReplicaSummary } from './ledger-digest';

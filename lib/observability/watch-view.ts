@@ -1,4 +1,5 @@
-import { formatAge, formatBytes, formatCount, progressBar, sparkline, truncate } from './format';
+import { formatBytes, formatCount } from '../units';
+import { formatAge, progressBar, sparkline, truncate } from './format';
 import type { NodeHealth, PipelineSnapshot, SnapshotObject } from './snapshot';
 import type { ThroughputPoint } from './throughput';
 
@@ -46,13 +47,13 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   const sparkWidth = Math.max(10, Math.min(60, width - 60));
   lines.push('');
   lines.push(
-    `${bold('THROUGHPUT')}  ${formatBytes(now?.bytesPerSec ?? 0)}/s  ${formatCount(now?.recordsPerSec ?? 0)} rec/s  in flight ${snapshot.totals.chunksInFlight}  ` +
+    `${bold('THROUGHPUT')}  ${formatBytes(now?.bytesPerSec ?? 0, 'fixed')}/s  ${formatCount(now?.recordsPerSec ?? 0)} rec/s  in flight ${snapshot.totals.chunksInFlight}  ` +
       sparkline(history.map((p) => p.bytesPerSec), sparkWidth),
   );
   const t = snapshot.totals;
   lines.push(
     truncate(
-      `TOTAL       ${formatBytes(t.bytesProcessed)} of ${formatBytes(t.bytesTotal)} · chunks ${t.chunksDone}/${t.chunkCount} · records in ${formatCount(t.recordsIn)}, ` +
+      `TOTAL       ${formatBytes(t.bytesProcessed, 'fixed')} of ${formatBytes(t.bytesTotal, 'fixed')} · chunks ${t.chunksDone}/${t.chunkCount} · records in ${formatCount(t.recordsIn)}, ` +
         `out ${formatCount(t.recordsOut)}, rejected ${formatCount(t.recordsRejected)}, filtered ${formatCount(t.recordsFiltered)}`,
       width,
     ),
@@ -114,7 +115,7 @@ function objectLine(o: SnapshotObject, barWidth: number, width: number, color: b
   const state = failed ? `FAILED(${o.failedChunks})` : o.status;
   const bar = paint(color, failed ? 31 : o.status === 'COMPLETE' ? 32 : 36)(progressBar(o.chunksDone, o.chunkCount, barWidth));
   // The state is padded so every row's key column has the same width, then the padding is trimmed.
-  const tail = ` ${bar} ${String(pct).padStart(3)}%  ${`${o.chunksDone}/${o.chunkCount}`.padStart(7)} chunks  ${formatBytes(o.bytesDone).padStart(8)}  ${state.padEnd(12)}`;
+  const tail = ` ${bar} ${String(pct).padStart(3)}%  ${`${o.chunksDone}/${o.chunkCount}`.padStart(7)} chunks  ${formatBytes(o.bytesDone, 'fixed').padStart(8)}  ${state.padEnd(12)}`;
   const keyWidth = Math.max(12, Math.min(48, width - (tail.length - (color ? 9 : 0)) - 2));
   return `  ${truncateStart(o.key, keyWidth).padEnd(keyWidth)}${tail}`.trimEnd();
 }

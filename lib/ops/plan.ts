@@ -4,7 +4,7 @@ import { limitChecks } from './capacity/limit-checks';
 import { costPerHour, scale } from './capacity/plan-cost';
 import { PLAN_DEFAULTS, validatePlanInput, type NormalizedPlanInput, type PlanInput } from './capacity/plan-input';
 
-import { formatData as fmtBytes, formatRate } from './units';
+import { formatBytes as fmtBytes, formatRate } from '../units';
 
 export { ASSUMED_NODE_THROUGHPUT, PLAN_DEFAULTS, PlanInputError, type NodeThroughput, type PlanInput } from './capacity/plan-input';
 

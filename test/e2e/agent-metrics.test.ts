@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
-import { waitForMetricsUrls } from '../../lib/local/agent-metrics-endpoint';
-import { METRICS_BASE_PORT_ENV } from '../../lib/local/agent-processes';
-import { startLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment';
+import { waitForMetricsUrls } from '../../local/agent-metrics-endpoint';
+import { METRICS_BASE_PORT_ENV } from '../../local/agent-processes';
+import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 import { AgentMetric, METRIC_NAMESPACE } from '../../lib/observability/metric-names';
 import { waitFor } from '../support/wait';
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients } from '../../lib/aws/clients';
-import type { Target } from '../../lib/cli/target';
+import type { Target } from '../../lib/aws/target';
 import { NodeRegistry } from '../../lib/cluster/registry';
 import { ConfigStore } from '../../lib/control/config-store';
 import { ControlTable, type ControlAction } from '../../lib/control/control-state';
@@ -11,10 +11,10 @@ import { startExecution } from '../../lib/control/executions';
 import { countLeasedChunks } from '../../lib/control/pipeline-activity';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
 import type { RunManifest } from '../../lib/ledger/run-ledger';
-import { stopLocalAgent } from '../../lib/local/agent-processes';
-import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
-import { startLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment';
-import { verifyObject } from '../../lib/local/verify';
+import { stopLocalAgent } from '../../local/agent-processes';
+import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
+import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
+import { verifyObject } from '../../local/verify';
 import { waitFor } from '../support/wait';
 
 const lines = (prefix: string, n: number, bad = 0) =>

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createAwsClients } from '../../lib/aws/clients';
-import type { Target } from '../../lib/cli/target';
-import { generateJsonlDataset } from '../../lib/local/dataset';
-import { startLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment';
+import type { Target } from '../../lib/aws/target';
+import { generateJsonlDataset } from '../../local/dataset';
+import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 import { startDashboard, type Dashboard } from '../../lib/observability/dashboard/server';
 import { colourStats, decodePng } from '../support/png';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients } from '../../lib/aws/clients';
 import { chunkIdOf } from '../../lib/chunking/chunk';
-import type { Target } from '../../lib/cli/target';
+import type { Target } from '../../lib/aws/target';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
-import { startLocalEnvironment, type LocalEnvironment } from '../../lib/local/environment';
-import { presentReplicas, verifyObject } from '../../lib/local/verify';
+import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
+import { presentReplicas, verifyObject } from '../../local/verify';
 import { waitFor } from '../support/wait';
 
 /** A JSON Lines body with `valid` good records (unicode, CRLF, blank lines) and 3 bad lines. */

@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderChaosReport } from '../../lib/cli/chaos';
-import { runChaos, type ChaosReport } from '../../lib/local/chaos';
+import { renderChaosReport } from '../../cli/chaos';
+import { runChaos, type ChaosReport } from '../../local/chaos';
 
 describe('failover under fault injection (6 agent processes, local endpoint)', () => {
   let report: ChaosReport;

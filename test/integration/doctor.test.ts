@@ -3,7 +3,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaderLease } from '../../lib/cluster/leader-lease';
 import { NodeRegistry, type NodeIdentity } from '../../lib/cluster/registry';
-import type { Target } from '../../lib/cli/target';
+import type { Target } from '../../lib/aws/target';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { ConfigStore } from '../../lib/control/config-store';
 import { keys } from '../../lib/ledger/items';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createAwsClients } from '../../lib/aws/clients';
-import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
+import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
 import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';
 import { RESOURCES } from '../../lib/resources';
 

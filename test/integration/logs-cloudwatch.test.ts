@@ -1,7 +1,7 @@
 import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { stackLogGroups } from '../../lib/cli/logs';
+import { stackLogGroups } from '../../cli/logs';
 import { createAwsClients } from '../../lib/aws/clients';
-import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
+import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
 import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';
 import { searchCloudWatchLogs, type LogGroupSource } from '../../lib/logs/cloudwatch-search';
 import { buildLogQuery, type LogQueryOptions } from '../../lib/logs/query';

@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LeaderLease } from '../../lib/cluster/leader-lease';
 import { NodeRegistry, type NodeIdentity } from '../../lib/cluster/registry';
-import type { Target } from '../../lib/cli/target';
+import type { Target } from '../../lib/aws/target';
 import { keys } from '../../lib/ledger/items';
 import { collectSnapshot } from '../../lib/observability/snapshot';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';

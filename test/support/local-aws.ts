@@ -1,6 +1,6 @@
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
-import { startMotoServer, type MotoServer } from '../../lib/local/emulator/moto-server';
-import { provisionLocalStack } from '../../lib/local/provision-stack';
+import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
+import { provisionLocalStack } from '../../local/provision-stack';
 import { resourcesFromOutputs, type ResourceNames } from '../../lib/resources';
 
 /** A moto server with shardline's stack provisioned on it, for integration tests. */

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateJsonlDataset, parseSize } from '../../lib/local/dataset';
+import { generateJsonlDataset } from '../../local/dataset';
+import { parseSize } from '../../lib/units';
 import { createJsonlReader } from '../../lib/records/readers/jsonl';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Target } from '../../cli/target';
+import type { Target } from '../../aws/target';
 import { collectSnapshot, type SnapshotOptions } from '../snapshot';
 import { SnapshotPoller } from '../snapshot-poller';
 

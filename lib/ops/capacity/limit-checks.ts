@@ -1,6 +1,6 @@
 import { AWS_LIMITS, type InstanceType } from './aws-limits';
 import type { LimitCheck } from '../plan';
-import { formatCount, formatRate } from '../units';
+import { formatCount, formatRate } from '../../units';
 
 /** What the plan asks of each documented limit. */
 export interface LimitDemand {

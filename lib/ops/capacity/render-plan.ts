@@ -1,5 +1,5 @@
 import type { CapacityPlan, LimitCheck } from '../plan';
-import { formatCount, formatData as formatBytes, formatRate, formatSize, perSecond } from '../units';
+import { formatCount, formatBytes, formatRate, formatSize, perSecond } from '../../units';
 
 const usd = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 

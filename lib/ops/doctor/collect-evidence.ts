@@ -2,7 +2,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { scanAll } from '../../aws/dynamo-pages';
 import { LeaderLease } from '../../cluster/leader-lease';
 import { NodeRegistry, type NodeItem } from '../../cluster/registry';
-import type { Target } from '../../cli/target';
+import type { Target } from '../../aws/target';
 import { parsePipelineConfig, type PipelineConfig } from '../../config/pipeline-config';
 import { ConfigStore, effectiveConfig, EMPTY_CONFIG_DOCUMENT } from '../../control/config-store';
 import { ControlTable } from '../../control/control-state';

@@ -8,7 +8,7 @@ import { busyLine, windowText } from './checks/advice';
 import type { DoctorEvidence } from './evidence';
 import { figuresOf, type Figures } from './figures';
 import { rankFindings, type Diagnosis, type Finding } from './finding';
-import { formatCount, formatMs, formatRate, pct, perSecond } from '../units';
+import { formatCount, formatMs, formatRate, pct, perSecond } from '../../units';
 
 type Check = (e: DoctorEvidence, f: Figures) => Finding | undefined;
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createAwsClients } from '../../../lib/aws/clients';
-import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
+import { startMotoServer, type MotoServer } from '../../../local/emulator/moto-server';
 import { sfn, waitForExecution } from './sfn-client';
 
 const ROLE = 'arn:aws:iam::123456789012:role/sfn';

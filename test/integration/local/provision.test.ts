@@ -15,9 +15,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { createAwsClients, type AwsClients } from '../../../lib/aws/clients';
-import { startMotoServer, type MotoServer } from '../../../lib/local/emulator/moto-server';
+import { startMotoServer, type MotoServer } from '../../../local/emulator/moto-server';
 import { cloudWatchLogsFor } from '../../../lib/logs/cloudwatch-logs-client';
-import { provisionFromTemplate, synthesizeTemplate, type CloudFormationTemplateJson, type ProvisionResult } from '../../../lib/local/provision';
+import { provisionFromTemplate, synthesizeTemplate, type CloudFormationTemplateJson, type ProvisionResult } from '../../../local/provision';
 import { RESOURCES, resourcesFromOutputs, type ResourceNames } from '../../../lib/resources';
 
 /** A small stand-in for the real stack (infra/ is written elsewhere), with the same outputs. */

@@ -1,5 +1,5 @@
-import { referencedIds, resolveValue, UnresolvableError, type ResolveContext } from '../../../lib/local/provision/intrinsics';
-import { bucketName, queueName, tableName } from '../../../lib/local/provision/names';
+import { referencedIds, resolveValue, UnresolvableError, type ResolveContext } from '../../../local/provision/intrinsics';
+import { bucketName, queueName, tableName } from '../../../local/provision/names';
 
 const ctx: ResolveContext = {
   region: 'eu-west-1',

@@ -1,4 +1,5 @@
-import { buildLogQuery, levelRank, parseDuration, parseLevel, parseTime } from '../../../lib/logs/query';
+import { buildLogQuery, levelRank, parseLevel, parseTime } from '../../../lib/logs/query';
+import { parseDuration } from '../../../lib/units';
 
 describe('parseDuration', () => {
   it('reads ms, s, m, h and d when given a number and a unit', () => {

@@ -1,4 +1,5 @@
-import { parseInterval, watchStatus, type WatchOutput } from '../../../lib/cli/status-watch';
+import { parseInterval } from '../../../lib/units';
+import { watchStatus, type WatchOutput } from '../../../cli/status-watch';
 import type { PipelineSnapshot } from '../../../lib/observability/snapshot';
 import { snapshotFixture } from '../../support/snapshot-fixture';
 

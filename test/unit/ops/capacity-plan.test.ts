@@ -1,7 +1,6 @@
 import { planCapacity, PlanInputError, type PlanInput } from '../../../lib/ops/plan';
 import { renderPlan } from '../../../lib/ops/capacity/render-plan';
-import { parseRate, parseWindow } from '../../../lib/ops/units';
-import { parseSize } from '../../../lib/local/dataset';
+import { parseRate, parseSize, parseWindow } from '../../../lib/units';
 
 const MiB = 1024 ** 2;
 const given = (bytesPerSecond: number) => ({ bytesPerSecond, source: 'given' as const, note: 'test' });

@@ -1,6 +1,6 @@
 import type { DoctorEvidence, NodeEvidence } from '../evidence';
 import { THRESHOLDS, type Figures } from '../figures';
-import { formatCount, pct } from '../../units';
+import { formatCount, pct } from '../../../units';
 
 /** Slots a node gets from `concurrencyPerNode` (per GPU, capped at 2 × CPUs), as the agent computes them. */
 export function configuredSlots(n: Pick<NodeEvidence, 'gpus' | 'cpus' | 'concurrency'>, concurrencyPerNode: number): number {

@@ -1,7 +1,7 @@
 import type { DoctorEvidence, NodeEvidence } from '../evidence';
 import type { Finding } from '../finding';
 import type { Figures } from '../figures';
-import { formatCount, pct, perSecond } from '../../units';
+import { formatCount, pct, perSecond } from '../../../units';
 
 /** Shards short of R replicas: too few nodes for R, or replica pulls falling behind processing. */
 export function checkReplication(e: DoctorEvidence, f: Figures): Finding | undefined {

@@ -1,7 +1,7 @@
 import type { DoctorEvidence } from '../evidence';
 import type { Finding } from '../finding';
 import type { Figures } from '../figures';
-import { formatCount, pct } from '../../units';
+import { formatCount, pct } from '../../../units';
 import { windowText } from './advice';
 
 /** Share of chunk attempts failing above which errors, not capacity, limit the pipeline. */

@@ -2,7 +2,7 @@ import type { DoctorEvidence } from '../evidence';
 import type { Finding } from '../finding';
 import { hasBacklog, nodesNeeded, THRESHOLDS, type Figures } from '../figures';
 import { formatAge } from '../../../observability/format';
-import { formatCount, formatRate, perSecond } from '../../units';
+import { formatCount, formatRate, perSecond } from '../../../units';
 import { busyLine, concurrencyRaise, running, significantThrottles } from './advice';
 
 /**

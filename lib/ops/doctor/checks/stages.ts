@@ -1,7 +1,7 @@
 import type { DoctorEvidence } from '../evidence';
 import type { BottleneckStage, Finding } from '../finding';
 import { hasBacklog, nodesNeeded, THRESHOLDS, type Figures, type StageShare, type WorkStage } from '../figures';
-import { formatCount, formatMs, formatRate, formatSize, pct } from '../../units';
+import { formatCount, formatMs, formatRate, formatSize, pct } from '../../../units';
 import { busyLine, concurrencyRaise, running, significantThrottles } from './advice';
 
 const STAGE_OF: Record<WorkStage, BottleneckStage> = { download: 'download', process: 'processing', upload: 'upload', commit: 'commit' };

@@ -1,7 +1,7 @@
 import type { DoctorEvidence } from '../evidence';
 import type { Finding } from '../finding';
 import { hasBacklog, isIdle, type Figures } from '../figures';
-import { formatCount, formatRate, perSecond } from '../../units';
+import { formatCount, formatRate, perSecond } from '../../../units';
 import { busyLine, running, significantThrottles } from './advice';
 
 /** Ingest events above this wait for the chunker rather than pass through it. */

@@ -2,7 +2,7 @@ import { chunkCost } from '../../capacity/chunk-cost';
 import type { DoctorEvidence } from '../evidence';
 import type { Finding } from '../finding';
 import type { Figures } from '../figures';
-import { formatCount, formatSize, perSecond } from '../../units';
+import { formatCount, formatSize, perSecond } from '../../../units';
 import { configuredSlots, significantThrottles, windowText } from './advice';
 
 /** S3 answering SlowDown / 503: too many requests on too few prefixes. */

@@ -4,14 +4,14 @@
  */
 import { Command, Option } from 'commander';
 import { stateDirOption } from './options';
-import { formatBytes, formatCount } from '../observability/format';
-import { searchCloudWatchLogs, type CloudWatchSearchResult, type LogGroupSource } from '../logs/cloudwatch-search';
-import { cloudWatchLogsFor } from '../logs/cloudwatch-logs-client';
-import { formatRecord, formatRecordJson } from '../logs/format';
-import { CHUNKER_NODE, searchLocalLogs, type LogSearchResult } from '../logs/local-search';
-import { buildLogQuery, DEFAULT_LIMIT, type LogQuery, type LogQueryOptions } from '../logs/query';
-import type { ResourceNames } from '../resources';
-import { resolveTarget } from './target';
+import { formatBytes, formatCount } from '../lib/units';
+import { searchCloudWatchLogs, type CloudWatchSearchResult, type LogGroupSource } from '../lib/logs/cloudwatch-search';
+import { cloudWatchLogsFor } from '../lib/logs/cloudwatch-logs-client';
+import { formatRecord, formatRecordJson } from '../lib/logs/format';
+import { CHUNKER_NODE, searchLocalLogs, type LogSearchResult } from '../lib/logs/local-search';
+import { buildLogQuery, DEFAULT_LIMIT, type LogQuery, type LogQueryOptions } from '../lib/logs/query';
+import type { ResourceNames } from '../lib/resources';
+import { resolveTarget } from '../lib/aws/target';
 
 /** Without --since/--from, a CloudWatch search looks this far back (a local search reads whole files). */
 export const CLOUDWATCH_DEFAULT_SINCE = '1h';
@@ -72,7 +72,7 @@ export function stackLogGroups(resources: Pick<ResourceNames, 'agentLogGroup' | 
 function summary(result: LogSearchResult | CloudWatchSearchResult, query: LogQuery, ms: number): string {
   const searched = 'pages' in result
     ? `${formatCount(result.eventsScanned)} events in ${result.pages} page(s) of ${result.sources} log group(s)`
-    : `${formatBytes(result.bytesRead)} of ${result.sources} log file(s), ${formatCount(result.linesParsed)} line(s) parsed`;
+    : `${formatBytes(result.bytesRead, 'fixed')} of ${result.sources} log file(s), ${formatCount(result.linesParsed)} line(s) parsed`;
   const more = result.truncated && result.records.length >= query.limit ? ` — the ${query.limit} most recent shown; narrow the query or raise --limit for more` : '';
   const incomplete = 'incompleteGroups' in result && result.incompleteGroups.length > 0 ? ` — stopped paging ${result.incompleteGroups.join(', ')}: narrow the time range` : '';
   return `${formatCount(result.records.length)} record(s) · searched ${searched} in ${ms.toFixed(0)} ms${more}${incomplete}`;

@@ -1,15 +1,16 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import { createAwsClients } from '../aws/clients';
-import { chunkIdOf } from '../chunking/chunk';
-import { ObjectLedger } from '../ledger/object-ledger';
-import { ingestPath } from '../ingest/ingest-path';
-import { createIngestProgress } from '../ingest/progress-bar';
-import { generateJsonlDataset, parseSize } from '../local/dataset';
+import { createAwsClients } from '../lib/aws/clients';
+import { chunkIdOf } from '../lib/chunking/chunk';
+import { ObjectLedger } from '../lib/ledger/object-ledger';
+import { ingestPath } from '../lib/ingest/ingest-path';
+import { createIngestProgress } from '../lib/ingest/progress-bar';
+import { generateJsonlDataset } from '../local/dataset';
+import { parseSize } from '../lib/units';
 import { startLocalEnvironment } from '../local/environment';
 import { presentReplicas, verifyObject } from '../local/verify';
-import type { Target } from './target';
+import type { Target } from '../lib/aws/target';
 
 /** p-th percentile (0–100) of numbers, nearest-rank. */
 export function percentile(values: number[], p: number): number {

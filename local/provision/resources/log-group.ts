@@ -4,7 +4,7 @@
  * resolve against the emulator too. Creating it again is harmless.
  */
 import { CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { cloudWatchLogsFor } from '../../../logs/cloudwatch-logs-client';
+import { cloudWatchLogsFor } from '../../../lib/logs/cloudwatch-logs-client';
 import { logGroupName } from '../names';
 import { errorName, optionalProperty, type ResourceHandler } from './types';
 

@@ -1,10 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { redirectLogger } from '../observability/log-destination';
+import { CHUNKER_LOG_FILE } from '../lib/aws/local-state';
+import { redirectLogger } from '../lib/observability/log-destination';
 
-/** The in-process chunker's log file in the state directory, beside `agents/<node>/agent.log`. */
-export const CHUNKER_LOG_FILE = 'chunker.log';
 
 /**
  * Appends the in-process chunker Lambda's JSON log lines to `<stateDir>/chunker.log` (on AWS they

@@ -1,6 +1,6 @@
-import type { AwsClients } from '../aws/clients';
-import { defaultStageConfig } from '../../infra/config';
-import { createShardlineStack } from '../../infra/shardline-stack';
+import type { AwsClients } from '../lib/aws/clients';
+import { defaultStageConfig } from '../infra/config';
+import { createShardlineStack } from '../infra/shardline-stack';
 import { provisionFromTemplate, synthesizeTemplate } from './provision';
 
 /**

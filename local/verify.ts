@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { replicasOf } from '../cluster/replica-repair';
-import type { ObjectManifest } from '../ledger/manifest';
-import { ObjectLedger } from '../ledger/object-ledger';
-import type { Target } from '../cli/target';
+import { replicasOf } from '../lib/cluster/replica-repair';
+import type { ObjectManifest } from '../lib/ledger/manifest';
+import { ObjectLedger } from '../lib/ledger/object-ledger';
+import type { Target } from '../lib/aws/target';
 
 /** What reading back an object's outputs showed. */
 export interface ObjectVerification {

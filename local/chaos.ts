@@ -1,17 +1,17 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAwsClients } from '../aws/clients';
-import { chunkIdOf } from '../chunking/chunk';
-import type { Target } from '../cli/target';
-import { LeaderLease } from '../cluster/leader-lease';
-import { NodeRegistry } from '../cluster/registry';
-import { ingestPath } from '../ingest/ingest-path';
-import { ObjectLedger } from '../ledger/object-ledger';
-import type { ObjectItem } from '../ledger/items';
+import { createAwsClients } from '../lib/aws/clients';
+import { chunkIdOf } from '../lib/chunking/chunk';
+import type { Target } from '../lib/aws/target';
+import { LeaderLease } from '../lib/cluster/leader-lease';
+import { NodeRegistry } from '../lib/cluster/registry';
+import { ingestPath } from '../lib/ingest/ingest-path';
+import { ObjectLedger } from '../lib/ledger/object-ledger';
+import type { ObjectItem } from '../lib/ledger/items';
 import { generateJsonlDataset } from './dataset';
 import { startLocalEnvironment, type LocalEnvironment } from './environment';
-import { listKeys } from '../storage/list-keys';
-import { ChunkLedger } from '../ledger/chunk-ledger';
+import { listKeys } from '../lib/storage/list-keys';
+import { ChunkLedger } from '../lib/ledger/chunk-ledger';
 import { presentReplicas, readManifest, verifyObject } from './verify';
 
 export interface ChaosOptions {

@@ -2,7 +2,7 @@
  * The contract between the provisioner and one handler per resource type: a handler creates (or
  * finds) its resource and returns what `Ref` and `Fn::GetAtt` of it resolve to.
  */
-import type { AwsClients } from '../../../aws/clients';
+import type { AwsClients } from '../../../lib/aws/clients';
 import { resolveValue, UnresolvableError, type ResolveContext } from '../intrinsics';
 import type { CfnResourceJson } from '../template';
 

@@ -1,4 +1,4 @@
-import { parseSize } from '../local/dataset';
+import { parseSize } from '../lib/units';
 import { runChaos, type ChaosReport } from '../local/chaos';
 
 /** `shardline local chaos`: runs the fault-injection harness and prints its report. */

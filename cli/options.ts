@@ -1,4 +1,16 @@
 import { InvalidArgumentError, Option } from 'commander';
+import { parseCount, parsePort } from '../lib/units';
+
+/** A parser from lib/units as a commander argument parser: its error becomes a usage error. */
+export function usage<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
 
 /** `--stack`: act on a deployed stack instead of the local environment. */
 export const stackOption = () => new Option('--stack <name>', 'CloudFormation stack of a deployment (default: the local environment)');
@@ -7,8 +19,7 @@ export const stackOption = () => new Option('--stack <name>', 'CloudFormation st
 export const stateDirOption = () => new Option('--state-dir <dir>', 'local state directory').default('.shardline');
 
 /** Parses a port option: 0 (a free port) to 65535. */
-export function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 picks a free one)');
-  return n;
-}
+export const portArg = usage(parsePort);
+
+/** Parses a positive integer option. */
+export const countArg = usage((value) => parseCount(value));

@@ -1,18 +1,9 @@
-import { InvalidArgumentError } from 'commander';
-import { readLocalState } from '../local/state-file';
-import { collectSnapshot, type PipelineSnapshot, type SnapshotOptions } from '../observability/snapshot';
-import { SnapshotPoller } from '../observability/snapshot-poller';
-import { renderWatchView } from '../observability/watch-view';
-import { resolveTarget, type TargetOptions } from './target';
+import { readLocalState } from '../lib/aws/local-state';
+import { collectSnapshot, type PipelineSnapshot, type SnapshotOptions } from '../lib/observability/snapshot';
+import { SnapshotPoller } from '../lib/observability/snapshot-poller';
+import { renderWatchView } from '../lib/observability/watch-view';
+import { resolveTarget, type TargetOptions } from '../lib/aws/target';
 
-/** Parses `1s`, `500ms`, `0.5s` or a bare number of seconds into ms (at least 200 ms). */
-export function parseInterval(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 1s, 500ms or 2');
-  const ms = m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
-  if (ms < 200) throw new InvalidArgumentError('the interval must be at least 200ms');
-  return ms;
-}
 
 /** R and the heartbeat timeout of the local environment's config; AWS defaults for a stack. */
 export async function snapshotOptionsFor(opts: TargetOptions): Promise<SnapshotOptions> {

@@ -2,17 +2,19 @@
  * The `shardline` operator CLI: local environment, ingest, status, demo. Each command is a thin
  * adapter over lib/; options are parsed and validated by commander.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { redrive } from '../ops/redrive';
+import { Command, Option } from 'commander';
+import { redrive } from '../lib/ops/redrive';
 import { registerCapacityCommands } from './capacity-commands';
 import { registerControlCommands } from './control';
 import { ingestCommand } from './ingest';
 import { registerLogsCommand } from './logs';
-import { DEFAULT_DASHBOARD_PORT } from '../observability/dashboard/default-port';
-import { parsePort, stackOption, stateDirOption } from './options';
-import { collectStatus, renderStatus } from './status';
-import { parseInterval, watchStatus } from './status-watch';
-import { resolveTarget } from './target';
+import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-port';
+import { countArg, portArg, stackOption, stateDirOption, usage } from './options';
+import { collectStatus } from '../lib/observability/status';
+import { renderStatus } from './status';
+import { watchStatus } from './status-watch';
+import { parseInterval } from '../lib/units';
+import { resolveTarget } from '../lib/aws/target';
 
 /**
  * The commands that run the local environment synthesize the CDK app (aws-cdk-lib): they are
@@ -24,12 +26,6 @@ const chaosModule = () => require('./chaos') as typeof import('./chaos');
 const demoModule = () => require('./demo') as typeof import('./demo');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
-
 
 export function buildCli(): Command {
   const program = new Command('shardline').description('Move ML training data from S3 to GPU training hosts').showHelpAfterError();
@@ -38,18 +34,18 @@ export function buildCli(): Command {
   local
     .command('up')
     .description('start the emulator (or use --endpoint), provision the stack, run the chunker and N agents')
-    .addOption(new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(positiveInt))
+    .addOption(new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(countArg))
     .option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto')
     .option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)')
     .addOption(new Option('--slow-ms <ms>', 'fault injection: extra milliseconds of work per chunk in every agent (a slow transform)').argParser(Number))
-    .addOption(new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(parsePort))
+    .addOption(new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(portArg))
     .addOption(stateDirOption())
     .action(async (opts) => localUpModule().localUp(opts));
 
   local
     .command('chaos')
     .description('fault injection while data flows: SIGKILL / SIGSTOP agents and report detection, recovery and accounting')
-    .addOption(new Option('--agents <n>', 'agent processes').default(6).argParser(positiveInt))
+    .addOption(new Option('--agents <n>', 'agent processes').default(6).argParser(countArg))
     .addOption(new Option('--kill <n>', 'agents to SIGKILL during the run').default(2).argParser(Number))
     .addOption(new Option('--pause <n>', 'agents to SIGSTOP, then SIGCONT after --pause-ms').default(0).argParser(Number))
     .addOption(new Option('--pause-ms <ms>', 'how long a paused agent stays stopped').default(8000).argParser(Number))
@@ -78,7 +74,7 @@ export function buildCli(): Command {
     .description("each object's progress and counts from the ledger, and the nodes")
     .option('--json', 'print JSON')
     .option('--watch', 'live view, redrawn every --interval until Ctrl-C')
-    .addOption(new Option('--interval <duration>', 'refresh interval of --watch (e.g. 1s, 500ms)').default(1000, '1s').argParser(parseInterval))
+    .addOption(new Option('--interval <duration>', 'refresh interval of --watch (e.g. 1s, 500ms)').default(1000, '1s').argParser(usage(parseInterval)))
     .addOption(stackOption())
     .addOption(stateDirOption())
     .action(async (opts) => {
@@ -104,7 +100,7 @@ export function buildCli(): Command {
     .command('demo')
     .description('one command: local up, generate a JSON Lines dataset, ingest, verify, summarize, shut down')
     .option('--size <size>', 'dataset size, e.g. 20MB, 1GB', '24MB')
-    .addOption(new Option('--agents <n>', 'agent processes').default(3).argParser(positiveInt))
+    .addOption(new Option('--agents <n>', 'agent processes').default(3).argParser(countArg))
     .option('--endpoint <url>', 'use this AWS endpoint instead of starting moto')
     .addOption(stateDirOption())
     .action(async (opts) => {

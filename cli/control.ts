@@ -1,14 +1,14 @@
 import { Argument, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { userInfo, hostname } from 'node:os';
-import { ConfigStore, effectiveConfig, parseAssignments, mergeConfig, type ConfigDocument } from '../control/config-store';
-import { CONTROL_ACTIONS, ControlTable } from '../control/control-state';
-import { startExecution, type ExecutionResult } from '../control/executions';
-import { configFromEnv, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
-import { readLocalState } from '../local/state-file';
-import { RunLedger } from '../ledger/run-ledger';
+import { ConfigStore, effectiveConfig, parseAssignments, mergeConfig, type ConfigDocument } from '../lib/control/config-store';
+import { CONTROL_ACTIONS, ControlTable } from '../lib/control/control-state';
+import { startExecution, type ExecutionResult } from '../lib/control/executions';
+import { configFromEnv, parsePipelineConfig, type PipelineConfig } from '../lib/config/pipeline-config';
+import { readLocalState } from '../lib/aws/local-state';
+import { RunLedger } from '../lib/ledger/run-ledger';
 import { stackOption, stateDirOption } from './options';
-import { resolveTarget, type TargetOptions } from './target';
+import { resolveTarget, type TargetOptions } from '../lib/aws/target';
 
 const whoAmI = () => `${userInfo().username}@${hostname()} (shardline CLI)`;
 

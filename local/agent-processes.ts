@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const PROJECT_ROOT = resolve(__dirname, '..');
 const AGENT_ENTRY = join(PROJECT_ROOT, 'agent-container', 'main.ts');
 
 /** One local agent process acting as one training node. */

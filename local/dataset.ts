@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { parseSize } from '../lib/units';
 
 /** What a generated dataset holds: `records = validRecords + invalidRecords`, one per line. */
 export interface GeneratedDataset {
@@ -23,24 +24,6 @@ export interface DatasetOptions {
   seed?: number;
 }
 
-// Decimal for KB/MB/GB (as disk and S3 consoles count), binary for KiB/MiB/GiB (as chunk sizes are).
-const UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 };
-
-/**
- * Parses a size: a byte count, or a number with a unit. KB/MB/GB/TB are decimal (10^3…), KiB/MiB/
- * GiB/TiB binary (2^10…); units are case-insensitive. Throws on anything else (including negatives).
- * @example parseSize('64MB') === 64_000_000; parseSize('500KiB') === 512_000
- */
-export function parseSize(size: string | number): number {
-  if (typeof size === 'number') {
-    if (Number.isFinite(size) && size >= 0) return Math.floor(size);
-    throw new Error(`invalid size ${size}: a byte count must be a finite number >= 0`);
-  }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(String(size));
-  const unit = match && UNITS[(match[2] || 'B').toUpperCase()];
-  if (!match || !unit) throw new Error(`invalid size '${size}': use a byte count or e.g. 64MB, 1GB, 500KiB, 2GiB (KB/MB/GB decimal, KiB/MiB/GiB binary)`);
-  return Math.floor(Number(match[1]) * unit);
-}
 
 /** mulberry32: tiny and fast, and unlike Math.random it can be seeded. */
 function prng(seed: number): () => number {

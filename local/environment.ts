@@ -1,30 +1,19 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createAwsClients } from '../aws/clients';
-import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
-import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../resources';
+import { createAwsClients } from '../lib/aws/clients';
+import { writeLocalState, type LocalState } from '../lib/aws/local-state';
+import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../lib/config/pipeline-config';
+import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../lib/resources';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { startLocalAgent, stopLocalAgent, type LocalAgent } from './agent-processes';
 import { openChunkerLog } from './chunker-log';
-import { ControlTable, ingestAllowed } from '../control/control-state';
-import { CONTROL_POLL_MS, ControlWatcher } from '../control/control-watcher';
+import { ControlTable, ingestAllowed } from '../lib/control/control-state';
+import { CONTROL_POLL_MS, ControlWatcher } from '../lib/control/control-watcher';
 import { startMotoServer } from './emulator/moto-server';
 import { LambdaSqsRunner, type SqsBatchHandler } from './lambda-sqs-runner';
 import { provisionLocalStack } from './provision-stack';
 
-/** What `.shardline/local.json` holds: everything a client needs to reach the local pipeline. */
-export interface LocalState {
-  endpoint: string;
-  region: string;
-  resources: ResourceNames;
-  config: PipelineConfig;
-  agents: Array<{ nodeId: string; failureDomain: string; cacheDir: string; logFile: string; pid?: number }>;
-  /** JSON log lines of the in-process chunker (absent in state files of older versions). */
-  chunkerLogFile?: string;
-  stateDir: string;
-  startedAt: string;
-}
 
 export interface LocalEnvironmentOptions {
   /** Extra agent arguments, e.g. fault injection (`--fail-keys`). */
@@ -86,7 +75,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
     };
     Object.assign(process.env, env); // the in-process chunker reads its environment like a Lambda
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { handler, logger } = require('../../functions/chunker') as { handler: SqsBatchHandler; logger: Logger };
+    const { handler, logger } = require('../functions/chunker') as { handler: SqsBatchHandler; logger: Logger };
     const chunkerLog = openChunkerLog(logger, stateDir);
     stopAll.push(() => chunkerLog.close());
     const queueArn = await queueArnOf(clients.sqs, resources.ingestEventsQueueUrl);
@@ -114,7 +103,7 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       stateDir,
       startedAt: new Date().toISOString(),
     };
-    await writeFile(join(stateDir, 'local.json'), JSON.stringify(state, null, 2));
+    await writeLocalState(state);
     const restartAgent = async (index: number, args = opts.agentArgs) => (agents[index - 1] = await startLocalAgent(index, stateDir, env, args));
     return { state, agents, chunker, restartAgent, stop: () => runInReverse(stopAll) };
   } catch (err) {

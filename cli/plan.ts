@@ -1,23 +1,14 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { stateDirOption } from './options';
-import { parseSize } from '../local/dataset';
-import { INSTANCE_TYPES } from '../ops/capacity/aws-limits';
-import { measureNodeThroughput } from '../ops/capacity/measured-throughput';
-import { renderPlan } from '../ops/capacity/render-plan';
-import { cloudWatchFor } from '../ops/cloudwatch-client';
-import { ASSUMED_NODE_THROUGHPUT, PLAN_DEFAULTS, planCapacity, type NodeThroughput } from '../ops/plan';
-import { parseRate } from '../ops/units';
+import { Option, type Command } from 'commander';
+import { stateDirOption, usage as arg } from './options';
+import { INSTANCE_TYPES } from '../lib/ops/capacity/aws-limits';
+import { measureNodeThroughput } from '../lib/ops/capacity/measured-throughput';
+import { renderPlan } from '../lib/ops/capacity/render-plan';
+import { cloudWatchFor } from '../lib/ops/cloudwatch-client';
+import { ASSUMED_NODE_THROUGHPUT, PLAN_DEFAULTS, planCapacity, type NodeThroughput } from '../lib/ops/plan';
+import { parseRate, parseSize } from '../lib/units';
 import { metricsStageFor } from './doctor';
-import { resolveTarget } from './target';
+import { resolveTarget } from '../lib/aws/target';
 
-/** Wraps a parser so commander reports its message as an invalid argument. */
-const arg = <T>(parse: (v: string) => T) => (value: string): T => {
-  try {
-    return parse(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
 const number = (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`'${v}' is not a number`);

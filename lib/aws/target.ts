@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { createAwsClients, type AwsClients } from '../aws/clients';
+import { createAwsClients, type AwsClients } from './clients';
 import { resourcesFromOutputs, type ResourceNames } from '../resources';
-import { readLocalState } from '../local/state-file';
+import { readLocalState } from './local-state';
 
 /** Where an operator command acts: a deployed stack on AWS, or the local environment. */
 export interface Target {

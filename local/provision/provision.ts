@@ -9,7 +9,7 @@
  * order (a queue's DLQ before the queue, queues before the bucket notifications that target
  * them) under deterministic names, so running it again is harmless.
  */
-import type { AwsClients } from '../../aws/clients';
+import type { AwsClients } from '../../lib/aws/clients';
 import { evaluateCondition, referencedIds, resolveString, UnresolvableError, type ResolveContext } from './intrinsics';
 import { provisionTable } from './resources/dynamodb-table';
 import { provisionLogGroup } from './resources/log-group';
