@@ -94,7 +94,7 @@ describe('renderWatchView', () => {
 
 describe('format helpers', () => {
   it('formats bytes in decimal units', () => {
-    expect([0, 999, 1500, 24_000_000, 1_200_000_000].map(formatBytes)).toEqual(['0 B', '999 B', '1.5 kB', '24 MB', '1.2 GB']);
+    expect([0, 999, 1500, 24_000_000, 1_200_000_000].map((b) => formatBytes(b))).toEqual(['0 B', '999 B', '1.5 kB', '24 MB', '1.2 GB']);
     expect([1500, 24_000_000, 1_200_000_000].map((b) => formatBytes(b, 'fixed'))).toEqual(['1.5 kB', '24.0 MB', '1.20 GB']);
   });
 
