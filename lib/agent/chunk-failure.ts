@@ -1,0 +1,62 @@
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { LeaseLostError } from '../ledger/chunk-ledger';
+import { ChunkAbandonedError, type ChunkOutcome } from './chunk-processor';
+import type { ChunkReport, ChunkWorkerDeps, LeasedChunk } from './chunk-work';
+import { classifyChunkError, type ChunkPhase } from './error-kind';
+import { setVisibility } from './work-message';
+
+/** What went wrong in an attempt, and how far it got. */
+export interface ChunkFailure {
+  err: unknown;
+  phase: ChunkPhase;
+  /** Set when the chunk was processed (its outputs exist) before the attempt failed. */
+  outcome?: ChunkOutcome;
+  stages: Record<string, number>;
+  logKeys: Record<string, unknown>;
+}
+
+/**
+ * Ends a failed attempt the way its failure asks: a lost lease discards the late result; an
+ * emergency stop gives the chunk back at once; the last receive marks it FAILED before the DLQ
+ * takes it; anything else releases it and backs off before the retry.
+ */
+export async function giveBackFailedChunk(deps: ChunkWorkerDeps, job: LeasedChunk, failure: ChunkFailure): Promise<ChunkReport> {
+  const { err, phase, outcome, stages, logKeys } = failure;
+  const { lease, receipt, reported, receives } = job;
+  const errorKind = classifyChunkError(err, phase);
+  if (err instanceof LeaseLostError) {
+    deps.log('warn', 'lease lost; late result discarded', { ...logKeys, errorKind });
+    if (outcome) await deleteOutputs(deps, outcome).catch(() => undefined);
+    // The message is not touched: whoever revoked the lease made it visible, and whoever holds
+    // it now received it again, which makes this receipt stale (moto even lets a stale receipt
+    // pull the message away from its current holder).
+    return { result: 'lease-lost', ...reported, errorKind, stages };
+  }
+  if (err instanceof ChunkAbandonedError) {
+    // Emergency stop: give the chunk back now (the agent also revokes every lease it holds).
+    deps.log('warn', 'chunk abandoned: emergency stop', logKeys);
+    await deps.chunks.release(lease).catch(() => undefined);
+    await setVisibility(deps, receipt, 0).catch(() => undefined);
+    return { result: 'lease-lost', ...reported, errorKind, stages };
+  }
+  const error = (err as Error).message ?? String(err);
+  if (job.lastReceive) {
+    // The next receive dead-letters the message: say so in the ledger instead of hanging.
+    deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { ...logKeys, receives, error, errorKind });
+    await deps.chunks.markFailed(lease, error).catch(() => undefined);
+    await setVisibility(deps, receipt, 0).catch(() => undefined);
+    return { result: 'failed', ...reported, error, errorKind, stages };
+  }
+  deps.log('error', 'chunk failed; will retry', { ...logKeys, receives, error, errorKind });
+  await deps.chunks.recordError(lease, error).catch(() => undefined);
+  await deps.chunks.release(lease).catch(() => undefined);
+  // Back off before the retry; after maxReceiveCount receives the message dead-letters.
+  await setVisibility(deps, receipt, Math.min(2 ** lease.attempt, 60)).catch(() => undefined);
+  return { result: 'failed', ...reported, error, errorKind, stages };
+}
+
+/** Removes the files of an attempt that will never be committed. */
+async function deleteOutputs(deps: Pick<ChunkWorkerDeps, 's3' | 'processedBucket'>, outcome: ChunkOutcome): Promise<void> {
+  const keys = [outcome.shard.key, outcome.rejects?.key].filter((k): k is string => Boolean(k));
+  await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+}
