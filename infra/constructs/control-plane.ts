@@ -21,7 +21,8 @@ export interface ControlPlaneProps {
   readonly ingestEventsQueue: sqs.IQueue;
   readonly sourceBuckets: s3.IBucket[];
   readonly processedBucket: s3.IBucket;
-  readonly agentService: ecs.BaseService;
+  /** The agent service the control state machine scales (stop, emergency-stop, resume). */
+  readonly agentService: ecs.IBaseService;
   readonly agentDesiredCount: number;
   /** Alarms that trip the circuit breaker: in ALARM, the pipeline is paused. */
   readonly circuitBreakerAlarms?: cloudwatch.IAlarm[];
