@@ -1,40 +1,13 @@
-/**
- * Task-stopped Lambda: an adapter over lib/cluster. EventBridge delivers ECS "Task State Change"
- * events with lastStatus STOPPED; the agent that ran in that task is declared DEAD at once, and
- * the leader hands its work back on its next sweep (well before its heartbeat would age out).
- */
-import middy from '@middy/core';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { EventBridgeEvent } from 'aws-lambda';
+/** Task-stopped Lambda entry point: wires the handler's dependencies from the function's environment. */
 import { createAwsClients } from '../lib/aws/clients';
 import { NodeRegistry } from '../lib/cluster/registry';
 import { createMetrics } from '../lib/observability/lambda-metrics';
 import { createLogger } from '../lib/observability/logger';
-import { TaskStoppedMetric } from '../lib/observability/metric-names';
 import { resourcesFromEnv } from '../lib/resources';
+import { createTaskStoppedHandler } from './task-stopped-handler';
 
-interface TaskStateChange {
-  taskArn?: string;
-  lastStatus?: string;
-  stoppedReason?: string;
-  stopCode?: string;
-}
-
-const logger = createLogger('shardline-task-stopped');
-const metrics = createMetrics('shardline-task-stopped');
-const registry = new NodeRegistry(createAwsClients({}).doc, resourcesFromEnv(process.env, ['nodesTable']).nodesTable);
-
-/** Lambda entry point. A malformed event is reported (thrown) so EventBridge retries and it is seen. */
-export const handler = middy(async (event: EventBridgeEvent<'ECS Task State Change', TaskStateChange>) => {
-  const { taskArn, lastStatus, stoppedReason, stopCode } = event.detail ?? {};
-  metrics.addMetric(TaskStoppedMetric.nodesMarkedDead, MetricUnit.Count, 0); // a steady series, and never an empty flush
-  if (!taskArn) throw new Error(`malformed ECS task state change: no taskArn (event ${event.id})`);
-  if (lastStatus !== 'STOPPED') return { marked: false, reason: `lastStatus ${lastStatus}` };
-  // The agent's node id on ECS is its task id (see lib/cluster/node-identity.ts).
-  const nodeId = taskArn.split('/').pop() as string;
-  const marked = await registry.markStopped(nodeId, `${stopCode ?? ''} ${stoppedReason ?? ''}`.trim());
-  if (marked) metrics.addMetric(TaskStoppedMetric.nodesMarkedDead, MetricUnit.Count, 1);
-  logger.info(marked ? 'node declared dead from task-stopped event' : 'task-stopped event for an unknown or dead node', { nodeId, stopCode });
-  return { marked, nodeId };
-}).use(logMetrics(metrics));
+export const handler = createTaskStoppedHandler({
+  registry: new NodeRegistry(createAwsClients().doc, resourcesFromEnv(process.env, ['nodesTable']).nodesTable),
+  logger: createLogger('shardline-task-stopped'),
+  metrics: createMetrics('shardline-task-stopped'),
+});

@@ -1,17 +1,20 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { createChunkerHandler } from '../functions/chunker-handler';
 import { createAwsClients } from '../lib/aws/clients';
+import { createChunkerDeps } from '../lib/chunking/chunker-deps';
+import { createMetrics } from '../lib/observability/lambda-metrics';
+import { createLogger, logTo } from '../lib/observability/logger';
 import { writeLocalState, type LocalState } from '../lib/aws/local-state';
 import { CONFIG_ENV_VAR, parsePipelineConfig, type PipelineConfig } from '../lib/config/pipeline-config';
 import { resourcesFromOutputs, resourcesToEnv, type ResourceNames } from '../lib/resources';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { startLocalAgent, stopLocalAgent, type LocalAgent } from './agent-processes';
 import { openChunkerLog } from './chunker-log';
 import { ControlTable, ingestAllowed } from '../lib/control/control-state';
 import { CONTROL_POLL_MS, ControlWatcher } from '../lib/control/control-watcher';
 import { startMotoServer } from './emulator/moto-server';
-import { LambdaSqsRunner, type SqsBatchHandler } from './lambda-sqs-runner';
+import { LambdaSqsRunner } from './lambda-sqs-runner';
 import { provisionLocalStack } from './provision-stack';
 
 
@@ -73,9 +76,16 @@ export async function startLocalEnvironment(opts: LocalEnvironmentOptions = {}):
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
       [CONFIG_ENV_VAR]: JSON.stringify(config),
     };
-    Object.assign(process.env, env); // the in-process chunker reads its environment like a Lambda
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { handler, logger } = require('../functions/chunker') as { handler: SqsBatchHandler; logger: Logger };
+    // The in-process chunker is the Lambda's own handler, built by its factory; Powertools reads
+    // whether metrics are on from the environment only (EMF would go to stdout, where nothing
+    // collects it locally: agents publish to the endpoint instead).
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const logger = createLogger('shardline-chunker');
+    const handler = createChunkerHandler({
+      chunker: createChunkerDeps(clients, resources, config, logTo(logger)),
+      logger,
+      metrics: createMetrics('shardline-chunker'),
+    });
     const chunkerLog = openChunkerLog(logger, stateDir);
     stopAll.push(() => chunkerLog.close());
     const queueArn = await queueArnOf(clients.sqs, resources.ingestEventsQueueUrl);

@@ -7,6 +7,7 @@ import type { RunLedger } from '../ledger/run-ledger';
 import type { ChunkMessage, ObjectRef } from './chunk';
 import { planChunks } from './plan';
 import { decodeS3EventBody, type CreatedObject } from './s3-event';
+import type { Log } from '../observability/logger';
 
 /** What the chunker needs; injected so the same code runs in Lambda and in local mode. */
 export interface ChunkerDeps {
@@ -20,7 +21,7 @@ export interface ChunkerDeps {
   runs?: Pick<RunLedger, 'recordMember'>;
   /** Brings `config` up to the newest central version (called before each event). */
   refreshConfig?: () => Promise<void>;
-  log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  log?: Log;
 }
 
 /** Another chunker is planning the same object right now; retry the event later. */

@@ -4,6 +4,7 @@ import type { ChunkLedger } from '../ledger/chunk-ledger';
 import type { PlacementNode } from './placement';
 import type { NodeItem, NodeRegistry } from './registry';
 import { repairReplicasOf, topUpShortShards } from './replica-repair';
+import type { Log } from '../observability/logger';
 
 export interface FailureDetectorDeps {
   registry: NodeRegistry;
@@ -17,7 +18,7 @@ export interface FailureDetectorDeps {
   timeoutMs: number;
   /** Who is detecting (the leader's node id). */
   detectorId: string;
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
 }
 
 /** What recovering one failed node did. */

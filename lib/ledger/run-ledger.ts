@@ -3,6 +3,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
 import { keys, ZERO_COUNTS, type ObjectItem, type RecordCounts } from './items';
+import type { Log } from '../observability/logger';
 
 /**
  * A run processes every object under a prefix that is already in S3. The run state machine
@@ -182,7 +183,7 @@ export function buildRunManifest(run: RunItem, members: RunMember[], objects: Ma
 }
 
 /** The leader's sweep: settles every finished run (manifest first, then the run item). */
-export async function settleRuns(deps: { runs: RunLedger; s3: S3Client; processedBucket: string; log?: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void }): Promise<number> {
+export async function settleRuns(deps: { runs: RunLedger; s3: S3Client; processedBucket: string; log?: Log }): Promise<number> {
   let settled = 0;
   for (const run of await deps.runs.active()) {
     if (!run.listingComplete) continue;

@@ -1,5 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
+/** The structured log callback that lib/ parts take as a dependency (a Logger, or a test's array). */
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
 /**
  * The one place that sets up structured JSON logging, for Lambdas and agents alike: service
  * name, log level from `SHARDLINE_LOG_LEVEL` (or Powertools' `POWERTOOLS_LOG_LEVEL`), and
@@ -12,4 +15,9 @@ export function createLogger(serviceName: string, persistentKeys: Record<string,
     logLevel: level as 'INFO',
     persistentKeys: { app: 'shardline', ...persistentKeys },
   });
+}
+
+/** A {@link Log} callback that writes to `logger`. */
+export function logTo(logger: Logger): Log {
+  return (level, message, fields) => logger[level](message, fields ?? {});
 }

@@ -1,6 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { resourcesToEnv } from '../../lib/resources';
+import { createChunkerHandler } from '../../functions/chunker-handler';
+import { createChunkerDeps } from '../../lib/chunking/chunker-deps';
+import { parsePipelineConfig } from '../../lib/config/pipeline-config';
+import { createMetrics } from '../../lib/observability/lambda-metrics';
+import { createLogger, logTo } from '../../lib/observability/logger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -19,12 +23,7 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
 
   beforeAll(async () => {
     local = await startProvisionedEndpoint();
-    Object.assign(process.env, resourcesToEnv(local.resources), {
-      AWS_ENDPOINT_URL: local.server.endpoint,
-      SHARDLINE_CONFIG: JSON.stringify({ chunkSizeBytes: 1024 * 1024 }),
-      SHARDLINE_STAGE: 'it-emf',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    });
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
     delete process.env.POWERTOOLS_METRICS_DISABLED;
     delete process.env.POWERTOOLS_DEV;
     const write = process.stdout.write.bind(process.stdout);
@@ -33,7 +32,9 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
       return typeof rest[rest.length - 1] === 'function' ? ((rest[rest.length - 1] as () => void)(), true) : true;
     }) as typeof process.stdout.write;
     restore = () => (process.stdout.write = write);
-    handler = (await import('../../functions/chunker')).handler as unknown as Handler;
+    const logger = createLogger('shardline-chunker');
+    const chunker = createChunkerDeps(local.clients, local.resources, parsePipelineConfig({ chunkSizeBytes: 1024 * 1024 }), logTo(logger));
+    handler = createChunkerHandler({ chunker, logger, metrics: createMetrics('shardline-chunker', { SHARDLINE_STAGE: 'it-emf' }) });
   }, 60_000);
 
   afterAll(async () => {

@@ -2,7 +2,11 @@ import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObject
 import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
-import { resourcesToEnv } from '../../lib/resources';
+import { createChunkerHandler } from '../../functions/chunker-handler';
+import { createChunkerDeps } from '../../lib/chunking/chunker-deps';
+import { parsePipelineConfig } from '../../lib/config/pipeline-config';
+import { createMetrics } from '../../lib/observability/lambda-metrics';
+import { createLogger, logTo } from '../../lib/observability/logger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -14,12 +18,10 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
 
   beforeAll(async () => {
     local = await startProvisionedEndpoint();
-    Object.assign(process.env, resourcesToEnv(local.resources), {
-      AWS_ENDPOINT_URL: local.server.endpoint,
-      SHARDLINE_CONFIG: JSON.stringify({ chunkSizeBytes: 1024 * 1024 }),
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    });
-    handler = (await import('../../functions/chunker')).handler as unknown as Handler;
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    const logger = createLogger('shardline-chunker');
+    const config = parsePipelineConfig({ chunkSizeBytes: 1024 * 1024 });
+    handler = createChunkerHandler({ chunker: createChunkerDeps(local.clients, local.resources, config, logTo(logger)), logger, metrics: createMetrics('shardline-chunker') });
     ledger = new ObjectLedger(local.clients.doc, local.resources.ledgerTable);
   }, 60_000);
 

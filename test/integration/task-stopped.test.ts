@@ -1,6 +1,8 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { NodeRegistry } from '../../lib/cluster/registry';
-import { resourcesToEnv } from '../../lib/resources';
+import { createTaskStoppedHandler } from '../../functions/task-stopped-handler';
+import { createMetrics } from '../../lib/observability/lambda-metrics';
+import { createLogger } from '../../lib/observability/logger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 type Detail = { taskArn?: string; lastStatus?: string; stoppedReason?: string; stopCode?: string };
@@ -19,9 +21,9 @@ describe('task-stopped handler on ECS task state change events', () => {
 
   beforeAll(async () => {
     local = await startProvisionedEndpoint();
-    Object.assign(process.env, resourcesToEnv(local.resources), { AWS_ENDPOINT_URL: local.server.endpoint, POWERTOOLS_LOG_LEVEL: 'ERROR' });
-    handler = (await import('../../functions/task-stopped')).handler as unknown as Handler;
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
     registry = new NodeRegistry(local.clients.doc, local.resources.nodesTable);
+    handler = createTaskStoppedHandler({ registry, logger: createLogger('shardline-task-stopped'), metrics: createMetrics('shardline-task-stopped') }) as unknown as Handler;
   }, 60_000);
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { CloudWatchPublisher } from './cloudwatch-publisher';
 import { LeaderGaugeSampler } from './leader-gauges';
 import { startMetricsEndpoint, type MetricsEndpoint } from './prometheus-server';
 import { AgentMetrics } from './recorder';
+import type { Log } from '../logger';
 
 export interface AgentTelemetryOptions {
   stage: string;
@@ -17,7 +18,7 @@ export interface AgentTelemetryOptions {
   metricsHost?: string;
   /** What the leader samples: the ledger's short-of-replicas index and the registry's healthy nodes. */
   leader: { doc: DynamoDBDocumentClient; ledgerTable: string; healthyNodes: () => Promise<number> };
-  log: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
   /** @default 1000 */
   publishIntervalMs?: number;
   /** Export Node's process metrics to Prometheus. @default true */

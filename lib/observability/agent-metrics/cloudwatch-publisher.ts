@@ -1,12 +1,13 @@
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { METRIC_NAMESPACE } from '../metric-names';
 import { toRequests } from './cloudwatch-window';
+import type { Log } from '../logger';
 
 export interface CloudWatchPublisherDeps {
   cloudwatch: Pick<CloudWatchClient, 'send'>;
   /** Hands over everything recorded since the last call (see `AgentMetrics.takeCloudWatchData`). */
   take: (timestamp: Date) => MetricDatum[];
-  log: (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
   /** @default 1000 */
   intervalMs?: number;
   /** @default METRIC_NAMESPACE */

@@ -1,0 +1,68 @@
+/**
+ * The chunker Lambda's handler, built from its dependencies: SQS (ingest-events queue) → plan
+ * each created object into chunks → work queue. Returns partial batch failures so only failed
+ * events retry (and, after maxReceiveCount, dead-letter); nothing is swallowed. Emits its metrics
+ * as EMF (Powertools Metrics, flushed by the `logMetrics` middleware after every invocation).
+ * `chunker.ts` wires it from the environment on Lambda; local mode and tests call the factory.
+ */
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { SQSEvent, SQSRecord, Context, SQSBatchResponse } from 'aws-lambda';
+import { handleIngestEvent, type ChunkerDeps } from '../lib/chunking/chunker';
+import { MalformedEventError } from '../lib/chunking/s3-event';
+import { ChunkerMetric } from '../lib/observability/metric-names';
+
+export interface ChunkerHandlerDeps {
+  readonly chunker: ChunkerDeps;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** An SQS-triggered handler with partial batch responses. */
+export type ChunkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/** What one invocation planned; emitted once per invocation, zeros included (a steady series). */
+interface Tally {
+  objects: number;
+  chunks: number;
+  bytes: number;
+  malformed: number;
+}
+
+/** The chunker handler over the given dependencies. */
+export function createChunkerHandler({ chunker, logger, metrics }: ChunkerHandlerDeps): ChunkerHandler {
+  const processor = new BatchProcessor(EventType.SQS);
+
+  async function recordHandler(record: SQSRecord, tally: Tally): Promise<void> {
+    logger.appendKeys({ messageId: record.messageId });
+    try {
+      for (const outcome of await handleIngestEvent(chunker, record.body)) {
+        if (outcome.outcome !== 'planned') continue;
+        tally.objects++;
+        tally.chunks += outcome.chunks;
+        tally.bytes += outcome.bytes;
+      }
+    } catch (err) {
+      if (err instanceof MalformedEventError) tally.malformed++;
+      logger.error('ingest event failed', { error: err as Error, body: record.body.slice(0, 2000) });
+      throw err;
+    } finally {
+      logger.removeKeys(['messageId']);
+    }
+  }
+
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const tally: Tally = { objects: 0, chunks: 0, bytes: 0, malformed: 0 };
+    try {
+      return await processPartialResponse(event, (record: SQSRecord) => recordHandler(record, tally), processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      metrics.addMetric(ChunkerMetric.objectsPlanned, MetricUnit.Count, tally.objects);
+      metrics.addMetric(ChunkerMetric.chunksPlanned, MetricUnit.Count, tally.chunks);
+      metrics.addMetric(ChunkerMetric.bytesPlanned, MetricUnit.Bytes, tally.bytes);
+      metrics.addMetric(ChunkerMetric.malformedEvents, MetricUnit.Count, tally.malformed);
+    }
+  }).use(logMetrics(metrics));
+}
