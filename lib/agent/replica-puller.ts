@@ -8,6 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { replicasOf } from '../cluster/replica-repair';
 import type { ReplicaItem } from '../ledger/items';
+import type { Log } from '../observability/logger';
 
 /** The cache manifest a training process reads: every shard present on this node. */
 export interface CacheManifest {
@@ -23,7 +24,7 @@ export interface ReplicaPullerDeps {
   processedBucket: string;
   nodeId: string;
   cacheDir: string;
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: Log;
   /** Told about every shard pulled into the cache (metrics). */
   onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
 }
