@@ -1,0 +1,36 @@
+import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { State } from '../../../infra/constructs/state';
+import { Storage } from '../../../infra/constructs/storage';
+import { WorkQueues } from '../../../infra/constructs/work-queues';
+
+/** An empty stack named `Test` in its own app, with Lambda bundling off (no bundle is asserted). */
+export function bareStack(): Stack {
+  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
+}
+
+/** The logical id of a construct's CloudFormation resource. */
+export function logicalIdOf(c: IConstruct): string {
+  return Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
+}
+
+/**
+ * cdk-nag AwsSolutions findings in `scope` as `rule: paths`, optionally only those on
+ * resources under `pathPrefix` (to leave out test fixtures).
+ */
+export function nagFindings(scope: IConstruct, pathPrefix = ''): string[] {
+  const { violations } = new AwsSolutionsChecks().validateScope(scope);
+  return violations
+    .map((v) => ({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath).filter((p) => p.startsWith(pathPrefix)) }))
+    .filter((v) => v.paths.length > 0)
+    .map((v) => `${v.rule}: ${v.paths.join(', ')}`);
+}
+
+/** Buckets, tables and queues as shardline makes them, for constructs that take them as props. */
+export function dataFixtures(stack: Stack) {
+  const storage = new Storage(stack, 'Storage', { retainData: false });
+  const state = new State(stack, 'State', { retainData: false });
+  const workQueues = new WorkQueues(stack, 'WorkQueues', { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 });
+  return { storage, state, workQueues };
+}
