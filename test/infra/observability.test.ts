@@ -1,11 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { defaultStageConfig, validateStageConfig, type StageConfig } from '../../infra/config';
-import { Observability, type ObservabilityProps } from '../../infra/constructs/observability';
 import { createShardlineStack, type ShardlineStack } from '../../infra/shardline-stack';
 import { AgentMetric } from '../../lib/observability/metric-names';
 import { RESOURCES } from '../../lib/resources';
@@ -232,40 +228,6 @@ describe('Observability in the stack', () => {
   it('synthesizes without CDK warnings', () => {
     const warnings = Annotations.fromStack(stack).findWarning('/Test/Default/Observability/*', Match.anyValue());
     expect(warnings.map((w) => `${w.id}: ${w.entry.data}`)).toEqual([]);
-  });
-});
-
-describe('Observability settings', () => {
-  /** The construct alone on minimal resources: a fast synth per variant. */
-  function synthAlone(overrides: Partial<ObservabilityProps>) {
-    const s = new Stack(new App(), 'Alone');
-    const queue = (id: string) => new sqs.Queue(s, id);
-    const table = (id: string) => new dynamodb.Table(s, id, { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
-    const chunker = new lambda.Function(s, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
-    new Observability(s, 'Observability', {
-      stageName: 'dev', workQueue: queue('W'), workDlq: queue('WD'), ingestEventsQueue: queue('I'), ingestEventsDlq: queue('ID'),
-      chunker, ledgerTable: table('L'), nodesTable: table('N'), controlTable: table('C'), minHealthyNodes: 2, ...overrides,
-    });
-    return Template.fromStack(s);
-  }
-  const alarmNames = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
-
-  it('leaves out the throughput alarm and the subscription when no target or email is set', () => {
-    const t = synthAlone({});
-    expect(alarmNames(t)).not.toContain('shardline-dev-throughput-below-target');
-    expect(alarmNames(t)).toContain('shardline-dev-healthy-nodes-low');
-    t.resourceCountIs('AWS::SNS::Subscription', 0);
-  });
-
-  it('leaves out the healthy-nodes alarm when the minimum is 0', () => {
-    expect(alarmNames(synthAlone({ minHealthyNodes: 0 }))).not.toContain('shardline-dev-healthy-nodes-low');
-  });
-
-  it('uses the configured thresholds', () => {
-    const t = synthAlone({ minHealthyNodes: 3, maxWorkMessageAgeSeconds: 600, maxChunkErrorPercent: 25 });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-healthy-nodes-low', Threshold: 3 });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-work-oldest-message-age', Threshold: 600 });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-chunk-error-rate', Threshold: 25 });
   });
 });
 

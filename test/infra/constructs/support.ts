@@ -22,7 +22,11 @@ export function logicalIdOf(c: IConstruct): string {
 export function nagFindings(scope: IConstruct, pathPrefix = ''): string[] {
   const { violations } = new AwsSolutionsChecks().validateScope(scope);
   return violations
-    .map((v) => ({ rule: v.ruleName, paths: v.violatingResources.map((r) => r.constructPath).filter((p) => p.startsWith(pathPrefix)) }))
+    .map((v) => ({
+      rule: v.ruleName,
+      // A resource without a construct path cannot be told apart from the fixtures, so it is kept.
+      paths: v.violatingResources.map((r) => r.constructPath ?? `(logical id) ${r.resourceLogicalId}`).filter((p) => p.startsWith('(logical id)') || p.startsWith(pathPrefix)),
+    }))
     .filter((v) => v.paths.length > 0)
     .map((v) => `${v.rule}: ${v.paths.join(', ')}`);
 }

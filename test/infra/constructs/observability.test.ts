@@ -1,0 +1,108 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Observability, type ObservabilityProps } from '../../../infra/constructs/observability';
+import { queueWithDlq } from '../../../infra/constructs/work-queues';
+import { bareStack, dataFixtures, logicalIdOf, nagFindings } from './support';
+
+/** The construct alone on what it watches: a fast synth per variant. */
+function observabilityIn(stack: Stack, overrides: Partial<ObservabilityProps> = {}): Observability {
+  const { state, workQueues } = dataFixtures(stack);
+  const events = queueWithDlq(stack, 'IngestEvents', Duration.minutes(30), 5);
+  const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+  return new Observability(stack, 'Observability', {
+    stageName: 'dev',
+    workQueue: workQueues.workQueue,
+    workDlq: workQueues.workDlq,
+    ingestEventsQueue: events.queue,
+    ingestEventsDlq: events.deadLetterQueue,
+    chunker,
+    ledgerTable: state.ledgerTable,
+    nodesTable: state.nodesTable,
+    controlTable: state.controlTable,
+    minHealthyNodes: 2,
+    ...overrides,
+  });
+}
+function synthAlone(overrides: Partial<ObservabilityProps>): Template {
+  const s = bareStack();
+  observabilityIn(s, overrides);
+  return Template.fromStack(s);
+}
+const alarmNames = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+
+const stack = bareStack();
+const observability = observabilityIn(stack, { alarmEmail: 'ops@example.com' });
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const topicRef = { Ref: logicalIdOf(observability.operatorTopic) };
+
+describe('Observability operator topic', () => {
+  it('is encrypted with a rotated customer key that CloudWatch may use', () => {
+    const keyId = logicalIdOf(observability.node.findChild('OperatorTopicKey'));
+    expect(resources[logicalIdOf(observability.operatorTopic)].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(resources[keyId].Properties.EnableKeyRotation).toBe(true);
+    expect(resources[keyId].Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+    );
+  });
+
+  it('denies publishing without TLS', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [topicRef],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes the alarm email', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 1);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: topicRef });
+  });
+});
+
+describe('Observability dashboard and alarms', () => {
+  it('creates one dashboard named after the stage', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shardline-dev' });
+  });
+
+  it('sends every alarm and its recovery to the operator topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(observability.alarms.length);
+    expect(alarms).toHaveLength(10);
+    for (const a of alarms) expect(a.Properties).toMatchObject({ AlarmName: expect.stringMatching(/^shardline-dev-/), AlarmActions: [topicRef], OKActions: [topicRef] });
+  });
+
+  it('hands the dead-letter and error-rate alarms to the circuit breaker', () => {
+    const names = observability.circuitBreakerAlarms.map((a) => resources[logicalIdOf(a)].Properties.AlarmName);
+    expect(names).toEqual(['shardline-dev-work-dlq-not-empty', 'shardline-dev-ingest-dlq-not-empty', 'shardline-dev-chunk-error-rate']);
+  });
+
+  it('passes the cdk-nag AwsSolutions checks with no acknowledgement', () => {
+    expect(nagFindings(stack, 'Test/Observability/')).toEqual([]);
+  });
+});
+
+describe('Observability settings', () => {
+  it('leaves out the throughput alarm and the subscription when no target or email is set', () => {
+    const t = synthAlone({});
+    expect(alarmNames(t)).not.toContain('shardline-dev-throughput-below-target');
+    expect(alarmNames(t)).toContain('shardline-dev-healthy-nodes-low');
+    t.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('adds the throughput alarm when a target is set', () => {
+    expect(alarmNames(synthAlone({ targetBytesPerSecond: 1e8 }))).toContain('shardline-dev-throughput-below-target');
+  });
+
+  it('leaves out the healthy-nodes alarm when the minimum is 0', () => {
+    expect(alarmNames(synthAlone({ minHealthyNodes: 0 }))).not.toContain('shardline-dev-healthy-nodes-low');
+  });
+
+  it('uses the configured thresholds', () => {
+    const t = synthAlone({ minHealthyNodes: 3, maxWorkMessageAgeSeconds: 600, maxChunkErrorPercent: 25 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-healthy-nodes-low', Threshold: 3 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-work-oldest-message-age', Threshold: 600 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-chunk-error-rate', Threshold: 25 });
+  });
+});
