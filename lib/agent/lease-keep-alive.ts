@@ -1,6 +1,6 @@
 import { LeaseLostError, type ChunkLease, type ChunkLedger } from '../ledger/chunk-ledger';
+import type { Log } from '../observability/logger';
 import type { Clock } from './clock';
-import type { Log } from './log';
 import { setVisibility, type WorkQueueDeps } from './work-message';
 
 /** A running keep-alive: `assertHeld` throws once the ledger said the lease was lost. */
