@@ -1,4 +1,3 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { createAwsClients, type AwsClients } from './clients';
 import { resourcesFromOutputs, type ResourceNames } from '../resources';
 import { readLocalState } from './local-state';
@@ -20,6 +19,9 @@ export interface TargetOptions {
 /** Resolves the resources of a deployed stack (from its outputs) or of `shardline local up`. */
 export async function resolveTarget(opts: TargetOptions): Promise<Target> {
   if (opts.stack) {
+    // Required here: only --stack needs CloudFormation, and local commands should not load it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { CloudFormationClient, DescribeStacksCommand } = require('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation');
     const cfn = new CloudFormationClient({});
     const out = await cfn.send(new DescribeStacksCommand({ StackName: opts.stack }));
     const outputs = Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey as string, o.OutputValue as string]));
