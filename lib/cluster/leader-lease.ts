@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../aws/conditional-write';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 const LEASE_KEY = { pk: 'LEADER', sk: 'LEASE' };
@@ -65,7 +65,7 @@ export class LeaderLease {
       this.token = (out.Attributes as LeaderLeaseItem).token;
       return true;
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!isConditionFailure(err)) throw err;
       this.token = undefined;
       return false;
     }
@@ -88,7 +88,7 @@ export class LeaderLease {
         }),
       )
       .catch((err) => {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!isConditionFailure(err)) throw err;
       });
   }
 

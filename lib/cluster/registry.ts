@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { scanAll } from '../aws/dynamo-pages';
 import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { conditionally } from '../aws/conditional-write';
 
 export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
 
@@ -101,22 +101,16 @@ export class NodeRegistry {
    * made the change (so exactly one detector recovers each failure).
    */
   async markDead(node: NodeItem, detectedBy: string, now = Date.now()): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: nodeKey(node.nodeId),
-          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :silent',
-          ConditionExpression: 'lastHeartbeat = :seen AND #s <> :dead',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': detectedBy, ':silent': now - node.lastHeartbeat, ':seen': node.lastHeartbeat },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: nodeKey(node.nodeId),
+        UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :silent',
+        ConditionExpression: 'lastHeartbeat = :seen AND #s <> :dead',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': detectedBy, ':silent': now - node.lastHeartbeat, ':seen': node.lastHeartbeat },
+      }),
+    ));
   }
 
   /**
@@ -125,22 +119,16 @@ export class NodeRegistry {
    * for an unknown or already dead node.
    */
   async markStopped(nodeId: string, reason: string, now = Date.now()): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: nodeKey(nodeId),
-          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
-          ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': `task-stopped: ${reason}`.slice(0, 500) },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: nodeKey(nodeId),
+        UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
+        ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': `task-stopped: ${reason}`.slice(0, 500) },
+      }),
+    ));
   }
 
   /** Records that a dead node's work and replicas have been handed to others. */

@@ -1,8 +1,8 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { keys, SHORT, SHORT_OF_REPLICAS_INDEX, type ChunkItem, type ReplicaItem } from '../ledger/items';
 import { placeShard, type PlacementNode } from './placement';
+import { conditionally } from '../aws/conditional-write';
 
 /**
  * Re-places the shard replicas a node held when it leaves or dies: each shard is placed again
@@ -37,13 +37,8 @@ async function repairOne(
     const replica: ReplicaItem = { ...lost, ...keys.replica(nodeId, lost.chunkId), nodeId, status: 'ASSIGNED', assignedAt: new Date().toISOString() };
     delete replica.presentAt;
     delete replica.localPath;
-    try {
-      // A node that already holds (or was given) the shard keeps its item as it is.
-      await deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' }));
-      moved++;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    // A node that already holds (or was given) the shard keeps its item as it is.
+    if (await conditionally(deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' })))) moved++;
   }
   await deps.doc.send(
     new UpdateCommand({
@@ -95,12 +90,7 @@ export async function topUpShortShards(
         ...keys.replica(nodeId, chunk.chunkId), nodeId, chunkId: chunk.chunkId, objectId: chunk.objectId,
         shardKey: chunk.shard.key, sha256: chunk.shard.sha256, bytes: chunk.shard.bytes, status: 'ASSIGNED', assignedAt: new Date().toISOString(),
       };
-      try {
-        await deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' }));
-        added++;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
+      if (await conditionally(deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' })))) added++;
     }
     await deps.doc.send(new UpdateCommand({ TableName: deps.ledgerTable, Key: { pk: chunk.pk, sk: chunk.sk }, ...replicaListUpdate(placement, deps.replicationFactor) }));
   }

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parsePipelineConfig, type PipelineConfig } from '../config/pipeline-config';
 import { controlKeys } from './control-state';
+import { isConditionFailure } from '../aws/conditional-write';
 
 /**
  * Centralized configuration with a version. The document holds overrides on top of the config a
@@ -129,7 +129,7 @@ export class ConfigStore {
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error).name === 'TransactionCanceledException') throw new ConfigConflictError(opts.expectedVersion);
+      if (isConditionFailure(err)) throw new ConfigConflictError(opts.expectedVersion);
       throw err;
     }
     return doc;

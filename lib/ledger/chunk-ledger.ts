@@ -1,8 +1,9 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
 import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkMessage } from '../chunking/chunk';
 import { keys, LEASES_BY_HOLDER_INDEX, SHORT, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
+import { conditionally, isConditionFailure } from '../aws/conditional-write';
 
 /** Raised when a worker's lease was taken over: its late write is refused. */
 export class LeaseLostError extends Error {
@@ -129,8 +130,7 @@ export class ChunkLedger {
         }),
       );
     } catch (err) {
-      const lost = err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
-      if (lost) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
       throw err;
     }
   }
@@ -151,22 +151,16 @@ export class ChunkLedger {
    * late commit is refused (the owner no longer matches). Returns false if the lease moved on.
    */
   async revoke(item: ChunkItem): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: item.pk, sk: item.sk },
-          UpdateExpression: 'SET leaseOwner = :revoked, leaseExpiresAt = :zero REMOVE leasedBy',
-          ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':revoked': `revoked:${item.leaseOwner}`, ':zero': 0, ':leased': 'LEASED', ':owner': item.leaseOwner, ':attempt': item.attempt },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: 'SET leaseOwner = :revoked, leaseExpiresAt = :zero REMOVE leasedBy',
+        ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':revoked': `revoked:${item.leaseOwner}`, ':zero': 0, ':leased': 'LEASED', ':owner': item.leaseOwner, ':attempt': item.attempt },
+      }),
+    ));
   }
 
   /**
@@ -197,8 +191,7 @@ export class ChunkLedger {
         }),
       );
     } catch (err) {
-      const lost = err instanceof TransactionCanceledException && err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
-      if (lost) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
       throw err;
     }
   }
@@ -216,7 +209,7 @@ export class ChunkLedger {
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      if (isConditionFailure(err)) throw new LeaseLostError(lease.chunkId, lease.attempt);
       throw err;
     }
   }

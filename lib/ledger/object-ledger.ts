@@ -1,8 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { queryAll, scanAll } from '../aws/dynamo-pages';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkPlan } from '../chunking/plan';
 import { keys, UNFINISHED, UNFINISHED_OBJECTS_INDEX, ZERO_COUNTS, type ChunkItem, type ObjectItem } from './items';
+import { conditionally } from '../aws/conditional-write';
 
 /** What `beginPlan` found: plan and enqueue now, or leave it to whoever already did. */
 export type PlanDecision = 'plan' | 'already-planned' | 'in-progress';
@@ -45,27 +45,17 @@ export class ObjectLedger {
       createdAt: new Date(now).toISOString(),
       ...(object.runId ? { runId: object.runId } : {}),
     };
-    try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
-      return 'plan';
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.object(plan.objectId),
-          UpdateExpression: 'SET planStartedAt = :now',
-          ConditionExpression: '#s = :planning AND planStartedAt < :stale',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':now': now, ':planning': 'PLANNING', ':stale': now - PLAN_TAKEOVER_MS },
-        }),
-      );
-      return 'plan';
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+    if (await conditionally(this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))) return 'plan';
+    if (await conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.object(plan.objectId),
+        UpdateExpression: 'SET planStartedAt = :now',
+        ConditionExpression: '#s = :planning AND planStartedAt < :stale',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':now': now, ':planning': 'PLANNING', ':stale': now - PLAN_TAKEOVER_MS },
+      }),
+    ))) return 'plan';
     const existing = await this.get(plan.objectId);
     return existing?.status === 'PLANNING' ? 'in-progress' : 'already-planned';
   }
@@ -86,22 +76,16 @@ export class ObjectLedger {
 
   /** Marks the object complete with its manifest; true only for the caller that did it. */
   async markComplete(objectId: string, manifestKey: string, now = new Date()): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.object(objectId),
-          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
-          ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.object(objectId),
+        UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
+        ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
+      }),
+    ));
   }
 
   /** Reads one object item (strongly consistent). */

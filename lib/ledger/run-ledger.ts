@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
 import { keys, ZERO_COUNTS, type ObjectItem, type RecordCounts } from './items';
 import type { Log } from '../observability/logger';
+import { conditionally } from '../aws/conditional-write';
 
 /**
  * A run processes every object under a prefix that is already in S3. The run state machine
@@ -109,32 +109,26 @@ export class RunLedger {
 
   /** Marks a run finished with its manifest, once (returns false if it was already settled). */
   async settle(run: RunItem, manifest: RunManifest, manifestKey: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.controlTable,
-          Key: { pk: RUN_PK, sk: run.runId },
-          UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
-          ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: {
-            ':status': manifest.status,
-            ':at': manifest.completedAt,
-            ':key': manifestKey,
-            ':failed': manifest.failedChunks.reduce((n, f) => n + f.count, 0),
-            ':objFailed': manifest.totals.objectsFailed,
-            ':in': manifest.totals.recordsIn,
-            ':out': manifest.totals.recordsOut,
-            ':rej': manifest.totals.recordsRejected,
-            ':running': 'RUNNING',
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return conditionally(this.doc.send(
+      new UpdateCommand({
+        TableName: this.controlTable,
+        Key: { pk: RUN_PK, sk: run.runId },
+        UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
+        ConditionExpression: '#s = :running',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: {
+          ':status': manifest.status,
+          ':at': manifest.completedAt,
+          ':key': manifestKey,
+          ':failed': manifest.failedChunks.reduce((n, f) => n + f.count, 0),
+          ':objFailed': manifest.totals.objectsFailed,
+          ':in': manifest.totals.recordsIn,
+          ':out': manifest.totals.recordsOut,
+          ':rej': manifest.totals.recordsRejected,
+          ':running': 'RUNNING',
+        },
+      }),
+    ));
   }
 }
 

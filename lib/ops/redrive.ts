@@ -1,7 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { keys } from '../ledger/items';
+import { conditionally } from '../aws/conditional-write';
 
 export interface RedriveResult {
   moved: number;
@@ -50,8 +50,8 @@ function objectIdOfMessage(body: string | undefined): string | undefined {
 }
 
 async function reopen(deps: { doc: DynamoDBDocumentClient; ledgerTable: string }, objectId: string): Promise<boolean> {
-  try {
-    await deps.doc.send(
+  return conditionally(
+    deps.doc.send(
       new UpdateCommand({
         TableName: deps.ledgerTable,
         Key: keys.object(objectId),
@@ -60,10 +60,6 @@ async function reopen(deps: { doc: DynamoDBDocumentClient; ledgerTable: string }
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: { ':enqueued': 'ENQUEUED', ':failed': 'FAILED', ':zero': 0 },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+    ),
+  );
 }
