@@ -11,7 +11,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSEvent, SQSRecord, Context, SQSBatchResponse } from 'aws-lambda';
-import { handleIngestEvent, type ChunkerDeps } from '../lib/chunking/chunker';
+import { handleIngestEvent, type ChunkerDeps } from '../lib/chunker/chunker';
 import { MalformedEventError } from '../lib/chunking/s3-event';
 import { ChunkerMetric } from '../lib/observability/metric-names';
 

@@ -3,7 +3,7 @@
  * once per container (a bad config or a missing resource fails the init, with the reason).
  */
 import { createAwsClients } from '../lib/aws/clients';
-import { createChunkerDeps } from '../lib/chunking/chunker-deps';
+import { createChunkerDeps } from '../lib/chunker/chunker-deps';
 import { configFromEnv } from '../lib/config/pipeline-config';
 import { createMetrics } from '../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../lib/observability/logger';

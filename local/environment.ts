@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createChunkerHandler } from '../functions/chunker-handler';
 import { createAwsClients } from '../lib/aws/clients';
-import { createChunkerDeps } from '../lib/chunking/chunker-deps';
+import { createChunkerDeps } from '../lib/chunker/chunker-deps';
 import { createMetrics } from '../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../lib/observability/logger';
 import { writeLocalState, type LocalState } from '../lib/aws/local-state';

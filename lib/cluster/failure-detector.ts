@@ -4,7 +4,7 @@ import type { ChunkLedger } from '../ledger/chunk-ledger';
 import type { PlacementNode } from './placement';
 import type { NodeItem, NodeRegistry } from './registry';
 import { repairReplicasOf, topUpShortShards } from './replica-repair';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 
 export interface FailureDetectorDeps {
   registry: NodeRegistry;

@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
 import { keys, ZERO_COUNTS, type ObjectItem, type RecordCounts } from './items';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import { conditionally } from '../aws/conditional-write';
 
 /**

@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Log } from '../log';
 
-/** The structured log callback that lib/ parts take as a dependency (a Logger, or a test's array). */
-export type Log = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+// Kept while lib/agent still takes the type from here; lib/ below observability imports '../log'.
+export type { Log } from '../log';
 
 /**
  * The one place that sets up structured JSON logging, for Lambdas and agents alike: service

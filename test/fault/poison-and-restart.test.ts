@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients } from '../../lib/aws/clients';
-import { enqueueChunks } from '../../lib/chunking/chunker';
+import { enqueueChunks } from '../../lib/chunker/chunker';
 import { planChunks } from '../../lib/chunking/plan';
 import type { Target } from '../../lib/aws/target';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';

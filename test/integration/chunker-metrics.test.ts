@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createChunkerHandler } from '../../functions/chunker-handler';
-import { createChunkerDeps } from '../../lib/chunking/chunker-deps';
+import { createChunkerDeps } from '../../lib/chunker/chunker-deps';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { createMetrics } from '../../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../../lib/observability/logger';

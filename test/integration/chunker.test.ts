@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, ty
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
 import { createChunkerHandler } from '../../functions/chunker-handler';
-import { createChunkerDeps } from '../../lib/chunking/chunker-deps';
+import { createChunkerDeps } from '../../lib/chunker/chunker-deps';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { createMetrics } from '../../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../../lib/observability/logger';

@@ -1,7 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
-import { chunkObject } from '../../lib/chunking/chunker';
+import { chunkObject } from '../../lib/chunker/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';

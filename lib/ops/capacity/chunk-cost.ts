@@ -17,7 +17,7 @@
  * - processed: the shard upload (one PUT up to 8 MiB, else multipart: create + 8 MiB parts +
  *   complete) and the rejects file (one PUT); R GETs when the replicas are pulled
  *
- * SQS (lib/chunking/chunker.ts, lib/agent/agent.ts, lib/agent/chunk-worker.ts): a tenth of a
+ * SQS (lib/chunker/chunker.ts, lib/agent/agent.ts, lib/agent/chunk-worker.ts): a tenth of a
  * SendMessageBatch, one ReceiveMessage (one message per receive), one ChangeMessageVisibility at
  * lease and one per keep-alive, one DeleteMessage.
  */

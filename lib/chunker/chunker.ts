@@ -4,10 +4,10 @@ import type { PipelineConfig } from '../config/pipeline-config';
 import { finalizeObjectIfComplete } from '../ledger/manifest';
 import type { ObjectLedger } from '../ledger/object-ledger';
 import type { RunLedger } from '../ledger/run-ledger';
-import type { ChunkMessage, ObjectRef } from './chunk';
-import { planChunks } from './plan';
-import { decodeS3EventBody, type CreatedObject } from './s3-event';
-import type { Log } from '../observability/logger';
+import type { ChunkMessage, ObjectRef } from '../chunking/chunk';
+import { planChunks } from '../chunking/plan';
+import { decodeS3EventBody, type CreatedObject } from '../chunking/s3-event';
+import type { Log } from '../log';
 
 /** What the chunker needs; injected so the same code runs in Lambda and in local mode. */
 export interface ChunkerDeps {
