@@ -1,31 +1,14 @@
 import { AWS_LIMITS, INSTANCE_TYPES, PRICES_TAKEN, type InstanceType } from './capacity/aws-limits';
 import { chunkCost, PER_OBJECT, type ChunkCost } from './capacity/chunk-cost';
-import { limitChecks } from './capacity/limit-checks';
-import { costPerHour, scale } from './capacity/plan-cost';
+import { limitChecks, type LimitCheck } from './capacity/limit-checks';
+import { costPerHour, scale, type CostLines } from './capacity/plan-cost';
 import { PLAN_DEFAULTS, validatePlanInput, type NormalizedPlanInput, type PlanInput } from './capacity/plan-input';
 
 import { formatBytes as fmtBytes, formatRate } from '../units';
 
 export { ASSUMED_NODE_THROUGHPUT, PLAN_DEFAULTS, PlanInputError, type NodeThroughput, type PlanInput } from './capacity/plan-input';
-
-/** One documented limit against what the plan asks of it; headroom < 1 means it is exceeded. */
-export interface LimitCheck {
-  limit: string;
-  demand: number;
-  capacity: number;
-  unit: string;
-  headroom: number;
-  note: string;
-}
-
-export interface CostLines {
-  ec2: number;
-  s3Requests: number;
-  dynamodb: number;
-  sqs: number;
-  lambda: number;
-  total: number;
-}
+export type { LimitCheck } from './capacity/limit-checks';
+export type { CostLines } from './capacity/plan-cost';
 
 export interface CapacityPlan {
   input: NormalizedPlanInput;

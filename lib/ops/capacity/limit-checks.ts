@@ -1,6 +1,15 @@
 import { AWS_LIMITS, type InstanceType } from './aws-limits';
-import type { LimitCheck } from '../plan';
 import { formatCount, formatRate } from '../../units';
+
+/** One documented limit against what the plan asks of it; headroom < 1 means it is exceeded. */
+export interface LimitCheck {
+  limit: string;
+  demand: number;
+  capacity: number;
+  unit: string;
+  headroom: number;
+  note: string;
+}
 
 /** What the plan asks of each documented limit. */
 export interface LimitDemand {

@@ -1,6 +1,6 @@
 import type { CloudWatchClient, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { AgentMetric, METRIC_NAMESPACE, STAGE_DIMENSION } from '../../observability/metric-names';
-import { getMetricData, type Series } from '../doctor/metric-reader';
+import { getMetricData, type Series } from '../metric-data';
 import type { NodeThroughput } from './plan-input';
 
 export interface MeasureOptions {
@@ -22,7 +22,6 @@ export async function measureNodeThroughput(cw: CloudWatchClient, opts: MeasureO
   const dims = [{ Name: STAGE_DIMENSION, Value: opts.stage }];
   const q = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({ Id, MetricStat: { Metric: { Namespace: METRIC_NAMESPACE, MetricName, Dimensions: dims }, Period: 60, Stat }, ReturnData: true });
   const series = await getMetricData(cw, [q('bytes', AgentMetric.bytesProcessed, 'Sum'), q('healthy', AgentMetric.healthyNodes, 'Average'), q('reporting', AgentMetric.chunksInFlight, 'SampleCount')], {
-    stage: opts.stage,
     start: new Date(opts.end.getTime() - lookback * 1000),
     end: opts.end,
   });

@@ -1,10 +1,19 @@
 import { PRICES, type InstanceType } from './aws-limits';
-import type { CostLines } from '../plan';
 
 /** Request rates and fleet of a plan, priced (us-east-1 on-demand list prices, see PRICES). */
 export interface CostDemand {
   nodes: number; inst: InstanceType; sourceGets: number; replicaGets: number; puts: number; wcu: number; rcu: number; sqsRequests: number; objectRate: number; chunkerSecondsPerObject: number;
   chunker: { batchSize: number; memoryMiB: number };
+}
+
+/** USD of each part of the bill (per hour, or for the whole dataset). */
+export interface CostLines {
+  ec2: number;
+  s3Requests: number;
+  dynamodb: number;
+  sqs: number;
+  lambda: number;
+  total: number;
 }
 
 /** USD per hour of running at the plan's rate. */

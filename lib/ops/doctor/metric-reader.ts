@@ -1,4 +1,4 @@
-import { GetMetricDataCommand, ListMetricsCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { ListMetricsCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   AgentMetric,
   ChunkerMetric,
@@ -7,6 +7,7 @@ import {
   SERVICE_DIMENSION,
   STAGE_DIMENSION,
 } from '../../observability/metric-names';
+import { getMetricData, type Series } from '../metric-data';
 import { EMPTY_METRICS, type LatencyStat, type MetricEvidence, type StageLatencies } from './evidence';
 
 /** Which metrics, of which stage, over which time. */
@@ -17,12 +18,6 @@ export interface MetricWindow {
   end: Date;
   /** Name of the work queue, for AWS/SQS ApproximateAgeOfOldestMessage (absent on emulators). */
   workQueueName?: string;
-}
-
-/** The values of one query, oldest first. */
-export interface Series {
-  timestamps: number[];
-  values: number[];
 }
 
 type Dimensions = Array<{ Name: string; Value: string }>;
@@ -173,29 +168,6 @@ async function readPercentiles(cw: CloudWatchClient, dims: Dimensions, window: M
   } catch {
     return undefined;
   }
-}
-
-/** Runs the queries (500 at most per request, as CloudWatch allows), following NextToken. */
-export async function getMetricData(cw: CloudWatchClient, queries: MetricDataQuery[], window: MetricWindow): Promise<Map<string, Series>> {
-  const out = new Map<string, Series>();
-  for (let i = 0; i < queries.length; i += 500) {
-    let NextToken: string | undefined;
-    do {
-      const page = await cw.send(
-        new GetMetricDataCommand({ MetricDataQueries: queries.slice(i, i + 500), StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', NextToken }),
-      );
-      for (const r of page.MetricDataResults ?? []) {
-        const s = out.get(r.Id as string) ?? { timestamps: [], values: [] };
-        (r.Timestamps ?? []).forEach((t, j) => {
-          s.timestamps.push(new Date(t).getTime());
-          s.values.push(Number(r.Values?.[j]));
-        });
-        out.set(r.Id as string, s);
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-  }
-  return out;
 }
 
 /** The value of the latest data point. */
