@@ -16,7 +16,7 @@ import { ChunkLedger } from '../ledger/chunk-ledger';
 import { finalizeFinishedObjects } from '../ledger/manifest';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { RunLedger, settleRuns } from '../ledger/run-ledger';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { ChunkReport, ChunkWorkerDeps } from './chunk-work';
 import { handleChunkMessage } from './chunk-worker';
 import type { Clock } from './clock';

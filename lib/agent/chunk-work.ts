@@ -6,7 +6,7 @@ import type { PlacementNode } from '../cluster/placement';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ChunkLease, ChunkLedger } from '../ledger/chunk-ledger';
 import type { ObjectLedger } from '../ledger/object-ledger';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { ChunkOutcome } from './chunk-processor';
 import type { Clock } from './clock';
 import type { ChunkErrorKind } from './error-kind';

@@ -1,7 +1,7 @@
 import type { NodeLoad } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ControlView, ControlWatcher } from '../control/control-watcher';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Clock } from './clock';
 
 /** What the follower needs of a `ControlWatcher`. */

@@ -1,5 +1,5 @@
 import type { DesiredState } from '../control/control-state';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Clock } from './clock';
 
 /**

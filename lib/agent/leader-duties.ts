@@ -1,6 +1,6 @@
 import type { RecoveriesInProgress } from '../cluster/failure-detector';
 import type { LeaderLease } from '../cluster/leader-lease';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Cancel, Clock } from './clock';
 import { CHORES_EVERY_MS } from './leader-chores';
 

@@ -1,5 +1,5 @@
 import { LeaseLostError, type ChunkLease, type ChunkLedger } from '../ledger/chunk-ledger';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Clock } from './clock';
 import { setVisibility, type WorkQueueDeps } from './work-message';
 

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from '../aws/conditional-write';
 import type { NodeIdentity, NodeLoad, NodeRegistry } from '../cluster/registry';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Cancel, Clock } from './clock';
 
 /** How often a node heartbeats (the leader declares it dead after `heartbeatTimeoutSeconds`). */
@@ -49,7 +49,7 @@ export class Membership {
     try {
       await this.deps.registry.heartbeat(this.deps.identity.nodeId, this.deps.load(), this.draining);
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException && !this.draining) {
+      if (isConditionFailure(err) && !this.draining) {
         // Declared dead while stalled (SIGSTOP, GC, network): rejoin; late commits are refused.
         this.deps.log('warn', 'this node was declared dead; rejoining');
         await this.join().catch((e) => this.deps.log('error', 'rejoin failed', { error: (e as Error).message }));

@@ -1,4 +1,4 @@
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { Clock } from './clock';
 import type { ReplicaPuller } from './replica-puller';
 

@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { replicasOf } from '../cluster/replica-repair';
 import type { ReplicaItem } from '../ledger/items';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 
 /** The cache manifest a training process reads: every shard present on this node. */
 export interface CacheManifest {

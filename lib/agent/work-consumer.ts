@@ -1,7 +1,7 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import type { NodeIdentity } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 import type { ChunkReport } from './chunk-work';
 import type { Clock } from './clock';
 import { AdaptiveConcurrency } from './throttle-backoff';

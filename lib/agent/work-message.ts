@@ -3,7 +3,7 @@
  * the DLQ takes it, and how it is given back, looked at again, re-sent fresh or deleted.
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Log } from '../observability/logger';
+import type { Log } from '../log';
 
 /** The work queue as the receive rules see it. */
 export interface WorkQueueDeps {

@@ -1,5 +1,5 @@
 import type { NodeIdentity } from '../../../lib/cluster/registry';
-import type { Log } from '../../../lib/observability/logger';
+import type { Log } from '../../../lib/log';
 
 /** A log that keeps its lines, for asserting on what a part said. */
 export function memoryLog(): Log & { lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }>; said: (message: string) => number } {
