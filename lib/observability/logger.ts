@@ -1,9 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Log } from '../log';
 
-// Kept while lib/agent still takes the type from here; lib/ below observability imports '../log'.
-export type { Log } from '../log';
-
 /**
  * The one place that sets up structured JSON logging, for Lambdas and agents alike: service
  * name, log level from `SHARDLINE_LOG_LEVEL` (or Powertools' `POWERTOOLS_LOG_LEVEL`), and

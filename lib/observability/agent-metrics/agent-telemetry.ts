@@ -5,7 +5,7 @@ import { CloudWatchPublisher } from './cloudwatch-publisher';
 import { LeaderGaugeSampler } from './leader-gauges';
 import { startMetricsEndpoint, type MetricsEndpoint } from './prometheus-server';
 import { AgentMetrics } from './recorder';
-import type { Log } from '../logger';
+import type { Log } from '../../log';
 
 export interface AgentTelemetryOptions {
   stage: string;

@@ -1,7 +1,7 @@
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { METRIC_NAMESPACE } from '../metric-names';
 import { toRequests } from './cloudwatch-window';
-import type { Log } from '../logger';
+import type { Log } from '../../log';
 
 export interface CloudWatchPublisherDeps {
   cloudwatch: Pick<CloudWatchClient, 'send'>;
