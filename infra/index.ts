@@ -2,7 +2,8 @@
  * What the shardline package exports: the `Shardline` construct to add to a CDK app, its props,
  * and the stage config types and helpers. `infra/app.ts` is this repo's own app, not exported.
  */
-export { Shardline, resolveStageConfig, type ShardlineProps } from './shardline';
+export { Shardline } from './shardline';
+export { resolveStageConfig, type ShardlineProps } from './shardline-props';
 export {
   defaultStageConfig,
   validateStageConfig,

@@ -4,9 +4,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { PipelineConfig } from '../lib/config/pipeline-config';
 import type { ResourceNames } from '../lib/resources';
-import { defaultStageConfig, validateStageConfig, type ChunkerConfig, type FleetConfig, type StageConfig, type WorkQueueConfig } from './config';
+import type { StageConfig } from './config';
 import { AgentFleet } from './constructs/agent-fleet';
 import { ControlPlane } from './constructs/control-plane';
 import { Ingest } from './constructs/ingest';
@@ -17,36 +16,9 @@ import { TaskStoppedDetector } from './constructs/task-stopped-detector';
 import { WorkQueues } from './constructs/work-queues';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { enableMetricsPublishing } from './observability/metrics-publishing';
+import { resolveStageConfig, type ShardlineProps } from './shardline-props';
 
-/** How to deploy shardline: every prop but the stage name has a default. */
-export interface ShardlineProps {
-  /** Stage name (lowercase letters, digits, dashes): in the dashboard and alarm names, and the `Stage` dimension of shardline's metrics. */
-  readonly stageName: string;
-  /** GPU hosts and the agent task, field by field over the defaults. @default 1 to 4 g5.xlarge hosts, one agent task with one GPU per host (see {@link FleetConfig}) */
-  readonly fleet?: Partial<FleetConfig>;
-  /** The chunk work queue, field by field over the defaults. @default visibility timeout 300 s, dead-letter after 5 receives (3 on the `local` stage) */
-  readonly workQueue?: Partial<WorkQueueConfig>;
-  /** The chunker Lambda, field by field over the defaults. @default 512 MiB, batches of 10, at most 10 concurrent invocations */
-  readonly chunker?: Partial<ChunkerConfig>;
-  /** Pipeline config every component reads (chunk size, replication, transforms...). @default {} (the defaults of lib/config/pipeline-config.ts) */
-  readonly pipeline?: Partial<PipelineConfig>;
-  /** Keep the buckets and tables when the construct is removed. @default true (false on the `local` and `test` stages) */
-  readonly retainData?: boolean;
-  /** Days of log retention (a value CloudWatch Logs accepts). @default 30 */
-  readonly logRetentionDays?: number;
-  /** Existing buckets (names) whose data runs may process besides the ingest bucket: the run state machine lists them, the chunker and agents read them. @default none */
-  readonly sourceBuckets?: readonly string[];
-  /** Address subscribed to the operator alarm topic (it must confirm). @default no subscription */
-  readonly alarmEmail?: string;
-  /** Alarm when fewer nodes are healthy; 0 turns the alarm off. @default fleet.minCapacity */
-  readonly minHealthyNodes?: number;
-  /** Alarm when the oldest work message is older than this many seconds. @default 1800 */
-  readonly maxWorkMessageAgeSeconds?: number;
-  /** Alarm, and pause the pipeline, when more than this % of chunk attempts fail. @default 10 */
-  readonly maxChunkErrorPercent?: number;
-  /** Alarm when the fleet processes fewer bytes/s while there is work. @default no throughput alarm */
-  readonly targetBytesPerSecond?: number;
-}
+export type { ShardlineProps } from './shardline-props';
 
 /**
  * The whole of shardline as one construct: storage, state tables, queues, ingest with the
@@ -72,17 +44,25 @@ export class Shardline extends Construct {
   public readonly ingestBucket: s3.Bucket;
   /** The durable copy of every shard, rejects file, manifest and checkpoint. */
   public readonly processedBucket: s3.Bucket;
+  /** The ingest bucket's ObjectCreated events, buffered for the chunker. */
   public readonly ingestEventsQueue: sqs.Queue;
+  /** Ingest events the chunker failed on. */
   public readonly ingestEventsDlq: sqs.Queue;
+  /** Chunks for the agents to process. */
   public readonly workQueue: sqs.Queue;
+  /** Poison chunks, after `workQueue.maxReceiveCount` receives. */
   public readonly workDlq: sqs.Queue;
+  /** Objects, chunks and replica assignments. */
   public readonly ledgerTable: dynamodb.Table;
+  /** The node registry (heartbeats, status, capacity). */
   public readonly nodesTable: dynamodb.Table;
+  /** Desired pipeline state, central config, leader lease, runs. */
   public readonly controlTable: dynamodb.Table;
   /** Pause, resume, drain, stop, emergency-stop. */
   public readonly controlStateMachine: sfn.StateMachine;
   /** Processes everything under a prefix. */
   public readonly runStateMachine: sfn.StateMachine;
+  /** Where runs report that they finished or failed. */
   public readonly runNoticesTopic: sns.Topic;
   /** Every alarm notifies it. */
   public readonly operatorTopic: sns.Topic;
@@ -195,22 +175,4 @@ export class Shardline extends Construct {
     enableMetricsPublishing({ stageName: config.stageName, agentTaskDefinition: this.fleet.taskDefinition, lambdas: [this.ingest.chunker, this.taskStopped.handler] });
     acknowledgeNagFindings(this);
   }
-}
-
-/** The props over the stage's defaults, validated (an undefined field keeps its default). */
-export function resolveStageConfig(props: ShardlineProps): StageConfig {
-  const defaults = defaultStageConfig(props.stageName);
-  const { fleet, workQueue, chunker, sourceBuckets, ...rest } = definedOnly(props);
-  return validateStageConfig({
-    ...defaults,
-    ...rest,
-    fleet: { ...defaults.fleet, ...definedOnly(fleet ?? {}) },
-    workQueue: { ...defaults.workQueue, ...definedOnly(workQueue ?? {}) },
-    chunker: { ...defaults.chunker, ...definedOnly(chunker ?? {}) },
-    ...(sourceBuckets ? { sourceBuckets: [...sourceBuckets] } : {}),
-  });
-}
-
-function definedOnly<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

@@ -3,7 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as pkg from '../../infra';
 import { defaultStageConfig } from '../../infra/config';
-import { Shardline, resolveStageConfig } from '../../infra/shardline';
+import { Shardline } from '../../infra/shardline';
+import { resolveStageConfig } from '../../infra/shardline-props';
 import { RESOURCES, type ResourceKey } from '../../lib/resources';
 import { logicalIdOf, nagFindings } from './constructs/support';
 
