@@ -23,3 +23,17 @@ export const portArg = usage(parsePort);
 
 /** Parses a positive integer option. */
 export const countArg = usage((value) => parseCount(value));
+
+/** Parses a finite number option. */
+export const numberArg = usage((value) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`'${value}' is not a number`);
+  return n;
+});
+
+/** The metrics' Stage of a deployment: `Shardline-<stage>` stacks (infra/app.ts), `local` locally. */
+export function metricsStageFor(stack: string | undefined): string {
+  if (!stack) return 'local';
+  const m = /^Shardline-(.+)$/.exec(stack);
+  return m ? m[1] : stack;
+}

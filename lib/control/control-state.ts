@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ControlAction } from './control-actions';
 
 /**
  * The pipeline's desired state, as the control state machine records it in the control table.
@@ -7,8 +8,7 @@ import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } fro
  */
 export type DesiredState = 'RUNNING' | 'PAUSED' | 'DRAINING' | 'STOPPING' | 'STOPPED';
 
-export const CONTROL_ACTIONS = ['pause', 'resume', 'drain', 'stop', 'emergency-stop'] as const;
-export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+export { CONTROL_ACTIONS, type ControlAction } from './control-actions';
 
 /** The desired state each action sets first (stop ends in STOPPED once drained). */
 export const STATE_OF_ACTION: Record<ControlAction, DesiredState> = {

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderChaosReport } from '../../cli/chaos';
+import { renderChaosReport } from '../../cli/commands/chaos';
 import { runChaos, type ChaosReport } from '../../local/chaos';
 
 describe('failover under fault injection (6 agent processes, local endpoint)', () => {

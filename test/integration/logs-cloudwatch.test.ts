@@ -1,5 +1,5 @@
 import { CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { stackLogGroups } from '../../cli/logs';
+import { stackLogGroups } from '../../cli/commands/logs';
 import { createAwsClients } from '../../lib/aws/clients';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
 import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';

@@ -1,5 +1,5 @@
-import { parseSize } from '../lib/units';
-import { runChaos, type ChaosReport } from '../local/chaos';
+import { parseSize } from '../../lib/units';
+import { runChaos, type ChaosReport } from '../../local/chaos';
 
 /** `shardline local chaos`: runs the fault-injection harness and prints its report. */
 export async function chaosCommand(opts: {
@@ -20,6 +20,11 @@ export async function chaosCommand(opts: {
   });
   console.log(renderChaosReport(report));
   return report.problems.length === 0;
+}
+
+/** `shardline local chaos` as the CLI runs it: exit code 1 when the report names a problem. */
+export async function chaos(opts: Parameters<typeof chaosCommand>[0]): Promise<void> {
+  process.exitCode = (await chaosCommand(opts)) ? 0 : 1;
 }
 
 /** The chaos report as text. */

@@ -1,6 +1,6 @@
-import { ingestPath } from '../lib/ingest/ingest-path';
-import { createIngestProgress } from '../lib/ingest/progress-bar';
-import { resolveTarget } from '../lib/aws/target';
+import { ingestPath } from '../../lib/ingest/ingest-path';
+import { createIngestProgress } from '../../lib/ingest/progress-bar';
+import { resolveTarget } from '../../lib/aws/target';
 
 /** `shardline ingest <source>`: copies into the ingest bucket with a progress bar. */
 export async function ingestCommand(source: string, opts: { prefix: string; stack?: string; stateDir: string }): Promise<void> {

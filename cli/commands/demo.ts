@@ -1,22 +1,27 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { join } from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
-import { createAwsClients } from '../lib/aws/clients';
-import { chunkIdOf } from '../lib/chunking/chunk';
-import { ObjectLedger } from '../lib/ledger/object-ledger';
-import { ingestPath } from '../lib/ingest/ingest-path';
-import { createIngestProgress } from '../lib/ingest/progress-bar';
-import { generateJsonlDataset } from '../local/dataset';
-import { parseSize } from '../lib/units';
-import { startLocalEnvironment } from '../local/environment';
-import { presentReplicas, verifyObject } from '../local/verify';
-import type { Target } from '../lib/aws/target';
+import { createAwsClients } from '../../lib/aws/clients';
+import { chunkIdOf } from '../../lib/chunking/chunk';
+import { ObjectLedger } from '../../lib/ledger/object-ledger';
+import { ingestPath } from '../../lib/ingest/ingest-path';
+import { createIngestProgress } from '../../lib/ingest/progress-bar';
+import { generateJsonlDataset } from '../../local/dataset';
+import { parseSize } from '../../lib/units';
+import { startLocalEnvironment } from '../../local/environment';
+import { presentReplicas, verifyObject } from '../../local/verify';
+import type { Target } from '../../lib/aws/target';
 
 /** p-th percentile (0–100) of numbers, nearest-rank. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** `shardline demo` as the CLI runs it: exit code 1 when anything does not balance. */
+export async function demo(opts: Parameters<typeof runDemo>[0]): Promise<void> {
+  process.exitCode = (await runDemo(opts)) ? 0 : 1;
 }
 
 /**

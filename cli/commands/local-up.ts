@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { createAwsClients } from '../lib/aws/clients';
-import { waitForMetricsUrls } from '../local/agent-metrics-endpoint';
-import type { LocalState } from '../lib/aws/local-state';
-import { startLocalEnvironment } from '../local/environment';
-import { startDashboard, type Dashboard } from '../lib/observability/dashboard/server';
-import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-port';
+import { createAwsClients } from '../../lib/aws/clients';
+import { waitForMetricsUrls } from '../../local/agent-metrics-endpoint';
+import type { LocalState } from '../../lib/aws/local-state';
+import { startLocalEnvironment } from '../../local/environment';
+import { startDashboard, type Dashboard } from '../../lib/observability/dashboard/server';
+import { DEFAULT_DASHBOARD_PORT } from '../../lib/observability/dashboard/default-port';
 
 /** `shardline local up`: runs in the foreground until Ctrl-C, then stops everything it started. */
 export async function localUp(opts: { agents: number; endpoint?: string; config?: string; stateDir: string; dashboardPort?: number; slowMs?: number }): Promise<void> {

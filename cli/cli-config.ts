@@ -1,0 +1,243 @@
+/**
+ * Every `shardline` command in one place: its name, description, arguments and options, and the
+ * module under `cli/commands/` that carries it out. `main.ts` builds the CLI from this list and
+ * requires a command's module only when that command runs, so `shardline --help` and each command
+ * load nothing but their own code (after the aws-cdk CLI's `cli-config.ts` + `lib/commands/*`).
+ * Keep this file's imports light: constants and parsers only, never an SDK client or aws-cdk-lib.
+ */
+import { Argument, Option } from 'commander';
+import { CONTROL_ACTIONS } from '../lib/control/control-actions';
+import { DEFAULT_LIMIT } from '../lib/logs/query';
+import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-port';
+import { INSTANCE_TYPES } from '../lib/ops/capacity/aws-limits';
+import { PLAN_DEFAULTS } from '../lib/ops/capacity/plan-input';
+import { parseInterval, parseRate, parseSize, parseWindow } from '../lib/units';
+import { countArg, numberArg, portArg, stackOption, stateDirOption, usage } from './options';
+
+/**
+ * The modules under `cli/commands/`, for the compiler only (a type import loads nothing), so a
+ * declaration can name only a handler that exists.
+ */
+interface CommandModules {
+  chaos: typeof import('./commands/chaos');
+  control: typeof import('./commands/control');
+  demo: typeof import('./commands/demo');
+  doctor: typeof import('./commands/doctor');
+  ingest: typeof import('./commands/ingest');
+  'local-up': typeof import('./commands/local-up');
+  logs: typeof import('./commands/logs');
+  plan: typeof import('./commands/plan');
+  redrive: typeof import('./commands/redrive');
+  status: typeof import('./commands/status');
+}
+
+/** A function exported by a command module. */
+type HandlerOf<M> = { [K in keyof M]: M[K] extends (...args: never[]) => Promise<void> ? K : never }[keyof M] & string;
+
+/** Where a command's code is: the module under `cli/commands/` and the function called with the parsed arguments, then the options. */
+type CommandCode = { [M in keyof CommandModules]: { readonly module: M; readonly handler: HandlerOf<CommandModules[M]> } }[keyof CommandModules];
+
+/** A command of the CLI (its module is required only when it runs), or a group of subcommands (no module). */
+export type CommandDeclaration = {
+  /** The words after `shardline`, e.g. `status` or `local up` (a group is declared before its subcommands). */
+  readonly name: string;
+  readonly description: string;
+  readonly arguments?: readonly Argument[];
+  readonly options?: readonly Option[];
+} & (CommandCode | { readonly module?: undefined; readonly handler?: undefined });
+
+/** Without --since/--from, a CloudWatch search looks this far back (a local search reads whole files). */
+export const CLOUDWATCH_DEFAULT_SINCE = '1h';
+
+export const PROGRAM_DESCRIPTION = 'Move ML training data from S3 to GPU training hosts';
+
+export const COMMANDS: readonly CommandDeclaration[] = [
+  { name: 'local', description: 'run the whole pipeline locally against an AWS emulator' },
+  {
+    name: 'local up',
+    description: 'start the emulator (or use --endpoint), provision the stack, run the chunker and N agents',
+    options: [
+      new Option('--agents <n>', 'agent processes (nodes) to start').default(3).argParser(countArg),
+      new Option('--endpoint <url>', 'use this AWS endpoint (e.g. LocalStack http://127.0.0.1:4566) instead of starting moto'),
+      new Option('--config <file>', 'pipeline config JSON (validated; defaults fill the rest)'),
+      new Option('--slow-ms <ms>', 'fault injection: extra milliseconds of work per chunk in every agent (a slow transform)').argParser(Number),
+      new Option('--dashboard-port <n>', 'port of the live web dashboard (0 = a free one)').default(DEFAULT_DASHBOARD_PORT).argParser(portArg),
+      stateDirOption(),
+    ],
+    module: 'local-up',
+    handler: 'localUp',
+  },
+  {
+    name: 'local chaos',
+    description: 'fault injection while data flows: SIGKILL / SIGSTOP agents and report detection, recovery and accounting',
+    options: [
+      new Option('--agents <n>', 'agent processes').default(6).argParser(countArg),
+      new Option('--kill <n>', 'agents to SIGKILL during the run').default(2).argParser(Number),
+      new Option('--pause <n>', 'agents to SIGSTOP, then SIGCONT after --pause-ms').default(0).argParser(Number),
+      new Option('--pause-ms <ms>', 'how long a paused agent stays stopped').default(8000).argParser(Number),
+      new Option('--restart-after-ms <ms>', 'restart killed agents after this long').argParser(Number),
+      new Option('--slow-ms <ms>', 'extra work per chunk in every agent (makes pauses land mid-chunk)').argParser(Number),
+      new Option('--size <size>', 'dataset size').default('6MB'),
+      new Option('--chunk-size <size>', 'chunk size').default('128KiB'),
+      new Option('--endpoint <url>', 'use this AWS endpoint instead of starting moto'),
+      stateDirOption(),
+    ],
+    module: 'chaos',
+    handler: 'chaos',
+  },
+  {
+    name: 'ingest',
+    description: 'copy a local file or folder, or s3://bucket/prefix, into the ingest bucket',
+    arguments: [new Argument('<source>', 'local file, local folder, or s3://bucket/prefix')],
+    options: [new Option('--prefix <prefix>', 'key prefix in the ingest bucket').default(''), stackOption(), stateDirOption()],
+    module: 'ingest',
+    handler: 'ingestCommand',
+  },
+  {
+    name: 'status',
+    description: "each object's progress and counts from the ledger, and the nodes",
+    options: [
+      new Option('--json', 'print JSON'),
+      new Option('--watch', 'live view, redrawn every --interval until Ctrl-C'),
+      new Option('--interval <duration>', 'refresh interval of --watch (e.g. 1s, 500ms)').default(1000, '1s').argParser(usage(parseInterval)),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'status',
+    handler: 'status',
+  },
+  {
+    name: 'redrive',
+    description: 'send dead-lettered messages back after a fix (work DLQ → work queue, or ingest DLQ → ingest-events)',
+    options: [new Option('--queue <which>', 'which dead-letter queue').choices(['work', 'ingest']).default('work'), stackOption(), stateDirOption()],
+    module: 'redrive',
+    handler: 'redriveCommand',
+  },
+  {
+    name: 'demo',
+    description: 'one command: local up, generate a JSON Lines dataset, ingest, verify, summarize, shut down',
+    options: [
+      new Option('--size <size>', 'dataset size, e.g. 20MB, 1GB').default('24MB'),
+      new Option('--agents <n>', 'agent processes').default(3).argParser(countArg),
+      new Option('--endpoint <url>', 'use this AWS endpoint instead of starting moto'),
+      stateDirOption(),
+    ],
+    module: 'demo',
+    handler: 'demo',
+  },
+  {
+    name: 'control',
+    description: 'pause, resume, drain, stop or emergency-stop the pipeline (runs the control state machine and waits)',
+    arguments: [new Argument('<action>', 'what to do').choices([...CONTROL_ACTIONS, 'history'])],
+    options: [
+      new Option('--reason <text>', 'why (recorded with who and when)'),
+      new Option('--no-wait', 'start the execution and return'),
+      new Option('--json', 'print JSON'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'control',
+    handler: 'control',
+  },
+  {
+    name: 'run',
+    description: 'process every object already under s3://bucket/prefix (runs the run state machine and waits for the run manifest)',
+    arguments: [new Argument('<source>', 's3://bucket/prefix, or a prefix of the ingest bucket')],
+    options: [new Option('--no-wait', 'start the execution and return'), new Option('--json', 'print JSON'), stackOption(), stateDirOption()],
+    module: 'control',
+    handler: 'run',
+  },
+  {
+    name: 'runs',
+    description: 'runs over a prefix and how they ended',
+    options: [stackOption(), stateDirOption()],
+    module: 'control',
+    handler: 'runs',
+  },
+  { name: 'config', description: 'the central pipeline config: every node applies a new version without restart' },
+  {
+    name: 'config get',
+    description: 'the config version in force, its overrides, and (with --history) earlier versions',
+    options: [
+      new Option('--history', 'list earlier versions'),
+      new Option('--group <group>', 'show the effective config of this node group'),
+      new Option('--json', 'print JSON'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'control',
+    handler: 'configGet',
+  },
+  {
+    name: 'config set',
+    description: 'validate and publish a new config version (a bad value is refused with the reason; the old version stays)',
+    arguments: [new Argument('[assignments...]', 'key=value pairs, e.g. concurrencyPerNode=8 dataset.dedupe=true (JSON values; null removes an override)')],
+    options: [
+      new Option('--file <file>', 'replace the overrides with this JSON file: { "base": {...}, "groups": {...} } or a plain config object'),
+      new Option('--group <group>', 'apply the assignments to this node group only'),
+      new Option('--reason <text>', 'why (recorded with the version)'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'control',
+    handler: 'configSet',
+  },
+  {
+    name: 'logs',
+    description: 'search agent and chunker logs by object, chunk, node, run, level, text and time (local files, or CloudWatch Logs with --stack)',
+    options: [
+      new Option('--object <id>', 'records of this object id (and of its chunks)'),
+      new Option('--chunk <id>', 'records of this chunk id'),
+      new Option('--node <id>', "records written by this node (the chunker's: chunker)"),
+      new Option('--run <id>', 'records of this run id'),
+      new Option('--level <level>', 'this level or above: trace, debug, info, warn, error, critical'),
+      new Option('--grep <text>', 'records whose line contains this text (case-sensitive)'),
+      new Option('--since <duration>', 'records of the last 30s, 15m, 2h, 1d...'),
+      new Option('--from <time>', 'records at or after this ISO time'),
+      new Option('--to <time>', 'records at or before this ISO time'),
+      new Option('--limit <n>', 'how many records: the most recent ones, oldest first').default(String(DEFAULT_LIMIT)),
+      new Option('--json', 'print each record as a JSON line (as written)'),
+      new Option('--stack <name>', `CloudWatch Logs of a deployed stack (default window: --since ${CLOUDWATCH_DEFAULT_SINCE})`),
+      stateDirOption(),
+    ],
+    module: 'logs',
+    handler: 'logs',
+  },
+  {
+    name: 'doctor',
+    description:
+      'name the bottleneck (chunker, queue, download, processing, upload, distribution, throttling, nodes, placement, dead nodes) from metrics and the ledger, with the figures and what to do',
+    options: [
+      new Option('--window <duration>', 'how much metric history to read (1m..24h)').default(300, '5m').argParser(usage(parseWindow)),
+      new Option('--json', 'print the diagnosis and the evidence as JSON'),
+      new Option('--metrics-stage <stage>', 'Stage dimension of the metrics (default: local, or <stage> of a Shardline-<stage> stack)'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'doctor',
+    handler: 'doctor',
+  },
+  {
+    name: 'plan',
+    description:
+      'capacity plan for a dataset size and a target rate: nodes, chunk size, concurrency per node, S3 prefixes, the limit that binds, and an estimated AWS cost',
+    options: [
+      new Option('--size <size>', 'dataset size, e.g. 50TB').argParser(usage(parseSize)).makeOptionMandatory(),
+      new Option('--rate <rate>', 'target rate, e.g. 10GB/s').argParser(usage(parseRate)).makeOptionMandatory(),
+      new Option('--node-throughput <rate>', 'what one node processes, e.g. 800MB/s (default: measured from BytesProcessed of a recent run, else an assumption)').argParser(usage(parseRate)),
+      new Option('--instance <type>', 'GPU instance type').choices(Object.keys(INSTANCE_TYPES)).default(PLAN_DEFAULTS.instanceType),
+      new Option('--chunk-size <size>', 'chunk size (default: chosen for the fleet and the limits)').argParser(usage(parseSize)),
+      new Option('--object-size <size>', `mean object size (default ${PLAN_DEFAULTS.objectSizeBytes / 1e9} GB, assumed)`).argParser(usage(parseSize)),
+      new Option('--replication <n>', `replication factor R (default ${PLAN_DEFAULTS.replicationFactor})`).argParser(numberArg),
+      new Option('--output-ratio <ratio>', `shard bytes per input byte (default ${PLAN_DEFAULTS.outputRatio}, assumed for gzip JSON Lines)`).argParser(numberArg),
+      new Option('--chunker-concurrency <n>', `the chunker's maxConcurrency (default ${PLAN_DEFAULTS.chunker.maxConcurrency})`).argParser(numberArg),
+      new Option('--json', 'print the plan as JSON'),
+      new Option('--no-measure', 'do not read CloudWatch for a measured per-node throughput'),
+      new Option('--metrics-stage <stage>', 'Stage dimension to measure from (default: local, or <stage> of a Shardline-<stage> stack)'),
+      new Option('--stack <name>', 'measure from this deployment (default: the local environment, if any)'),
+      stateDirOption(),
+    ],
+    module: 'plan',
+    handler: 'plan',
+  },
+];
