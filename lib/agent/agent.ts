@@ -1,8 +1,9 @@
 import { CONTROL_POLL_MS } from '../control/control-watcher';
-import { wireAgent, type AgentDeps, type AgentParts } from './agent-wiring';
+import type { AgentDeps } from './agent-deps';
+import { wireAgent, type AgentParts } from './agent-wiring';
 import { realClock, type Clock } from './clock';
 
-export { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-wiring';
+export { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
 export { LEADER_LEASE_MS } from './leader-duties';
 export { concurrencyFor } from './work-consumer';
 export { RECEIVE_VISIBILITY_SECONDS } from './work-message';

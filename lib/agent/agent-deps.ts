@@ -1,0 +1,37 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { NodeIdentity, NodeRegistry } from '../cluster/registry';
+import type { PipelineConfig } from '../config/pipeline-config';
+import type { Log } from '../log';
+import type { ChunkReport } from './chunk-work';
+
+/** What the agent is given: clients, resource names, this node's identity and config, hooks. */
+export interface AgentDeps {
+  s3: S3Client;
+  sqs: SQSClient;
+  doc: DynamoDBDocumentClient;
+  registry: NodeRegistry;
+  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string; ingestEventsQueueUrl?: string };
+  identity: NodeIdentity;
+  /** The deployed config (version 0); newer versions come from the control table. */
+  config: PipelineConfig;
+  /** The node group whose config overrides apply to this node. @default 'default' */
+  nodeGroup?: string;
+  log: Log;
+  /** Called after every chunk (metrics, tests). */
+  onChunk?: (report: ChunkReport) => void;
+  /** Called on every sweep while this node leads, with its fencing token (leader-only metrics); must return at once. */
+  onLeaderSweep?: (sweep: { token: number }) => void;
+  /** Called for every shard pulled into this node's cache (metrics). */
+  onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
+  /** Fault injection: chunks of objects whose key matches fail (see `--fail-keys`). */
+  failKeys?: RegExp;
+  /** Fault injection: extra milliseconds of work per chunk (see `--slow-ms`). */
+  slowMs?: number;
+  /** Seconds one receive call waits for a message (long polling). */
+  pollWaitSeconds?: number;
+}
+
+/** How old a registry read may be for the leader's activity, gauges and placement (the detector reads every 500 ms). */
+export const REGISTRY_VIEW_MAX_AGE_MS = 1000;

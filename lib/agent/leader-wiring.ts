@@ -1,0 +1,63 @@
+/** The leader's duties over real clients: the lease item, the failure detector and the chores' tables and queues. */
+import { detectFailures } from '../cluster/failure-detector';
+import { LeaderLease } from '../cluster/leader-lease';
+import type { PipelineConfig } from '../config/pipeline-config';
+import type { ControlTable } from '../control/control-state';
+import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
+import { finalizeFinishedObjects } from '../ledger/manifest';
+import { RunLedger, settleRuns } from '../ledger/run-ledger';
+import { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
+import type { ChunkWorkerDeps } from './chunk-work';
+import type { Clock } from './clock';
+import type { ControlFollower } from './control-follower';
+import { LeaderChores } from './leader-chores';
+import { LEADER_LEASE_MS, LeaderDuties } from './leader-duties';
+
+/** Builds the leader's duties; `worker` carries the config in force and the ledgers. */
+export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: ControlFollower, controlTable: ControlTable, clock: Clock): LeaderDuties {
+  const { identity, names, log } = deps;
+  const runs = new RunLedger(deps.doc, names.ledgerTable, names.controlTable);
+  const chores = new LeaderChores({
+    publishActivity: (now) => publishActivity(deps, controlTable, worker.config, now),
+    finalizeObjects: () => finalizeFinishedObjects(worker),
+    settleRuns: () => settleRuns({ runs, s3: deps.s3, processedBucket: names.processedBucket, log }),
+    desired: () => control.current().state.desired,
+    lastActionAt: () => control.lastActionAt,
+    clock,
+    log,
+  });
+  return new LeaderDuties({
+    lease: new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS),
+    detectFailures: (recoveries) =>
+      detectFailures(
+        {
+          ...worker,
+          doc: deps.doc,
+          registry: deps.registry,
+          ledgerTable: names.ledgerTable,
+          replicationFactor: worker.config.replicationFactor,
+          timeoutMs: worker.config.heartbeatTimeoutSeconds * 1000,
+          detectorId: identity.nodeId,
+        },
+        recoveries,
+      ),
+    onLeaderSweep: deps.onLeaderSweep,
+    chores: () => chores.run(),
+    clock,
+    log,
+  });
+}
+
+/** The leader's view of the whole pipeline, which the control state machine waits on. */
+async function publishActivity(deps: AgentDeps, control: ControlTable, config: PipelineConfig, now: number): Promise<void> {
+  const { sqs, doc, names } = deps;
+  const noQueue = Promise.resolve({ visible: 0, inFlight: 0 });
+  const [state, healthy, workQueue, ingestQueue, leasedChunks] = await Promise.all([
+    control.state(),
+    deps.registry.healthy(config.heartbeatTimeoutSeconds * 1000, now, REGISTRY_VIEW_MAX_AGE_MS),
+    queueDepth(sqs, names.workQueueUrl),
+    names.ingestEventsQueueUrl ? queueDepth(sqs, names.ingestEventsQueueUrl) : noQueue,
+    countLeasedChunks(doc, names.ledgerTable),
+  ]);
+  await control.writeActivity(summarizeActivity({ state, healthy, workQueue, ingestQueue, leasedChunks, leader: deps.identity.nodeId, now }));
+}
