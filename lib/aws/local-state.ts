@@ -31,7 +31,7 @@ export async function readLocalState(stateDir = '.shardline'): Promise<LocalStat
     return JSON.parse(await readFile(path, 'utf8')) as LocalState;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`no local environment found (${path} is missing): start one with 'npx shardline local up'`);
+      throw new Error(`no local environment found (${path} is missing): start one with 'npx shardline local up'`, { cause: err });
     }
     throw err;
   }

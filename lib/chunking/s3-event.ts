@@ -40,6 +40,12 @@ export function decodeS3Key(raw: string): string {
   }
 }
 
+/** The parts of an S3 notification record that are read; any of them may be missing. */
+interface S3EventRecordJson {
+  eventName?: unknown;
+  s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; versionId?: unknown } };
+}
+
 /** Parses an SQS message body carrying an S3 event notification. */
 export function decodeS3EventBody(body: string): DecodedEvent {
   let parsed: unknown;
@@ -55,7 +61,7 @@ export function decodeS3EventBody(body: string): DecodedEvent {
   if (!Array.isArray(event.Records)) throw new MalformedEventError('no Records array');
   const objects: CreatedObject[] = [];
   const ignored: string[] = [];
-  for (const record of event.Records as Array<Record<string, any>>) {
+  for (const record of event.Records as Array<S3EventRecordJson | null>) {
     const eventName = String(record?.eventName ?? '');
     if (!eventName.startsWith('ObjectCreated:')) {
       ignored.push(eventName || '(no eventName)');
@@ -66,8 +72,8 @@ export function decodeS3EventBody(body: string): DecodedEvent {
     if (typeof bucket !== 'string' || typeof rawKey !== 'string' || !bucket || !rawKey) {
       throw new MalformedEventError(`${eventName} record without bucket name or object key`);
     }
-    const versionId = record.s3.object.versionId;
-    const size = record.s3.object.size;
+    const versionId = record?.s3?.object?.versionId;
+    const size = record?.s3?.object?.size;
     objects.push({
       bucket,
       key: decodeS3Key(rawKey),

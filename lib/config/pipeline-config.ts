@@ -89,7 +89,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new Error(`invalid shardline config: ${CONFIG_ENV_VAR} is not JSON (${(err as Error).message})`);
+    throw new Error(`invalid shardline config: ${CONFIG_ENV_VAR} is not JSON (${(err as Error).message})`, { cause: err });
   }
   return parsePipelineConfig(parsed);
 }

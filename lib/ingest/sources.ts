@@ -71,7 +71,7 @@ export async function listS3Source(s3: S3Client, url: string): Promise<SourceFil
       token = out.NextContinuationToken;
     } while (token);
   } catch (err) {
-    if ((err as Error).name === 'NoSuchBucket') throw new Error(`ingest source not found: bucket ${bucket} does not exist (${url})`);
+    if ((err as Error).name === 'NoSuchBucket') throw new Error(`ingest source not found: bucket ${bucket} does not exist (${url})`, { cause: err });
     throw err;
   }
 

@@ -75,10 +75,9 @@ export class ChunkLedger {
       return { outcome: 'leased', lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt, failures: item.failures ?? 0 } };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const old = (err.Item ?? {}) as Record<string, any>;
-      const status = old.status?.S ?? old.status;
-      if (status === 'PROCESSED') return { outcome: 'done' };
-      return { outcome: 'busy', leaseExpiresAt: Number(old.leaseExpiresAt?.N ?? old.leaseExpiresAt ?? now) };
+      const old: Record<string, unknown> = err.Item ?? {};
+      if (plainValue(old.status) === 'PROCESSED') return { outcome: 'done' };
+      return { outcome: 'busy', leaseExpiresAt: Number(plainValue(old.leaseExpiresAt) ?? now) };
     }
   }
 
@@ -234,4 +233,11 @@ function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date)
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
   };
+}
+
+/** An attribute of the item returned on a failed condition: marshalled (`{ S: … }`, `{ N: … }`) or already plain. */
+function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const attribute = value as { S?: unknown; N?: unknown };
+  return attribute.S ?? attribute.N;
 }

@@ -1,5 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { BatchGetCommand, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
 import { keys, ZERO_COUNTS, type ObjectItem, type RecordCounts } from './items';
 import type { Log } from '../log';
@@ -97,7 +97,7 @@ export class RunLedger {
     const ids = [...new Set(members.map((m) => m.objectId).filter((id): id is string => Boolean(id)))];
     const found = new Map<string, ObjectItem>();
     for (let i = 0; i < ids.length; i += 100) {
-      let request: Record<string, any> | undefined = { [this.ledgerTable]: { Keys: ids.slice(i, i + 100).map((id) => keys.object(id)), ConsistentRead: true } };
+      let request: BatchGetCommandInput['RequestItems'] | undefined = { [this.ledgerTable]: { Keys: ids.slice(i, i + 100).map((id) => keys.object(id)), ConsistentRead: true } };
       while (request && Object.keys(request).length) {
         const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
         for (const item of (out.Responses?.[this.ledgerTable] ?? []) as ObjectItem[]) found.set(item.objectId, item);

@@ -1,6 +1,6 @@
 /** The pipeline's status as data: each object's progress, the leader and the nodes (rendered by the CLI). */
 import { LeaderLease, type LeaderLeaseItem } from '../cluster/leader-lease';
-import { NodeRegistry, type NodeItem, type NodeLoad } from '../cluster/registry';
+import { NodeRegistry, type NodeItem } from '../cluster/registry';
 import type { ObjectItem } from '../ledger/items';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { ConfigStore } from '../control/config-store';

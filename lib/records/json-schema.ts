@@ -22,7 +22,7 @@ export function compileRecordSchema(schema: Record<string, unknown>): RecordVali
   try {
     validate = ajv.compile(schema as AnySchema);
   } catch (err) {
-    throw new Error(`invalid dataset schema: ${(err as Error).message}`);
+    throw new Error(`invalid dataset schema: ${(err as Error).message}`, { cause: err });
   }
   return (record) => {
     if (validate(record)) return undefined;

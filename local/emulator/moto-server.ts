@@ -92,7 +92,7 @@ async function launch(port: number, opts: MotoServerOptions): Promise<MotoServer
     await stop();
     const cause = (err as Error).message;
     const hint = child.exitCode === 3 || cause.includes('ENOENT') ? `${MOTO_REQUIRED}. ` : '';
-    throw new Error(`moto server did not start on ${endpoint}: ${hint}${cause}\n--- server output (tail) ---\n${tail()}`);
+    throw new Error(`moto server did not start on ${endpoint}: ${hint}${cause}\n--- server output (tail) ---\n${tail()}`, { cause: err });
   }
   return { endpoint, port, stop, reset: () => post(`${endpoint}/moto-api/reset`) };
 }

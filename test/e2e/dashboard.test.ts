@@ -12,7 +12,6 @@ import { colourStats, decodePng } from '../support/png';
 
 // The callbacks given to page.evaluate / waitForFunction run in the browser; the project is
 // type-checked without the DOM library, so these two globals are declared for this file only.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
 declare const document: any;
 

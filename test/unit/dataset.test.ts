@@ -131,7 +131,7 @@ describe('generateJsonlDataset', () => {
         meta: expect.objectContaining({ url: expect.any(String), quality: expect.any(Number) }),
       });
     }
-    expect(lines.some((l) => /[^\x00-\x7f]/.test(l))).toBe(true);
+    expect(lines.some((l) => /[^\p{ASCII}]/u.test(l))).toBe(true);
   });
 
   it('rejects a negative invalidEvery', async () => {

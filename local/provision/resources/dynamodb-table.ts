@@ -7,8 +7,12 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   UpdateTimeToLiveCommand,
+  type BillingMode,
   type CreateTableCommandInput,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type ProvisionedThroughput,
+  type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
 import { tableName } from '../names';
 import { errorName, optionalProperty, requiredProperty, type HandlerContext, type ResourceHandler } from './types';
@@ -16,23 +20,24 @@ import { errorName, optionalProperty, requiredProperty, type HandlerContext, typ
 export const provisionTable: ResourceHandler = async (logicalId, resource, ctx) => {
   const { ddb } = ctx.clients;
   const name = (optionalProperty(logicalId, resource, 'TableName', ctx) as string | undefined) ?? tableName(ctx.namePrefix, logicalId);
-  const prop = (key: string) => requiredProperty(logicalId, resource, key, ctx) as any;
-  const billingMode = prop('BillingMode') ?? (prop('ProvisionedThroughput') ? 'PROVISIONED' : 'PAY_PER_REQUEST');
-  const throughput = (t: any) => (billingMode === 'PROVISIONED' ? { ProvisionedThroughput: t ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 } } : {});
-  const stream = prop('StreamSpecification');
+  // The template's properties have the shapes of CreateTable's input (CloudFormation mirrors the API).
+  const prop = <T>(key: string) => requiredProperty(logicalId, resource, key, ctx) as T | undefined;
+  const billingMode = prop<BillingMode>('BillingMode') ?? (prop('ProvisionedThroughput') ? 'PROVISIONED' : 'PAY_PER_REQUEST');
+  const throughput = (t: ProvisionedThroughput | undefined) => (billingMode === 'PROVISIONED' ? { ProvisionedThroughput: t ?? { ReadCapacityUnits: 5, WriteCapacityUnits: 5 } } : {});
+  const stream = prop<{ StreamViewType?: StreamViewType }>('StreamSpecification');
   const input: CreateTableCommandInput = {
     TableName: name,
-    KeySchema: prop('KeySchema'),
-    AttributeDefinitions: prop('AttributeDefinitions'),
+    KeySchema: prop<CreateTableCommandInput['KeySchema']>('KeySchema'),
+    AttributeDefinitions: prop<CreateTableCommandInput['AttributeDefinitions']>('AttributeDefinitions'),
     BillingMode: billingMode,
     ...throughput(prop('ProvisionedThroughput')),
-    GlobalSecondaryIndexes: prop('GlobalSecondaryIndexes')?.map((gsi: any) => ({
+    GlobalSecondaryIndexes: prop<GlobalSecondaryIndex[]>('GlobalSecondaryIndexes')?.map((gsi) => ({
       IndexName: gsi.IndexName,
       KeySchema: gsi.KeySchema,
       Projection: gsi.Projection,
       ...throughput(gsi.ProvisionedThroughput),
     })),
-    LocalSecondaryIndexes: prop('LocalSecondaryIndexes'),
+    LocalSecondaryIndexes: prop<CreateTableCommandInput['LocalSecondaryIndexes']>('LocalSecondaryIndexes'),
     ...(stream?.StreamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType } } : {}),
   };
 
@@ -42,7 +47,7 @@ export const provisionTable: ResourceHandler = async (logicalId, resource, ctx) 
     if (errorName(err) !== 'ResourceInUseException') throw err;
   }
   const table = await waitUntilActive(ddb, name);
-  const ttl = prop('TimeToLiveSpecification');
+  const ttl = prop<{ AttributeName: string; Enabled?: boolean }>('TimeToLiveSpecification');
   if (ttl?.AttributeName) await setTtl(ctx, logicalId, name, ttl);
 
   return {

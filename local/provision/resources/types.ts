@@ -41,7 +41,7 @@ export function requiredProperty(logicalId: string, resource: CfnResourceJson, k
   try {
     return resolveValue(resource.Properties?.[key], ctx.resolver);
   } catch (err) {
-    throw new Error(`${logicalId}.${key}: ${(err as Error).message}`);
+    throw new Error(`${logicalId}.${key}: ${(err as Error).message}`, { cause: err });
   }
 }
 

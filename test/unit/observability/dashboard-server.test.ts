@@ -17,7 +17,6 @@ describe('dashboard server', () => {
   let poller: SnapshotPoller;
   let server: Awaited<ReturnType<typeof startDashboardServer>>;
   const get = (path: string) => fetch(new URL(path, server.url));
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const json = async (path: string): Promise<any> => (await get(path)).json();
 
   beforeEach(async () => {

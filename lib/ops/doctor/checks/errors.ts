@@ -8,7 +8,7 @@ import { windowText } from './advice';
 const ERROR_SHARE = 0.1;
 
 /** Dead-lettered work and a high chunk error rate. */
-export function checkErrors(e: DoctorEvidence, f: Figures): Finding | undefined {
+export function checkErrors(e: DoctorEvidence, _f: Figures): Finding | undefined {
   const dlq = e.queues.workDlq.visible;
   const ingestDlq = e.queues.ingestEventsDlq.visible;
   const errors = e.metrics.chunkErrors;
