@@ -1,10 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../lib/package-root';
 
-const PROJECT_ROOT = resolve(__dirname, '..');
-const AGENT_ENTRY = join(PROJECT_ROOT, 'agent-container', 'main.ts');
+const PROJECT_ROOT = packageRoot(__dirname);
+
+/**
+ * How to start the agent: compiled with plain node when this file is itself compiled (the CLI runs
+ * from dist/, so it never needs tsx), from its TypeScript entry through tsx when running from the
+ * sources (jest, tsx), so tests need no build.
+ */
+export const AGENT_COMMAND: readonly string[] = __filename.endsWith('.js')
+  ? ['--enable-source-maps', join(__dirname, '..', 'agent-container', 'main.js')]
+  : ['--require', 'tsx/cjs', join(__dirname, '..', 'agent-container', 'main.ts')];
 
 /** One local agent process acting as one training node. */
 export interface LocalAgent {
@@ -43,7 +52,7 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', AGENT_ENTRY, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir,
+    [...AGENT_COMMAND, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir,
       '--metrics-port', String(localMetricsPort(index, env)), '--metrics-host', '127.0.0.1', ...extraArgs],
     { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -9,11 +9,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
+import { packageRoot } from '../../lib/package-root';
 import { CONFIG_ENV_VAR, type PipelineConfig } from '../../lib/config/pipeline-config';
 import { RESOURCES } from '../../lib/resources';
 import type { FleetConfig } from '../config';
 
-const PROJECT_ROOT = join(__dirname, '..', '..');
+// The project root from infra/constructs/ and from its compiled copy under dist/ (local mode synthesizes from there).
+const PROJECT_ROOT = packageRoot(__dirname);
 const CONTAINER_CACHE_DIR = '/var/cache/shardline';
 
 export interface AgentFleetProps {

@@ -3,8 +3,10 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
+import { packageRoot } from '../../lib/package-root';
 
-const PROJECT_ROOT = join(__dirname, '..', '..');
+// The project root from infra/constructs/ and from its compiled copy under dist/ (local mode synthesizes from there).
+const PROJECT_ROOT = packageRoot(__dirname);
 
 export interface ShardlineFunctionProps extends Omit<nodejs.NodejsFunctionProps, 'entry' | 'logGroup'> {
   /** Days of log retention for the function's own log group. */

@@ -3,14 +3,14 @@ import { CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-clo
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createAwsClients } from '../../lib/aws/clients';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
 import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';
 import { RESOURCES } from '../../lib/resources';
+import { SHARDLINE_FROM_SOURCES } from '../support/cli';
 
-const CLI = resolve(__dirname, '..', '..', 'bin', 'shardline.cjs');
 const run = promisify(execFile);
 
 /** Runs `shardline logs ...`; resolves with the exit code too (execFile rejects on non-zero). */
@@ -20,7 +20,7 @@ async function shardlineLogs(...args: string[]): Promise<{ code: number; stdout:
 
 async function shardlineLogsWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'logs', ...args], { timeout: 60_000, env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [...SHARDLINE_FROM_SOURCES, 'logs', ...args], { timeout: 60_000, env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
