@@ -1,0 +1,79 @@
+/**
+ * What the agent image holds, proven without a Docker engine: the Dockerfile's build stage runs
+ * `npm run build:agent` and its final stage keeps only the bundle, so running that same script
+ * and reading esbuild's metafile shows every file and package that would be in the image.
+ */
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = resolve(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/** The package a bundled file comes from (`@scope/name` or `name`), or undefined for the project's own files. */
+function packageOf(input: string): string | undefined {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return undefined;
+  const [first, second] = input.slice(at + 'node_modules/'.length).split('/');
+  return first.startsWith('@') ? `${first}/${second}` : first;
+}
+
+describe('agent image (agent-container/Dockerfile)', () => {
+  let outdir: string;
+  let inputs: string[];
+  let dockerfile: string;
+
+  beforeAll(async () => {
+    outdir = await mkdtemp(join(tmpdir(), 'shardline-agent-image-'));
+    await run('npm', ['run', 'build:agent', '--', '--outdir', outdir], { cwd: ROOT });
+    inputs = Object.keys(JSON.parse(await readFile(join(outdir, 'meta.json'), 'utf8')).inputs);
+    dockerfile = await readFile(join(ROOT, 'agent-container', 'Dockerfile'), 'utf8');
+  }, 120_000);
+  afterAll(() => rm(outdir, { recursive: true, force: true }));
+
+  it('bundles no CDK library, no tsx, no chart or progress-bar package', () => {
+    const packages = new Set(inputs.map(packageOf));
+
+    for (const unwanted of ['aws-cdk-lib', 'constructs', 'cdk-nag', 'tsx', 'typescript', 'esbuild', 'uplot', 'cli-progress']) {
+      expect(packages.has(unwanted) ? unwanted : undefined).toBeUndefined();
+    }
+    expect(packages).toContain('@aws-sdk/client-s3');
+  });
+
+  it('takes every package it imports directly from the production dependencies', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const direct = [...new Set(inputs.map(packageOf))].filter((p): p is string => p !== undefined && (p in pkg.dependencies || p in pkg.devDependencies));
+
+    expect(direct.filter((p) => !(p in pkg.dependencies))).toEqual([]);
+  });
+
+  it("reads only sources that the build stage copies into the image's context", () => {
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
+    const own = inputs.filter((i) => packageOf(i) === undefined);
+
+    expect(own.filter((file) => !copied.some((c) => file === c || file.startsWith(`${c.replace(/\/$/, '')}/`)))).toEqual([]);
+    expect(own).toContain('agent-container/main.ts');
+  });
+
+  it('keeps in the final stage the files the script writes, and starts them with plain node', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build:agent$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/src\/dist\/agent-bundle\/main\.js \/src\/dist\/agent-bundle\/main\.js\.map \.\/$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "--enable-source-maps", "main\.js"\]$/m);
+  });
+
+  it('starts from the bundle alone, with no node_modules anywhere above it', async () => {
+    const image = await mkdtemp(join(tmpdir(), 'shardline-agent-image-app-'));
+    try {
+      for (const file of ['main.js', 'main.js.map']) await copyFile(join(outdir, file), join(image, file));
+
+      const { stdout } = await run(process.execPath, ['--enable-source-maps', 'main.js', '--help'], { cwd: image, env: { PATH: process.env.PATH ?? '' } });
+
+      expect(stdout).toContain('Usage: shardline-agent');
+      expect(stdout).toContain('--cache-dir');
+    } finally {
+      await rm(image, { recursive: true, force: true });
+    }
+  });
+});
