@@ -4,8 +4,7 @@
  */
 import { CLOUDWATCH_DEFAULT_SINCE } from '../cli-config';
 import { formatBytes, formatCount } from '../../lib/units';
-import { searchCloudWatchLogs, type CloudWatchSearchResult, type LogGroupSource } from '../../lib/logs/cloudwatch-search';
-import { cloudWatchLogsFor } from '../../lib/logs/cloudwatch-logs-client';
+import type { CloudWatchSearchResult, LogGroupSource } from '../../lib/logs/cloudwatch-search';
 import { formatRecord, formatRecordJson } from '../../lib/logs/format';
 import { CHUNKER_NODE, searchLocalLogs, type LogSearchResult } from '../../lib/logs/local-search';
 import { buildLogQuery, type LogQuery, type LogQueryOptions } from '../../lib/logs/query';
@@ -30,6 +29,11 @@ export async function logs(opts: LogsOptions): Promise<void> {
 }
 
 async function searchStack(stack: string, query: LogQuery): Promise<CloudWatchSearchResult> {
+  // Required here: loading the CloudWatch Logs client takes about 65 ms that a local search, which reads files, should not pay.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { searchCloudWatchLogs } = require('../../lib/logs/cloudwatch-search') as typeof import('../../lib/logs/cloudwatch-search');
+  const { cloudWatchLogsFor } = require('../../lib/logs/cloudwatch-logs-client') as typeof import('../../lib/logs/cloudwatch-logs-client');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const target = await resolveTarget({ stack });
   return searchCloudWatchLogs(cloudWatchLogsFor(target.clients), stackLogGroups(target.resources), query);
 }
