@@ -5,24 +5,33 @@
 // an SDK client on first use), an eslint-disable comment says why.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+const readonly = (names) => Object.fromEntries(names.map((name) => [name, 'readonly']));
+
 /** Node's globals for the plain JavaScript files (the `globals` package is not a dependency). */
-const NODE_GLOBALS = Object.fromEntries(
-  ['require', 'module', 'exports', '__dirname', '__filename', 'process', 'console', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'URL', 'performance'].map(
-    (name) => [name, 'readonly'],
-  ),
-);
+const NODE_GLOBALS = readonly([
+  'require',
+  'module',
+  'exports',
+  '__dirname',
+  '__filename',
+  'process',
+  'console',
+  'Buffer',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'URL',
+  'performance',
+]);
 
 /** The dashboard page's globals (plain browser JavaScript, uPlot loaded by a script tag). */
-const BROWSER_GLOBALS = Object.fromEntries(
-  ['window', 'document', 'fetch', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'uPlot', 'URLSearchParams', 'performance'].map((name) => [
-    name,
-    'readonly',
-  ]),
-);
+const BROWSER_GLOBALS = readonly(['window', 'document', 'fetch', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'uPlot', 'URLSearchParams', 'performance']);
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['node_modules/', 'cdk.out/', 'dist/', 'coverage/', '.shardline/', '.scratch/', 'clients/python/'],
   },

@@ -28,12 +28,9 @@ export async function cruiseTree({ baseDir = ROOT, outputType = 'json' } = {}) {
   const config = createRequire(import.meta.url)(resolve(ROOT, '.dependency-cruiser.cjs'));
   const tsConfigFile = resolve(ROOT, 'tsconfig.json');
   const folders = SOURCE_FOLDERS.filter((folder) => existsSync(resolve(baseDir, folder)));
-  return cruise(
-    folders,
-    { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true, baseDir, outputType, tsConfig: { fileName: tsConfigFile } },
-    undefined,
-    { tsConfig: extractTSConfig(tsConfigFile) },
-  );
+  return cruise(folders, { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true, baseDir, outputType, tsConfig: { fileName: tsConfigFile } }, undefined, {
+    tsConfig: extractTSConfig(tsConfigFile),
+  });
 }
 
 /** Every rule violation, as `{ rule, from, to, cycle? }`. */
