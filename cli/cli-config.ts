@@ -219,8 +219,7 @@ export const COMMANDS: readonly CommandDeclaration[] = [
   },
   {
     name: 'plan',
-    description:
-      'capacity plan for a dataset size and a target rate: nodes, chunk size, concurrency per node, S3 prefixes, the limit that binds, and an estimated AWS cost',
+    description: 'capacity plan for a dataset size and a target rate: nodes, chunk size, concurrency per node, S3 prefixes, the limit that binds, and an estimated AWS cost',
     options: [
       new Option('--size <size>', 'dataset size, e.g. 50TB').argParser(usage(parseSize)).makeOptionMandatory(),
       new Option('--rate <rate>', 'target rate, e.g. 10GB/s').argParser(usage(parseRate)).makeOptionMandatory(),
