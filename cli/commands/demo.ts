@@ -107,7 +107,7 @@ async function followProgress(target: Target, key: string, timeoutMs: number) {
 
 async function waitForReplicas(target: Target, nodeIds: string[], objectId: string, chunkCount: number, r: number, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
-  let replicated = 0;
+  let replicated: number;
   do {
     const present = await presentReplicas(target, nodeIds);
     replicated = Array.from({ length: chunkCount }, (_, i) => present.get(chunkIdOf(objectId, i))?.length ?? 0).filter((n) => n >= r).length;
