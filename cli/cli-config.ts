@@ -12,7 +12,7 @@ import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-p
 import { INSTANCE_TYPES } from '../lib/ops/capacity/aws-limits';
 import { PLAN_DEFAULTS } from '../lib/ops/capacity/plan-input';
 import { parseInterval, parseRate, parseSize, parseWindow } from '../lib/units';
-import { countArg, numberArg, portArg, stackOption, stateDirOption, usage } from './options';
+import { CLOUDWATCH_DEFAULT_SINCE, countArg, numberArg, portArg, stackOption, stateDirOption, usage } from './options';
 
 /**
  * The modules under `cli/commands/`, for the compiler only (a type import loads nothing), so a
@@ -45,9 +45,6 @@ export type CommandDeclaration = {
   readonly arguments?: readonly Argument[];
   readonly options?: readonly Option[];
 } & (CommandCode | { readonly module?: undefined; readonly handler?: undefined });
-
-/** Without --since/--from, a CloudWatch search looks this far back (a local search reads whole files). */
-export const CLOUDWATCH_DEFAULT_SINCE = '1h';
 
 export const PROGRAM_DESCRIPTION = 'Move ML training data from S3 to GPU training hosts';
 

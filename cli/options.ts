@@ -37,3 +37,6 @@ export function metricsStageFor(stack: string | undefined): string {
   const m = /^Shardline-(.+)$/.exec(stack);
   return m ? m[1] : stack;
 }
+
+/** Without --since/--from, `logs --stack` searches this far back (a local search reads whole files). */
+export const CLOUDWATCH_DEFAULT_SINCE = '1h';

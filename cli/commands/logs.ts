@@ -2,7 +2,7 @@
  * `shardline logs`: search the structured logs of agents and the chunker, locally (the state
  * directory's log files) or on AWS (the stack's CloudWatch Logs groups). An adapter over lib/logs.
  */
-import { CLOUDWATCH_DEFAULT_SINCE } from '../cli-config';
+import { CLOUDWATCH_DEFAULT_SINCE } from '../options';
 import { formatBytes, formatCount } from '../../lib/units';
 import type { CloudWatchSearchResult, LogGroupSource } from '../../lib/logs/cloudwatch-search';
 import { formatRecord, formatRecordJson } from '../../lib/logs/format';
