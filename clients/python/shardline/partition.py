@@ -131,18 +131,20 @@ def interleave(iterators: Sequence[Iterator], sizes: Sequence[int]) -> Iterator:
     return chain(chain.from_iterable(islice(zip(*iterators), low)), (next(it) for it in tail))
 
 
-def worker_positions(remaining: SpanSeq, layout: Layout, rank: int, worker: int) -> Iterator[int]:
-    """One worker's positions in the order it yields them (a model of the reader, for tests)."""
+def worker_items(remaining: SpanSeq, layout: Layout, rank: int, worker: int) -> List[Tuple[int, int]]:
+    """One worker's ``(position, pad)`` items in the order it yields them (a model of the
+    reader, for tests and tools)."""
     lanes = worker_lanes(remaining, layout, rank, worker)
-    return interleave([iter(lane) for lane in lanes], [len(lane) for lane in lanes])
+    return list(interleave([lane.items() for lane in lanes], [len(lane) for lane in lanes]))
 
 
-def rank_positions(remaining: SpanSeq, layout: Layout, rank: int) -> List[int]:
-    """A rank's positions in the order its training loop receives them through a DataLoader."""
-    streams = [list(worker_positions(remaining, layout, rank, w)) for w in range(layout.num_workers)]
-    out: List[int] = []
+def rank_items(remaining: SpanSeq, layout: Layout, rank: int) -> List[Tuple[int, int]]:
+    """A rank's ``(position, pad)`` items in the order its training loop receives them from a
+    DataLoader with ``layout.num_workers`` workers and ``layout.batch_size``."""
+    streams = [worker_items(remaining, layout, rank, w) for w in range(layout.num_workers)]
+    out: List[Tuple[int, int]] = []
     b = layout.batch_size
-    rounds = max((len(s) + b - 1) // b for s in streams) if streams else 0
+    rounds = max((len(s) + b - 1) // b for s in streams)
     for t in range(rounds):
         for stream in streams:
             out.extend(stream[t * b:(t + 1) * b])

@@ -38,6 +38,12 @@ class SpanSeq:
         for start, stop, _ in self.spans:
             yield from range(start, stop)
 
+    def items(self) -> Iterator[Tuple[int, int]]:
+        """``(position, pad)`` pairs in order."""
+        for start, stop, pad in self.spans:
+            for pos in range(start, stop):
+                yield pos, pad
+
     def take(self, start: int, count: int) -> "SpanSeq":
         """The sub-sequence of ``count`` positions beginning at offset ``start``."""
         out: List[Span] = []
