@@ -53,10 +53,14 @@ def read_verified(path: str, sha256: str) -> Optional[bytes]:
     with _checked_lock:
         known = _checked.get(key)
     if known is None:
-        known = hashlib.sha256(data).hexdigest()
+        known = _digest(data)
         with _checked_lock:
             _checked[key] = known
     return data if known == sha256 else None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def forget_checks() -> None:
