@@ -106,7 +106,7 @@ module.exports = {
       to: {
         dependencyTypes: ['npm-dev'],
         dependencyTypesNot: ['type-only'],
-        pathNot: '^node_modules/(aws-cdk-lib|constructs|cdk-nag)/',
+        pathNot: '(^|/)node_modules/(aws-cdk-lib|constructs|cdk-nag)/',
       },
     },
     {
