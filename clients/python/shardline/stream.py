@@ -61,7 +61,7 @@ def schedule(lanes: Sequence[List[Segment]]) -> List[int]:
     return [seg.ordinal for _, _, seg in pending]
 
 
-def lane_lines(segments: List[Segment], shards: Sequence[Shard], order: EpochOrder, prefetch: Prefetcher, stats: ReadStats) -> Iterator[List[bytes]]:
+def lane_lines(segments: List[Segment], shards: Sequence[Shard], order: EpochOrder, prefetch: Prefetcher, stats: ReadStats) -> Iterator[List[str]]:
     """A lane's lines, a list at a time (at most a window each)."""
     window = order.window
     reader: Optional[WindowReader] = None
@@ -93,7 +93,7 @@ def lane_lines(segments: List[Segment], shards: Sequence[Shard], order: EpochOrd
             pos = stop
 
 
-def worker_lines(lanes: Sequence[SpanSeq], shards: Sequence[Shard], order: EpochOrder, fetch: Callable[[int], Tuple[bytes, str]], stats: ReadStats, depth: int, threads: int) -> Iterator[bytes]:
+def worker_lines(lanes: Sequence[SpanSeq], shards: Sequence[Shard], order: EpochOrder, fetch: Callable[[int], Tuple[bytes, str]], stats: ReadStats, depth: int, threads: int) -> Iterator[str]:
     """A worker's raw lines in its stream order (lanes interleaved record by record)."""
     segments = [lane_segments(lane, order) for lane in lanes]
     prefetch = Prefetcher(fetch, schedule(segments), depth=depth + len(lanes), threads=threads)
