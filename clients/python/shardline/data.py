@@ -122,8 +122,7 @@ class ShardlineDataset:
     def __iter__(self) -> Iterator[Dict[str, Any]]:
         self._start_pass()
         worker, workers = _worker_info()
-        if workers > 1 and workers != self._loader[0]:
-            self._loader = (workers, self._loader[1])
+        self._loader = (workers, self._loader[1])  # in-process (workers=1) the batch size is moot
         lanes = worker_lanes(self._remaining(), self._layout(workers), self.rank, worker)
         manifest = read_manifest(self.cache_dir) if self.cache_dir else {}
         fetch = ShardFetcher(self.index.shards, manifest, self._s3, self._stats)

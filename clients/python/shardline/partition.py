@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Iterable, Iterator, List, Sequence, Tuple
 
-from .spans import SpanSeq, balanced_sizes, subtract
+from .spans import SpanSeq, subtract
 
 
 @dataclass(frozen=True)

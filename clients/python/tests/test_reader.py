@@ -200,3 +200,20 @@ class ErrorTests(unittest.TestCase):
             f.write('{"format": "something/v9"}')
         with self.assertRaisesRegex(IndexFormatError, "not a shardline.index/v1"):
             ShardlineDataset(path, rank=0, world_size=1)
+
+
+class CommandLineTests(ReaderTestCase):
+    def run_cli(self, *args):
+        import subprocess
+        root = dirname(dirname(abspath(__file__)))
+        env = {**os.environ, "PYTHONPATH": root}
+        run = subprocess.run([sys.executable, "-m", "shardline", "read", self.data.index_path, "--cache-dir", self.cache, *args], capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return [json.loads(line)["id"] for line in run.stdout.splitlines()], json.loads(run.stderr.splitlines()[-1])
+
+    def test_reads_limits_saves_and_resumes(self):
+        state = os.path.join(self.tmp, "state.json")
+        first, summary = self.run_cli("--rank", "0", "--world-size", "1", "--epoch", "3", "--limit", "100", "--save-state", state)
+        self.assertEqual((len(first), summary["records"], summary["stats"]["local_fraction"]), (100, 100, 1.0))
+        rest, _ = self.run_cli("--rank", "0", "--world-size", "1", "--state", state)
+        self.assertEqual(sorted(first + rest), sorted(self.data.all_ids))
