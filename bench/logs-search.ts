@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     for (const f of [join(dir, 'chunker.log'), ...Array.from({ length: AGENTS }, (_, i) => join(dir, 'agents', `agent-${i + 1}`, 'agent.log'))]) bytes += (await stat(f)).size;
     console.log(`generated ${TOTAL_LINES.toLocaleString('en-US')} lines in ${sample.files} files (${(bytes / 1e6).toFixed(0)} MB) in ${((Date.now() - genStarted) / 1000).toFixed(1)} s under ${dir}`);
     console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; median of ${RUNS} runs after one warm-up;`);
-    console.log('times are the whole search (open, read, filter, parse, merge); cpu ms is this process\'s CPU time (less sensitive to other load)\n');
+    console.log("times are the whole search (open, read, filter, parse, merge); cpu ms is this process's CPU time (less sensitive to other load)\n");
 
     const window = (startMs: number, minutes: number) => ({ from: new Date(startMs).toISOString(), to: new Date(startMs + minutes * 60_000).toISOString() });
     const queries: Array<[string, LogQueryOptions]> = [
@@ -65,7 +65,15 @@ async function main(): Promise<void> {
         cpu.push((used.user + used.system) / 1000);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-      rows.push([name, String(result.records.length), median(times).toFixed(1), Math.max(...times).toFixed(1), median(cpu).toFixed(1), (result.bytesRead / 1e6).toFixed(1), result.linesParsed.toLocaleString('en-US')]);
+      rows.push([
+        name,
+        String(result.records.length),
+        median(times).toFixed(1),
+        Math.max(...times).toFixed(1),
+        median(cpu).toFixed(1),
+        (result.bytesRead / 1e6).toFixed(1),
+        result.linesParsed.toLocaleString('en-US'),
+      ]);
     }
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));

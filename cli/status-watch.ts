@@ -4,7 +4,6 @@ import { SnapshotPoller } from '../lib/observability/snapshot-poller';
 import { renderWatchView } from '../lib/observability/watch-view';
 import { resolveTarget, type TargetOptions } from '../lib/aws/target';
 
-
 /** R and the heartbeat timeout of the local environment's config; AWS defaults for a stack. */
 export async function snapshotOptionsFor(opts: TargetOptions): Promise<SnapshotOptions> {
   if (opts.stack) return {};

@@ -17,7 +17,17 @@ export function renderStatus(status: PipelineStatus): string {
   lines.push(['STATUS', 'CHUNKS', 'SIZE', 'IN', 'OUT', 'REJECTED', 'FILTERED', 'BALANCED', 'KEY'].join('\t'));
   for (const o of status.objects) {
     lines.push(
-      [o.failedChunks ? `FAILED(${o.failedChunks})` : o.status, `${o.chunksDone}/${o.chunkCount}`, mb(o.size), o.recordsIn, o.recordsOut, o.recordsRejected, o.recordsFiltered, o.balanced ? 'yes' : 'NO', o.runId ? `${o.key} (${o.runId})` : o.key].join('\t'),
+      [
+        o.failedChunks ? `FAILED(${o.failedChunks})` : o.status,
+        `${o.chunksDone}/${o.chunkCount}`,
+        mb(o.size),
+        o.recordsIn,
+        o.recordsOut,
+        o.recordsRejected,
+        o.recordsFiltered,
+        o.balanced ? 'yes' : 'NO',
+        o.runId ? `${o.key} (${o.runId})` : o.key,
+      ].join('\t'),
     );
   }
   for (const o of status.objects.filter((x) => x.lastError)) lines.push(`  ${o.key}: ${o.lastError} (after a fix: shardline redrive)`);
@@ -25,7 +35,10 @@ export function renderStatus(status: PipelineStatus): string {
   lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'OBEYS', 'CONFIG', 'HEARTBEAT'].join('\t'));
   for (const n of status.nodes) {
     const load: Partial<NodeLoad> = n.load ?? {};
-    const config = load.configVersion === undefined ? '-' : `v${load.configVersion}${load.configGroup && load.configGroup !== 'default' ? `/${load.configGroup}` : ''}${load.configError ? ' (newest refused)' : ''}`;
+    const config =
+      load.configVersion === undefined
+        ? '-'
+        : `v${load.configVersion}${load.configGroup && load.configGroup !== 'default' ? `/${load.configGroup}` : ''}${load.configError ? ' (newest refused)' : ''}`;
     lines.push([n.nodeId, n.status, n.failureDomain, load.inFlight ?? 0, load.chunksDone ?? 0, load.desired ?? '-', config, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
   }
   return lines.join('\n');

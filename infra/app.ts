@@ -20,7 +20,14 @@ const config = {
   ...defaultStageConfig(stage),
   ...(alarmEmail ? { alarmEmail } : {}),
   ...(target !== undefined ? { targetBytesPerSecond: Number(target) } : {}),
-  ...(sourceBuckets ? { sourceBuckets: sourceBuckets.split(',').map((b) => b.trim()).filter(Boolean) } : {}),
+  ...(sourceBuckets
+    ? {
+        sourceBuckets: sourceBuckets
+          .split(',')
+          .map((b) => b.trim())
+          .filter(Boolean),
+      }
+    : {}),
 };
 createShardlineStack(app, `Shardline-${stage}`, config, {
   description: `shardline (${stage}): S3 ingest to GPU training hosts`,

@@ -4,12 +4,5 @@
  */
 export { Shardline } from './shardline';
 export { resolveStageConfig, type ShardlineProps } from './shardline-props';
-export {
-  defaultStageConfig,
-  validateStageConfig,
-  type ChunkerConfig,
-  type FleetConfig,
-  type StageConfig,
-  type WorkQueueConfig,
-} from './config';
+export { defaultStageConfig, validateStageConfig, type ChunkerConfig, type FleetConfig, type StageConfig, type WorkQueueConfig } from './config';
 export type { PipelineConfig } from '../lib/config/pipeline-config';

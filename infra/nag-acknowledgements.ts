@@ -53,7 +53,7 @@ export function acknowledgeIngestFindings(ingest: Ingest, granted: GrantedData):
   const { chunker } = ingest;
   if (chunker.role) acknowledgeDataGrants(chunker.role, { ...granted, buckets: [ingest.ingestBucket, ...granted.buckets] });
   ack(chunker, 'IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments) has no resource-level permissions.');
-  ack(chunker, MANAGED_LOGS_POLICY, 'The AWS managed basic execution role only allows writing this function\'s logs.');
+  ack(chunker, MANAGED_LOGS_POLICY, "The AWS managed basic execution role only allows writing this function's logs.");
   // CDK adds this helper Lambda once per stack, beside (not inside) the construct.
   for (const helper of Stack.of(ingest).node.children.filter((c) => c.node.id.startsWith('BucketNotificationsHandler'))) {
     ack(helper, MANAGED_LOGS_POLICY, 'The CDK-owned bucket notifications helper Lambda uses the managed basic execution role for its logs only.');
@@ -65,9 +65,17 @@ export function acknowledgeAgentFleetFindings(fleet: AgentFleet, granted: Grante
   acknowledgeDataGrants(fleet.taskDefinition.taskRole, granted);
   const asg = fleet.autoScalingGroup;
   const asgLogicalId = Stack.of(asg).getLogicalId(asg.node.defaultChild as CfnResource);
-  ack(fleet, 'IAM5[Resource::*]', 'CDK defaults: the ECS agent on the instance role (ecs:DiscoverPollEndpoint and the like), the drain hook (ec2:DescribeInstances) and the execution role (ecr:GetAuthorizationToken) call APIs without resource-level permissions.');
+  ack(
+    fleet,
+    'IAM5[Resource::*]',
+    'CDK defaults: the ECS agent on the instance role (ecs:DiscoverPollEndpoint and the like), the drain hook (ec2:DescribeInstances) and the execution role (ecr:GetAuthorizationToken) call APIs without resource-level permissions.',
+  );
   ack(fleet, 'IAM5[Action::ecs:Submit*]', 'The ECS container agent submits task and container state changes (CDK default instance role).');
-  ack(asg, `IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${asgLogicalId}>]`, 'The CDK drain hook completes lifecycle actions on this Auto Scaling group only; the group id segment is unknown until deploy.');
+  ack(
+    asg,
+    `IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${asgLogicalId}>]`,
+    'The CDK drain hook completes lifecycle actions on this Auto Scaling group only; the group id segment is unknown until deploy.',
+  );
   ack(asg, MANAGED_LOGS_POLICY, 'The CDK-owned ECS drain hook Lambda uses the managed basic execution role for its logs only.');
   ack(asg, 'L1', 'The ECS drain hook Lambda is CDK-owned; its runtime is chosen by aws-cdk-lib.');
   ack(asg, 'SNS3', 'The drain-hook topic is CDK-owned and only the Auto Scaling service publishes to it.');
@@ -77,7 +85,7 @@ export function acknowledgeAgentFleetFindings(fleet: AgentFleet, granted: Grante
 
 /** The task-stopped handler's log policy. */
 export function acknowledgeTaskStoppedFindings(detector: TaskStoppedDetector): void {
-  ack(detector.handler, MANAGED_LOGS_POLICY, 'The AWS managed basic execution role only allows writing this function\'s logs.');
+  ack(detector.handler, MANAGED_LOGS_POLICY, "The AWS managed basic execution role only allows writing this function's logs.");
 }
 
 /** Step Functions log delivery and X-Ray. */
@@ -89,7 +97,8 @@ export function acknowledgeControlPlaneFindings(controlPlane: ControlPlane): voi
 export function acknowledgeSourceBucketReads(roles: readonly (iam.IRole | undefined)[], bucketNames: readonly string[]): void {
   for (const role of roles) {
     if (!role) continue;
-    for (const name of bucketNames) ack(role, `IAM5[Resource::arn:<AWS::Partition>:s3:::${name}/*]`, `Runs read the objects of the configured source bucket ${name} (grantRead: its objects, nothing else).`);
+    for (const name of bucketNames)
+      ack(role, `IAM5[Resource::arn:<AWS::Partition>:s3:::${name}/*]`, `Runs read the objects of the configured source bucket ${name} (grantRead: its objects, nothing else).`);
   }
 }
 
@@ -103,7 +112,7 @@ function acknowledgeDataGrants(role: iam.IRole, granted: GrantedData): void {
     if (arn) ack(role, `IAM5[Resource::${arn}/*]`, GRANTS_REASON);
   }
   const ledgerArn = arnOf(granted.ledgerTable);
-  if (ledgerArn) ack(role, `IAM5[Resource::${ledgerArn}/index/*]`, 'grantReadWriteData covers the ledger table\'s own indexes (the lease-holder index), nothing else.');
+  if (ledgerArn) ack(role, `IAM5[Resource::${ledgerArn}/index/*]`, "grantReadWriteData covers the ledger table's own indexes (the lease-holder index), nothing else.");
 }
 
 /** `<LogicalId.Arn>`, as cdk-nag writes the ARN of a resource of the stack; undefined for an imported one. */

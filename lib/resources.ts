@@ -36,16 +36,14 @@ export function resourcesFromEnv(env: NodeJS.ProcessEnv = process.env, keys: Res
 
 /** The environment variables that carry `names` (for child processes and task definitions). */
 export function resourcesToEnv(names: Partial<ResourceNames>): Record<string, string> {
-  return Object.fromEntries(
-    (Object.entries(names) as [ResourceKey, string][]).map(([k, v]) => [RESOURCES[k].envVar, v]),
-  );
+  return Object.fromEntries((Object.entries(names) as [ResourceKey, string][]).map(([k, v]) => [RESOURCES[k].envVar, v]));
 }
 
 /** Picks the resource names out of CloudFormation stack outputs (keyed by output name). */
 export function resourcesFromOutputs(outputs: Record<string, string>): ResourceNames {
-  const missing = Object.values(RESOURCES).filter((r) => !outputs[r.outputName]).map((r) => r.outputName);
+  const missing = Object.values(RESOURCES)
+    .filter((r) => !outputs[r.outputName])
+    .map((r) => r.outputName);
   if (missing.length > 0) throw new Error(`stack outputs missing: ${missing.join(', ')}`);
-  return Object.fromEntries(
-    (Object.entries(RESOURCES) as [ResourceKey, { outputName: string }][]).map(([k, r]) => [k, outputs[r.outputName]]),
-  ) as ResourceNames;
+  return Object.fromEntries((Object.entries(RESOURCES) as [ResourceKey, { outputName: string }][]).map(([k, r]) => [k, outputs[r.outputName]])) as ResourceNames;
 }

@@ -101,7 +101,12 @@ export function formatCount(n: number): string {
  * (`1.5 kB`, `24.0 MB`, `1.20 GB`).
  */
 export function formatBytes(bytes: number, style: 'short' | 'fixed' = 'short'): string {
-  for (const [unit, n, decimals] of [['TB', 1e12, 2], ['GB', 1e9, 2], ['MB', 1e6, 1], ['kB', 1e3, 1]] as const) {
+  for (const [unit, n, decimals] of [
+    ['TB', 1e12, 2],
+    ['GB', 1e9, 2],
+    ['MB', 1e6, 1],
+    ['kB', 1e3, 1],
+  ] as const) {
     if (bytes >= n) return `${style === 'fixed' ? (bytes / n).toFixed(decimals) : +(bytes / n).toPrecision(3)} ${unit}`;
   }
   return `${Math.round(Math.max(0, bytes || 0))} B`;
@@ -114,7 +119,12 @@ export function formatRate(bytesPerSecond: number): string {
 
 /** Sizes the way chunk sizes are set: `8 MiB`, `64 MiB`, `1 GiB`, else decimal. */
 export function formatSize(bytes: number): string {
-  for (const [unit, n] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, n] of [
+    ['TiB', 1024 ** 4],
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n} ${unit}`;
   }
   return formatBytes(bytes);

@@ -52,8 +52,20 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(
     process.execPath,
-    [...AGENT_COMMAND, '--node-id', nodeId, '--failure-domain', failureDomain, '--cache-dir', cacheDir,
-      '--metrics-port', String(localMetricsPort(index, env)), '--metrics-host', '127.0.0.1', ...extraArgs],
+    [
+      ...AGENT_COMMAND,
+      '--node-id',
+      nodeId,
+      '--failure-domain',
+      failureDomain,
+      '--cache-dir',
+      cacheDir,
+      '--metrics-port',
+      String(localMetricsPort(index, env)),
+      '--metrics-host',
+      '127.0.0.1',
+      ...extraArgs,
+    ],
     { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.pipe(log);

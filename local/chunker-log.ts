@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { CHUNKER_LOG_FILE } from '../lib/aws/local-state';
 import { redirectLogger } from '../lib/observability/log-destination';
 
-
 /**
  * Appends the in-process chunker Lambda's JSON log lines to `<stateDir>/chunker.log` (on AWS they
  * go to its log group), so `shardline logs` finds them. `close()` gives stdout back and closes the

@@ -24,7 +24,6 @@ export interface DatasetOptions {
   seed?: number;
 }
 
-
 /** mulberry32: tiny and fast, and unlike Math.random it can be seeded. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -40,8 +39,20 @@ const OPENERS = ['The', 'A', 'Every', 'Our', 'This', 'That', 'One'];
 const ADJECTIVES = ['noisy', 'multilingual', 'small', 'curious', 'naïve', 'well-tuned', 'sparse', 'quantized', 'late', 'crème-brûlée-loving'];
 const NOUNS = ['model', 'tokenizer', 'gradient', 'dataset', 'checkpoint', 'researcher', 'café owner', 'cluster', 'optimizer', 'corpus', 'encoder', 'student'];
 const VERBS = ['learns from', 'reads', 'compresses', 'describes', 'predicts', 'ignores', 'improves', 'visits', 'translates', 'summarizes'];
-const TAILS = ['in Zürich', 'near 東京 station', 'after warmup', 'during the night shift', 'with señal processing', 'for обучение', 'à la française',
-  'before the deadline 🚀', 'without données manquantes', 'on a rainy Tuesday', 'at three in the morning', 'using 8 GPUs'];
+const TAILS = [
+  'in Zürich',
+  'near 東京 station',
+  'after warmup',
+  'during the night shift',
+  'with señal processing',
+  'for обучение',
+  'à la française',
+  'before the deadline 🚀',
+  'without données manquantes',
+  'on a rainy Tuesday',
+  'at three in the morning',
+  'using 8 GPUs',
+];
 const JOINERS = [', and', ', because', ', while', ' — although', '; meanwhile'];
 const SOURCES = ['common-crawl', 'wikipedia', 'books', 'arxiv', 'github', 'stackexchange'];
 const DOMAINS = ['example.com', 'blog.example.org', 'docs.example.net', 'forum.example.io'];
@@ -102,8 +113,10 @@ export async function generateJsonlDataset(opts: DatasetOptions): Promise<Genera
     const month = String(1 + Math.floor(random() * 12)).padStart(2, '0');
     const quality = Math.floor(random() * 1000) / 1000;
     // A template rather than JSON.stringify: every part is already valid JSON string content.
-    return `{"id":"doc-${id}","source":"${pick(SOURCES)}","lang":"${pick(LANGS)}","text":"${text}","tokens":${Math.round(words * 1.3)},` +
-      `"split":"${split}","meta":{"url":"https://${pick(DOMAINS)}/p/${id}","crawl":"2025-${month}","quality":${quality},"license":"cc-by-4.0"}}`;
+    return (
+      `{"id":"doc-${id}","source":"${pick(SOURCES)}","lang":"${pick(LANGS)}","text":"${text}","tokens":${Math.round(words * 1.3)},` +
+      `"split":"${split}","meta":{"url":"https://${pick(DOMAINS)}/p/${id}","crawl":"2025-${month}","quality":${quality},"license":"cc-by-4.0"}}`
+    );
   };
 
   function* chunks(): Generator<Buffer> {

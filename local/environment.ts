@@ -17,7 +17,6 @@ import { startMotoServer } from './emulator/moto-server';
 import { LambdaSqsRunner } from './lambda-sqs-runner';
 import { provisionLocalStack } from './provision-stack';
 
-
 export interface LocalEnvironmentOptions {
   /** Extra agent arguments, e.g. fault injection (`--fail-keys`). */
   agentArgs?: string[];

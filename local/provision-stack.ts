@@ -8,10 +8,7 @@ import { provisionFromTemplate, synthesizeTemplate } from './provision';
  * synthesized in-process and its template drives the provisioning, so local mode and the
  * deployed stack can never disagree about what exists. Returns the stack outputs.
  */
-export async function provisionLocalStack(
-  clients: AwsClients,
-  opts: { namePrefix: string; log?: (message: string, fields?: Record<string, unknown>) => void },
-): Promise<Record<string, string>> {
+export async function provisionLocalStack(clients: AwsClients, opts: { namePrefix: string; log?: (message: string, fields?: Record<string, unknown>) => void }): Promise<Record<string, string>> {
   const template = synthesizeTemplate((app) => createShardlineStack(app, 'ShardlineLocal', defaultStageConfig('local')));
   const result = await provisionFromTemplate(template, clients, { namePrefix: opts.namePrefix, log: opts.log });
   opts.log?.('provisioned from the CDK template', { skippedTypes: result.skippedTypes.length });

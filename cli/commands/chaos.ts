@@ -3,7 +3,16 @@ import { runChaos, type ChaosReport } from '../../local/chaos';
 
 /** `shardline local chaos`: runs the fault-injection harness and prints its report. */
 export async function chaosCommand(opts: {
-  agents: number; kill: number; pause: number; pauseMs: number; restartAfterMs?: number; slowMs?: number; size: string; chunkSize: string; endpoint?: string; stateDir: string;
+  agents: number;
+  kill: number;
+  pause: number;
+  pauseMs: number;
+  restartAfterMs?: number;
+  slowMs?: number;
+  size: string;
+  chunkSize: string;
+  endpoint?: string;
+  stateDir: string;
 }): Promise<boolean> {
   const report = await runChaos({
     agents: opts.agents,
@@ -41,7 +50,9 @@ export function renderChaosReport(r: ChaosReport): string {
   }
   lines.push(`  leader changes    ${r.leaderChanges.map((l) => `${l.holder}#${l.token}`).join(' → ') || '—'}`);
   lines.push(`  late commits refused (zombies) ${r.lateCommitsRefused}`);
-  lines.push(`  records           generated ${r.records.generated} (valid ${r.records.valid}, invalid ${r.records.invalid}); in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}, filtered ${r.records.filtered}`);
+  lines.push(
+    `  records           generated ${r.records.generated} (valid ${r.records.valid}, invalid ${r.records.invalid}); in ${r.records.in}, out ${r.records.out}, rejected ${r.records.rejected}, filtered ${r.records.filtered}`,
+  );
   lines.push(`  replicas          every shard at R=2 on live nodes ${ms(r.replicasRestoredMs)} after the last failure`);
   lines.push(r.problems.length ? `  FAILED: ${r.problems.join('; ')}` : '  OK: every record exactly once, accounting balanced, replicas restored');
   return lines.join('\n');

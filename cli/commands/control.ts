@@ -89,7 +89,7 @@ async function nextDocument(current: ConfigDocument, assignments: string[], opts
   if (opts.file) {
     const raw = JSON.parse(await readFile(opts.file, 'utf8')) as Record<string, unknown>;
     const whole = 'base' in raw || 'groups' in raw;
-    return { base: (whole ? raw.base : raw) as Record<string, unknown> ?? {}, groups: (whole ? raw.groups : current.groups) as ConfigDocument['groups'] ?? {} };
+    return { base: ((whole ? raw.base : raw) as Record<string, unknown>) ?? {}, groups: ((whole ? raw.groups : current.groups) as ConfigDocument['groups']) ?? {} };
   }
   if (assignments.length === 0) throw new Error('nothing to set: give key=value assignments or --file');
   const patch = parseAssignments(assignments);

@@ -53,7 +53,14 @@ export async function runDemo(opts: { size: string; agents: number; endpoint?: s
     const object = await followProgress(target, key, 10 * 60 * 1000);
     const seconds = (Date.now() - started) / 1000;
     const verification = await verifyObject(target, object.objectId);
-    const present = await waitForReplicas(target, env.state.agents.map((a) => a.nodeId), object.objectId, object.chunkCount, 2, 60_000);
+    const present = await waitForReplicas(
+      target,
+      env.state.agents.map((a) => a.nodeId),
+      object.objectId,
+      object.chunkCount,
+      2,
+      60_000,
+    );
     const chunks = await new ObjectLedger(target.clients.doc, target.resources.ledgerTable).chunks(object.objectId);
     const latencies = chunks.map((c) => c.durationMs ?? 0);
     const t = verification.manifest.totals;

@@ -45,9 +45,10 @@ export function stackLogGroups(resources: Pick<ResourceNames, 'agentLogGroup' | 
 
 /** One line for stderr: how many records, from how much, how fast, and whether the limit cut it. */
 function summary(result: LogSearchResult | CloudWatchSearchResult, query: LogQuery, ms: number): string {
-  const searched = 'pages' in result
-    ? `${formatCount(result.eventsScanned)} events in ${result.pages} page(s) of ${result.sources} log group(s)`
-    : `${formatBytes(result.bytesRead, 'fixed')} of ${result.sources} log file(s), ${formatCount(result.linesParsed)} line(s) parsed`;
+  const searched =
+    'pages' in result
+      ? `${formatCount(result.eventsScanned)} events in ${result.pages} page(s) of ${result.sources} log group(s)`
+      : `${formatBytes(result.bytesRead, 'fixed')} of ${result.sources} log file(s), ${formatCount(result.linesParsed)} line(s) parsed`;
   const more = result.truncated && result.records.length >= query.limit ? ` — the ${query.limit} most recent shown; narrow the query or raise --limit for more` : '';
   const incomplete = 'incompleteGroups' in result && result.incompleteGroups.length > 0 ? ` — stopped paging ${result.incompleteGroups.join(', ')}: narrow the time range` : '';
   return `${formatCount(result.records.length)} record(s) · searched ${searched} in ${ms.toFixed(0)} ms${more}${incomplete}`;

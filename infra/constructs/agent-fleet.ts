@@ -8,7 +8,6 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { packageRoot } from '../../lib/package-root';
 import { CONFIG_ENV_VAR, type PipelineConfig } from '../../lib/config/pipeline-config';
 import { RESOURCES } from '../../lib/resources';

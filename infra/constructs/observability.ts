@@ -57,12 +57,14 @@ export class Observability extends Construct {
     });
     // CloudWatch must encrypt what it publishes to the topic; the AWS-managed SNS key cannot
     // grant it that, hence a customer key.
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-    }));
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.operatorTopic = new sns.Topic(this, 'OperatorTopic', {
       displayName: `shardline ${props.stageName} alarms`,
       masterKey: key,

@@ -54,51 +54,81 @@ export function createOperatorAlarms(scope: Construct, props: OperatorAlarmsProp
   // IGNORE keeps a DLQ alarm in ALARM while SQS publishes nothing: an idle queue's metrics can
   // stop, and a dead-lettered message is not gone because nobody looked.
   const workDlq = alarm('work-dlq-not-empty', 'Chunk messages reached the work DLQ (poison chunks). Look with `shardline status`, fix, then `shardline redrive`.', {
-    metric: maxVisible(props.workDlq), threshold: 0, comparisonOperator: above, evaluationPeriods: 1,
+    metric: maxVisible(props.workDlq),
+    threshold: 0,
+    comparisonOperator: above,
+    evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.IGNORE,
   });
   const ingestDlq = alarm('ingest-dlq-not-empty', 'Ingest events reached the ingest DLQ: the chunker failed to plan objects.', {
-    metric: maxVisible(props.ingestEventsDlq), threshold: 0, comparisonOperator: above, evaluationPeriods: 1,
+    metric: maxVisible(props.ingestEventsDlq),
+    threshold: 0,
+    comparisonOperator: above,
+    evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.IGNORE,
   });
   alarm('work-oldest-message-age', `The oldest chunk message waited longer than ${props.maxWorkMessageAge.toHumanString()}: the fleet is stalled or too small.`, {
     metric: props.workQueue.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
-    threshold: props.maxWorkMessageAge.toSeconds(), comparisonOperator: above, evaluationPeriods: 2, datapointsToAlarm: 2,
+    threshold: props.maxWorkMessageAge.toSeconds(),
+    comparisonOperator: above,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   if (props.minHealthyNodes > 0) {
     // The leader publishes HealthyNodes; silence means no leader, i.e. no healthy agent at all.
     alarm('healthy-nodes-low', `Fewer than ${props.minHealthyNodes} healthy nodes for 3 minutes.`, {
-      metric: m.metric(AgentMetric.healthyNodes, cloudwatch.Stats.MINIMUM), threshold: props.minHealthyNodes, comparisonOperator: below,
-      evaluationPeriods: 3, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      metric: m.metric(AgentMetric.healthyNodes, cloudwatch.Stats.MINIMUM),
+      threshold: props.minHealthyNodes,
+      comparisonOperator: below,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
   }
   const errorRate = alarm('chunk-error-rate', `More than ${props.maxChunkErrorPercent}% of chunk attempts failed in 2 of 3 minutes.`, {
-    metric: m.chunkErrorPercent(), threshold: props.maxChunkErrorPercent, comparisonOperator: above,
-    evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    metric: m.chunkErrorPercent(),
+    threshold: props.maxChunkErrorPercent,
+    comparisonOperator: above,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   if (props.targetBytesPerSecond !== undefined) {
     alarm('throughput-below-target', `Below ${props.targetBytesPerSecond} bytes/s for 15 minutes while the work queue had messages.`, {
-      metric: throughputWhileBusy(m, props.workQueue, props.targetBytesPerSecond), threshold: props.targetBytesPerSecond, comparisonOperator: below,
-      evaluationPeriods: 3, datapointsToAlarm: 3,
+      metric: throughputWhileBusy(m, props.workQueue, props.targetBytesPerSecond),
+      threshold: props.targetBytesPerSecond,
+      comparisonOperator: below,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
       // No data at all means no work and no output; a stall with a backlog still has queue data.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
   const fn = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
   alarm('chunker-errors', 'The chunker Lambda failed (crash or timeout, not a partial batch failure).', {
-    metric: props.chunker.metricErrors(fn), threshold: 0, comparisonOperator: above, evaluationPeriods: 1,
+    metric: props.chunker.metricErrors(fn),
+    threshold: 0,
+    comparisonOperator: above,
+    evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   alarm('chunker-throttles', 'The chunker Lambda was throttled (account or reserved concurrency exhausted).', {
-    metric: props.chunker.metricThrottles(fn), threshold: 0, comparisonOperator: above, evaluationPeriods: 1,
+    metric: props.chunker.metricThrottles(fn),
+    threshold: 0,
+    comparisonOperator: above,
+    evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   for (const [name, table] of Object.entries(props.tables)) {
     // A throttle now and then is absorbed by the SDK's retries; 3 minutes of 5 is a hot key.
     alarm(`${name}-table-throttles`, `DynamoDB throttled requests to the ${name} table in 3 of 5 minutes.`, {
-      metric: tableThrottles(table, name, `${name} throttled requests`), threshold: 0, comparisonOperator: above,
-      evaluationPeriods: 5, datapointsToAlarm: 3, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      metric: tableThrottles(table, name, `${name} throttled requests`),
+      threshold: 0,
+      comparisonOperator: above,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
   return { all, circuitBreaker: [workDlq, ingestDlq, errorRate] };
@@ -124,5 +154,8 @@ function throughputWhileBusy(m: ShardlineMetrics, workQueue: sqs.IQueue, target:
 
 /** `work-dlq-not-empty` → `WorkDlqNotEmpty` (construct id). */
 function idOf(what: string): string {
-  return what.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  return what
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }

@@ -64,19 +64,29 @@ export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
     ],
     [header('## queues and the chunker')],
     [
-      graph('Queue depth (visible + in flight)', queues.map(([name, q]) => queueDepth(q, name))),
-      graph('Age of oldest message (s)', queues.map(([name, q]) => q.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: name }))),
-      graph('Chunker Lambda', [
-        src.chunker.metricInvocations({ period: MINUTE, label: 'invocations' }),
-        src.chunker.metricErrors({ period: MINUTE, label: 'errors' }),
-        src.chunker.metricThrottles({ period: MINUTE, label: 'throttles' }),
-      ], {
-        right: [
-          src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.percentile(50), label: 'duration p50 (ms)' }),
-          src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.percentile(99), label: 'duration p99 (ms)' }),
-          src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: 'duration max (ms)' }),
+      graph(
+        'Queue depth (visible + in flight)',
+        queues.map(([name, q]) => queueDepth(q, name)),
+      ),
+      graph(
+        'Age of oldest message (s)',
+        queues.map(([name, q]) => q.metricApproximateAgeOfOldestMessage({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: name })),
+      ),
+      graph(
+        'Chunker Lambda',
+        [
+          src.chunker.metricInvocations({ period: MINUTE, label: 'invocations' }),
+          src.chunker.metricErrors({ period: MINUTE, label: 'errors' }),
+          src.chunker.metricThrottles({ period: MINUTE, label: 'throttles' }),
         ],
-      }),
+        {
+          right: [
+            src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.percentile(50), label: 'duration p50 (ms)' }),
+            src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.percentile(99), label: 'duration p99 (ms)' }),
+            src.chunker.metricDuration({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM, label: 'duration max (ms)' }),
+          ],
+        },
+      ),
     ],
   ];
 }

@@ -1,14 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import {
-  AgentMetric,
-  ChunkerMetric,
-  ERROR_KIND_DIMENSION,
-  METRIC_NAMESPACE,
-  SERVICE_DIMENSION,
-  STAGE_DIMENSION,
-} from '../../lib/observability/metric-names';
+import { AgentMetric, ChunkerMetric, ERROR_KIND_DIMENSION, METRIC_NAMESPACE, SERVICE_DIMENSION, STAGE_DIMENSION } from '../../lib/observability/metric-names';
 
 /** One minute: the resolution the dashboard and most alarms work at. */
 export const MINUTE = Duration.minutes(1);
@@ -80,10 +73,7 @@ export class ShardlineMetrics {
   /** The per-phase latency of a chunk at one percentile (e.g. 99), the whole latency last. */
   chunkLatency(percentile: number): cloudwatch.Metric[] {
     const stat = cloudwatch.Stats.percentile(percentile);
-    return [
-      ...CHUNK_PHASES.map((p) => this.metric(p.metricName, stat, p.label)),
-      this.metric(AgentMetric.totalMs, stat, 'total (lease to finalize)'),
-    ];
+    return [...CHUNK_PHASES.map((p) => this.metric(p.metricName, stat, p.label)), this.metric(AgentMetric.totalMs, stat, 'total (lease to finalize)')];
   }
 
   /** Chunk errors split by kind: a SEARCH, so a new kind shows up without a deploy (dashboards only). */
@@ -132,7 +122,9 @@ export function tableThrottles(table: dynamodb.ITable, prefix: string, label: st
     });
   }
   return new cloudwatch.MathExpression({
-    expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+    expression: Object.keys(usingMetrics)
+      .map((id) => `FILL(${id}, 0)`)
+      .join(' + '),
     usingMetrics,
     period,
     label,

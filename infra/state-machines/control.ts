@@ -64,8 +64,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   const record = new tasks.DynamoUpdateItem(scope, id('RecordAction'), {
     table,
     key: { pk: S(controlKeys.state.pk), sk: S(controlKeys.state.sk) },
-    updateExpression:
-      'SET desired = :desired, emergency = :emergency, #a = :action, reason = :reason, requestedBy = :by, executionId = :exec, updatedAt = :at ADD generation :one',
+    updateExpression: 'SET desired = :desired, emergency = :emergency, #a = :action, reason = :reason, requestedBy = :by, executionId = :exec, updatedAt = :at ADD generation :one',
     expressionAttributeNames: { '#a': 'action' },
     expressionAttributeValues: {
       ':desired': S(path('$.target.desired')),
@@ -127,10 +126,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       consistentRead: true,
       resultPath: '$.activityItem',
     });
-    const fresh = sfn.Condition.and(
-      sfn.Condition.isPresent('$.activityItem.Item'),
-      sfn.Condition.numberGreaterThanEqualsJsonPath('$.activity.observedGeneration', '$.recorded.generation'),
-    );
+    const fresh = sfn.Condition.and(sfn.Condition.isPresent('$.activityItem.Item'), sfn.Condition.numberGreaterThanEqualsJsonPath('$.activity.observedGeneration', '$.recorded.generation'));
     const parse = new sfn.Pass(scope, id(`${name}Parse`), {
       parameters: {
         'observedGeneration.$': 'States.StringToJson($.activityItem.Item.observedGeneration.N)',
@@ -148,9 +144,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     });
     const check = new sfn.Choice(scope, id(`${name}Check`));
     const polls = new sfn.Pass(scope, id(`${name}Polls`), { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)', 'stale.$': '$.polls.stale' }, resultPath: '$.polls' });
-    const notYet = giveUp
-      ? new sfn.Choice(scope, id(`${name}GiveUp`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then).otherwise(wait)
-      : wait;
+    const notYet = giveUp ? new sfn.Choice(scope, id(`${name}GiveUp`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then).otherwise(wait) : wait;
     // Polls on which no leader has seen this action yet: too many, and no agent is running.
     const stale = new sfn.Pass(scope, id(`${name}NoLeaderYet`), { parameters: { 'count.$': '$.polls.count', 'stale.$': 'States.MathAdd($.polls.stale, 1)' }, resultPath: '$.polls' });
     stale.next(new sfn.Choice(scope, id(`${name}LeaderGone`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.stale', NO_LEADER_POLLS), noLeader).otherwise(polls));
@@ -194,7 +188,15 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     resultPath: sfn.JsonPath.DISCARD,
   });
   const stopped = new sfn.Pass(scope, id('Stopped'), {
-    parameters: { 'action.$': '$.action', desired: 'STOPPED', 'generation.$': '$.recorded.generation', 'reason.$': '$.reason', 'requestedBy.$': '$.requestedBy', tookEffect: true, 'activity.$': '$.activity' },
+    parameters: {
+      'action.$': '$.action',
+      desired: 'STOPPED',
+      'generation.$': '$.recorded.generation',
+      'reason.$': '$.reason',
+      'requestedBy.$': '$.requestedBy',
+      tookEffect: true,
+      'activity.$': '$.activity',
+    },
   });
   markStopped.next(stopped);
   // A newer action (a resume during the drain) wins: this stop reports that it was superseded.

@@ -131,9 +131,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   wait.next(read).next(done);
 
   const hasKeys = new sfn.Choice(scope, id('PageHasKeys'));
-  const morePages = new sfn.Choice(scope, id('MorePages'))
-    .when(sfn.Condition.booleanEquals('$.listing.IsTruncated', true), listNext)
-    .otherwise(listingDone.next(wait));
+  const morePages = new sfn.Choice(scope, id('MorePages')).when(sfn.Condition.booleanEquals('$.listing.IsTruncated', true), listNext).otherwise(listingDone.next(wait));
   hasKeys.when(sfn.Condition.numberGreaterThan('$.listing.KeyCount', 0), enqueue.next(count).next(morePages)).otherwise(morePages);
   listFirst.next(hasKeys);
   listNext.next(hasKeys);

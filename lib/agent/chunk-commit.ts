@@ -21,7 +21,12 @@ export async function commitChunk(
   await withThrottleRetries(
     () =>
       deps.chunks.commit(lease, {
-        counts: outcome.counts, shard: outcome.shard, rejects: outcome.rejects, replicas, replicationFactor: deps.config.replicationFactor, durationMs: opts.durationMs(),
+        counts: outcome.counts,
+        shard: outcome.shard,
+        rejects: outcome.rejects,
+        replicas,
+        replicationFactor: deps.config.replicationFactor,
+        durationMs: opts.durationMs(),
       }),
     opts.backOff,
   );

@@ -57,10 +57,7 @@ export async function processChunkFromS3(
   const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
   const shardOut = createShardOutput({ compress: !binary });
   const rejectsOut = createShardOutput();
-  const uploads = Promise.all([
-    upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable),
-    upload(deps.s3, deps.processedBucket, rejectsKey, rejectsOut.readable),
-  ]);
+  const uploads = Promise.all([upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable), upload(deps.s3, deps.processedBucket, rejectsKey, rejectsOut.readable)]);
   const t0 = Date.now();
   try {
     const result = await processChunk(
@@ -96,22 +93,12 @@ const TAIL_WINDOW_BYTES = 1024 * 1024;
  * the time spent waiting on S3 (the GET and each body read): the time between being resumed by
  * the consumer and handing it the next bytes; time the consumer spends with the bytes is not in it.
  */
-async function* rangedReads(
-  s3: S3Client,
-  msg: ChunkMessage,
-  from: number,
-  firstEnd: number,
-  limit: number,
-  download: { ms: number },
-  abandoned?: () => boolean,
-): AsyncGenerator<Uint8Array> {
+async function* rangedReads(s3: S3Client, msg: ChunkMessage, from: number, firstEnd: number, limit: number, download: { ms: number }, abandoned?: () => boolean): AsyncGenerator<Uint8Array> {
   let position = from;
   let end = Math.min(firstEnd, limit);
   let waitingSince = Date.now();
   while (position < limit) {
-    const get = await s3.send(
-      new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${position}-${end - 1}` }),
-    );
+    const get = await s3.send(new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=${position}-${end - 1}` }));
     const stream = get.Body as Readable;
     try {
       for await (const bytes of stream as AsyncIterable<Uint8Array>) {
@@ -142,9 +129,7 @@ async function upload(s3: S3Client, bucket: string, key: string, body: Readable)
 
 /** The CSV header (the object's first line) for chunks that do not start at 0. */
 async function fetchHeader(s3: S3Client, msg: ChunkMessage): Promise<string> {
-  const get = await s3.send(
-    new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=0-${msg.objectSize - 1}` }),
-  );
+  const get = await s3.send(new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=0-${msg.objectSize - 1}` }));
   const body = get.Body as Readable;
   try {
     return await readFirstLine(body);

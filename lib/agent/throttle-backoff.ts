@@ -16,7 +16,10 @@ export function jitteredBackoffMs(attempt: number, baseMs = 500, capMs = 10_000,
  * Runs `work`, retrying it after a jittered wait while it fails with throttling, at most
  * `maxRetries` times; any other error, or throttling beyond that, is thrown.
  */
-export async function withThrottleRetries<T>(work: () => Promise<T>, opts: { maxRetries?: number; onThrottle?: (err: unknown, attempt: number) => void; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
+export async function withThrottleRetries<T>(
+  work: () => Promise<T>,
+  opts: { maxRetries?: number; onThrottle?: (err: unknown, attempt: number) => void; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<T> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 0; ; attempt++) {
     try {

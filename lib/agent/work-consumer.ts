@@ -123,7 +123,16 @@ export class WorkConsumer {
         this.startWorkers();
       }
       this.deps.log('info', `chunk ${report.result}`, {
-        chunkId: report.chunkId, objectId: report.objectId, attempt: report.attempt, runId: report.runId, errorKind: report.errorKind, queueWaitMs: report.queueWaitMs, totalMs: report.totalMs, ...report.stages, ...report.outcome?.timings, ...report.outcome?.counts,
+        chunkId: report.chunkId,
+        objectId: report.objectId,
+        attempt: report.attempt,
+        runId: report.runId,
+        errorKind: report.errorKind,
+        queueWaitMs: report.queueWaitMs,
+        totalMs: report.totalMs,
+        ...report.stages,
+        ...report.outcome?.timings,
+        ...report.outcome?.counts,
       });
       this.deps.onChunk?.(report);
     } finally {
@@ -132,6 +141,8 @@ export class WorkConsumer {
   }
 
   private async giveBack(message: Message): Promise<void> {
-    await this.deps.giveBack(message).catch((err) => this.deps.log('warn', 'could not give back a message received while paused; it returns after its receive visibility', { error: (err as Error).message }));
+    await this.deps
+      .giveBack(message)
+      .catch((err) => this.deps.log('warn', 'could not give back a message received while paused; it returns after its receive visibility', { error: (err as Error).message }));
   }
 }

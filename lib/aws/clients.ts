@@ -87,9 +87,7 @@ export function createAwsClients(opts: AwsClientOptions = {}, env: NodeJS.Proces
     const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
     return new S3Client({
       ...base,
-      ...(endpoint
-        ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
-        : {}),
+      ...(endpoint ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
     });
   });
   const sqs = once(() => {
@@ -159,10 +157,6 @@ function once<T>(build: () => T): () => T {
 /** Credentials the default provider chain would pick up from the environment. */
 function hasConfiguredCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(
-    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) ||
-      env.AWS_PROFILE ||
-      env.AWS_WEB_IDENTITY_TOKEN_FILE ||
-      env.AWS_CONTAINER_CREDENTIALS_FULL_URI ||
-      env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
   );
 }

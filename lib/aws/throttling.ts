@@ -13,14 +13,7 @@ export type ThrottleService = 'S3' | 'DynamoDB' | 'Other';
 /** Error names that mean "slow down" (S3 first, DynamoDB next, generic AWS last). */
 const S3_NAMES = new Set(['SlowDown']);
 const DYNAMODB_NAMES = new Set(['ProvisionedThroughputExceededException', 'RequestLimitExceeded']);
-const GENERIC_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestThrottled',
-  'RequestThrottledException',
-]);
+const GENERIC_NAMES = new Set(['ThrottlingException', 'Throttling', 'ThrottledException', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException']);
 
 interface AwsErrorShape {
   name?: string;

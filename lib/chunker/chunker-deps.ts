@@ -17,7 +17,13 @@ export type ChunkerResources = Pick<ResourceNames, 'processedBucket' | 'workQueu
  * Builds the chunker's dependencies. The deployed config is version 0; newer versions are read
  * from the control table, at most every {@link CONFIG_MAX_AGE_MS}.
  */
-export function createChunkerDeps(clients: Pick<AwsClients, 's3' | 'sqs' | 'doc'>, names: ChunkerResources, deployed: PipelineConfig, log?: ChunkerDeps['log'], now: () => number = Date.now): ChunkerDeps {
+export function createChunkerDeps(
+  clients: Pick<AwsClients, 's3' | 'sqs' | 'doc'>,
+  names: ChunkerResources,
+  deployed: PipelineConfig,
+  log?: ChunkerDeps['log'],
+  now: () => number = Date.now,
+): ChunkerDeps {
   const watcher = new ControlWatcher(new ControlTable(clients.doc, names.controlTable), deployed, { log });
   let readAt = -Infinity;
   const deps: ChunkerDeps = {

@@ -19,9 +19,7 @@ export interface CreatedObject {
 }
 
 /** What one message body decoded to. */
-export type DecodedEvent =
-  | { kind: 'test' }
-  | { kind: 'objects'; objects: CreatedObject[]; ignored: string[] };
+export type DecodedEvent = { kind: 'test' } | { kind: 'objects'; objects: CreatedObject[]; ignored: string[] };
 
 /** Thrown for a message that is not an S3 event at all; the caller reports it, never drops it. */
 export class MalformedEventError extends Error {

@@ -18,11 +18,7 @@ type Fetch = (url: string, init?: { method?: string; headers?: Record<string, st
  * instance metadata with IMDSv2 (instance type); locally, flags and environment variables say.
  * Overrides always win.
  */
-export async function resolveNodeIdentity(
-  overrides: NodeIdentityOverrides,
-  env: NodeJS.ProcessEnv = process.env,
-  fetchFn: Fetch = fetch as unknown as Fetch,
-): Promise<NodeIdentity> {
+export async function resolveNodeIdentity(overrides: NodeIdentityOverrides, env: NodeJS.ProcessEnv = process.env, fetchFn: Fetch = fetch as unknown as Fetch): Promise<NodeIdentity> {
   const ecs = env.ECS_CONTAINER_METADATA_URI_V4 ? await ecsTaskMetadata(env.ECS_CONTAINER_METADATA_URI_V4, fetchFn) : undefined;
   const instanceType = overrides.instanceType ?? env.SHARDLINE_INSTANCE_TYPE ?? (ecs ? await imdsInstanceType(fetchFn) : undefined) ?? 'local';
   const nodeId = overrides.nodeId ?? env.SHARDLINE_NODE_ID ?? ecs?.taskId ?? `${hostname()}-${process.pid}`;

@@ -101,16 +101,18 @@ export class NodeRegistry {
    * made the change (so exactly one detector recovers each failure).
    */
   async markDead(node: NodeItem, detectedBy: string, now = Date.now()): Promise<boolean> {
-    return conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: nodeKey(node.nodeId),
-        UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :silent',
-        ConditionExpression: 'lastHeartbeat = :seen AND #s <> :dead',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': detectedBy, ':silent': now - node.lastHeartbeat, ':seen': node.lastHeartbeat },
-      }),
-    ));
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(node.nodeId),
+          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :silent',
+          ConditionExpression: 'lastHeartbeat = :seen AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': detectedBy, ':silent': now - node.lastHeartbeat, ':seen': node.lastHeartbeat },
+        }),
+      ),
+    );
   }
 
   /**
@@ -119,16 +121,18 @@ export class NodeRegistry {
    * for an unknown or already dead node.
    */
   async markStopped(nodeId: string, reason: string, now = Date.now()): Promise<boolean> {
-    return conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: nodeKey(nodeId),
-        UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
-        ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': `task-stopped: ${reason}`.slice(0, 500) },
-      }),
-    ));
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(nodeId),
+          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
+          ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':by': `task-stopped: ${reason}`.slice(0, 500) },
+        }),
+      ),
+    );
   }
 
   /** Records that a dead node's work and replicas have been handed to others. */
@@ -152,9 +156,7 @@ export class NodeRegistry {
 
   /** Every registered node. */
   async list(): Promise<NodeItem[]> {
-    const nodes = scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true }).then((items) =>
-      items.filter((i) => i.sk === 'NODE').sort((a, b) => a.nodeId.localeCompare(b.nodeId)),
-    );
+    const nodes = scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true }).then((items) => items.filter((i) => i.sk === 'NODE').sort((a, b) => a.nodeId.localeCompare(b.nodeId)));
     this.lastList = { at: Date.now(), nodes };
     nodes.catch(() => {
       if (this.lastList?.nodes === nodes) this.lastList = undefined;

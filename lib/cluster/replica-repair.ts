@@ -10,11 +10,7 @@ import { conditionally } from '../aws/conditional-write';
  * next best), the new holders get an ASSIGNED replica to pull, and the lost one is removed.
  * Returns how many replicas were re-assigned.
  */
-export async function repairReplicasOf(
-  deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number },
-  lostNodeId: string,
-  healthy: PlacementNode[],
-): Promise<number> {
+export async function repairReplicasOf(deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number }, lostNodeId: string, healthy: PlacementNode[]): Promise<number> {
   const candidates = healthy.filter((n) => n.nodeId !== lostNodeId);
   let moved = 0;
   const lostReplicas = await replicasOf(deps, lostNodeId);
@@ -26,11 +22,7 @@ export async function repairReplicasOf(
   return moved;
 }
 
-async function repairOne(
-  deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number },
-  lost: ReplicaItem,
-  candidates: PlacementNode[],
-): Promise<number> {
+async function repairOne(deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number }, lost: ReplicaItem, candidates: PlacementNode[]): Promise<number> {
   let moved = 0;
   const placement = placeShard(lost.chunkId, candidates, deps.replicationFactor);
   for (const nodeId of placement) {
@@ -40,14 +32,16 @@ async function repairOne(
     // A node that already holds (or was given) the shard keeps its item as it is.
     if (await conditionally(deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' })))) moved++;
   }
-  await deps.doc.send(
-    new UpdateCommand({
-      TableName: deps.ledgerTable,
-      Key: keys.chunk(lost.objectId, Number(lost.chunkId.split('-').pop())),
-      ...replicaListUpdate(placement, deps.replicationFactor),
-      ConditionExpression: 'attribute_exists(pk)',
-    }),
-  ).catch(() => undefined); // the chunk's replica list is informational; the replica items are the truth
+  await deps.doc
+    .send(
+      new UpdateCommand({
+        TableName: deps.ledgerTable,
+        Key: keys.chunk(lost.objectId, Number(lost.chunkId.split('-').pop())),
+        ...replicaListUpdate(placement, deps.replicationFactor),
+        ConditionExpression: 'attribute_exists(pk)',
+      }),
+    )
+    .catch(() => undefined); // the chunk's replica list is informational; the replica items are the truth
   await deps.doc.send(new DeleteCommand({ TableName: deps.ledgerTable, Key: { pk: lost.pk, sk: lost.sk } }));
   return moved;
 }
@@ -66,10 +60,7 @@ function replicaListUpdate(placement: string[], replicationFactor: number) {
  * committed or repaired): each is placed again over today's healthy nodes. Returns how many
  * replicas were added.
  */
-export async function topUpShortShards(
-  deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number },
-  healthy: PlacementNode[],
-): Promise<number> {
+export async function topUpShortShards(deps: { doc: DynamoDBDocumentClient; ledgerTable: string; replicationFactor: number }, healthy: PlacementNode[]): Promise<number> {
   if (healthy.length === 0) return 0;
   const out = await deps.doc.send(
     new QueryCommand({
@@ -87,8 +78,15 @@ export async function topUpShortShards(
     if (placement.length <= (chunk.replicas?.length ?? 0)) continue;
     for (const nodeId of placement) {
       const replica: ReplicaItem = {
-        ...keys.replica(nodeId, chunk.chunkId), nodeId, chunkId: chunk.chunkId, objectId: chunk.objectId,
-        shardKey: chunk.shard.key, sha256: chunk.shard.sha256, bytes: chunk.shard.bytes, status: 'ASSIGNED', assignedAt: new Date().toISOString(),
+        ...keys.replica(nodeId, chunk.chunkId),
+        nodeId,
+        chunkId: chunk.chunkId,
+        objectId: chunk.objectId,
+        shardKey: chunk.shard.key,
+        sha256: chunk.shard.sha256,
+        bytes: chunk.shard.bytes,
+        status: 'ASSIGNED',
+        assignedAt: new Date().toISOString(),
       };
       if (await conditionally(deps.doc.send(new PutCommand({ TableName: deps.ledgerTable, Item: replica, ConditionExpression: 'attribute_not_exists(pk)' })))) added++;
     }

@@ -48,7 +48,12 @@ export type DatasetConfig = z.infer<typeof DatasetConfig>;
 export const PipelineConfig = z
   .object({
     /** Target chunk size in bytes (the last chunk of an object may be smaller). */
-    chunkSizeBytes: z.number().int().min(1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
+    chunkSizeBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(5 * 1024 ** 3)
+      .default(64 * 1024 * 1024),
     /** How many training nodes hold a copy of every shard. */
     replicationFactor: z.number().int().min(1).max(10).default(2),
     /** Chunks processed at once per node (per GPU host), before capacity scaling. */

@@ -99,10 +99,7 @@ export class ConfigStore {
    * Validates and writes the next version (conditional on `expectedVersion` being current) and
    * its history entry, in one transaction. A bad config throws and nothing is written.
    */
-  async set(
-    next: Pick<ConfigDocument, 'base' | 'groups'>,
-    opts: { expectedVersion: number; deployed: PipelineConfig; updatedBy: string; reason?: string; now?: Date },
-  ): Promise<ConfigDocument> {
+  async set(next: Pick<ConfigDocument, 'base' | 'groups'>, opts: { expectedVersion: number; deployed: PipelineConfig; updatedBy: string; reason?: string; now?: Date }): Promise<ConfigDocument> {
     validateConfigDocument(opts.deployed, next);
     const doc: ConfigDocument = {
       version: opts.expectedVersion + 1,

@@ -79,14 +79,7 @@ export async function ingestPath(source: string, target: IngestTarget, deps: Ing
   return { files: files.length, bytes: progress.bytesTotal, keys: keys.sort() };
 }
 
-async function uploadOne(
-  file: SourceFile,
-  key: string,
-  bucket: string,
-  s3: S3Client,
-  inFlight: Set<Upload>,
-  report: (key: string, bytes: number) => void,
-): Promise<string> {
+async function uploadOne(file: SourceFile, key: string, bucket: string, s3: S3Client, inFlight: Set<Upload>, report: (key: string, bytes: number) => void): Promise<string> {
   const body = await file.open();
   const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body }, queueSize: PARTS_IN_FLIGHT, partSize: PART_SIZE });
   let sent = 0;

@@ -24,10 +24,7 @@ export interface ChunkLease {
   failures: number;
 }
 
-export type LeaseOutcome =
-  | { outcome: 'leased'; lease: ChunkLease }
-  | { outcome: 'done' }
-  | { outcome: 'busy'; leaseExpiresAt: number };
+export type LeaseOutcome = { outcome: 'leased'; lease: ChunkLease } | { outcome: 'done' } | { outcome: 'busy'; leaseExpiresAt: number };
 
 /** What a worker commits for a chunk it processed. */
 export interface ChunkCommit {
@@ -58,14 +55,21 @@ export class ChunkLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: keys.chunk(msg.objectId, msg.index),
-          UpdateExpression:
-            'SET #s = :leased, leaseOwner = :owner, leasedBy = :owner, leaseExpiresAt = :exp, receiptHandle = :rh, objectId = :oid, chunkId = :cid, #i = :idx ADD attempt :one',
+          UpdateExpression: 'SET #s = :leased, leaseOwner = :owner, leasedBy = :owner, leaseExpiresAt = :exp, receiptHandle = :rh, objectId = :oid, chunkId = :cid, #i = :idx ADD attempt :one',
           // Free, expired, or failed earlier (a redriven chunk) may be leased; PROCESSED never.
           ConditionExpression: 'attribute_not_exists(pk) OR (#s = :leased AND leaseExpiresAt < :now) OR #s = :failed',
           ExpressionAttributeNames: { '#s': 'status', '#i': 'index' },
           ExpressionAttributeValues: {
-            ':leased': 'LEASED', ':failed': 'FAILED', ':owner': owner, ':exp': now + leaseMs, ':rh': receiptHandle, ':now': now,
-            ':oid': msg.objectId, ':cid': msg.chunkId, ':idx': msg.index, ':one': 1,
+            ':leased': 'LEASED',
+            ':failed': 'FAILED',
+            ':owner': owner,
+            ':exp': now + leaseMs,
+            ':rh': receiptHandle,
+            ':now': now,
+            ':oid': msg.objectId,
+            ':cid': msg.chunkId,
+            ':idx': msg.index,
+            ':one': 1,
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -150,16 +154,18 @@ export class ChunkLedger {
    * late commit is refused (the owner no longer matches). Returns false if the lease moved on.
    */
   async revoke(item: ChunkItem): Promise<boolean> {
-    return conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: item.pk, sk: item.sk },
-        UpdateExpression: 'SET leaseOwner = :revoked, leaseExpiresAt = :zero REMOVE leasedBy',
-        ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':revoked': `revoked:${item.leaseOwner}`, ':zero': 0, ':leased': 'LEASED', ':owner': item.leaseOwner, ':attempt': item.attempt },
-      }),
-    ));
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: item.pk, sk: item.sk },
+          UpdateExpression: 'SET leaseOwner = :revoked, leaseExpiresAt = :zero REMOVE leasedBy',
+          ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':revoked': `revoked:${item.leaseOwner}`, ':zero': 0, ':leased': 'LEASED', ':owner': item.leaseOwner, ':attempt': item.attempt },
+        }),
+      ),
+    );
   }
 
   /**
@@ -180,8 +186,13 @@ export class ChunkLedger {
                 UpdateExpression: 'SET lastCommitAt = :at ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
                 ConditionExpression: 'attribute_exists(pk)',
                 ExpressionAttributeValues: {
-                  ':at': now.getTime(), ':one': 1, ':ri': counts.recordsIn, ':ro': counts.recordsOut, ':rr': counts.recordsRejected,
-                  ':rf': counts.recordsFiltered, ':bi': counts.bytesIn,
+                  ':at': now.getTime(),
+                  ':one': 1,
+                  ':ri': counts.recordsIn,
+                  ':ro': counts.recordsOut,
+                  ':rr': counts.recordsRejected,
+                  ':rf': counts.recordsFiltered,
+                  ':bi': counts.bytesIn,
                 },
               },
             },
@@ -218,9 +229,16 @@ export class ChunkLedger {
 function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date) {
   const { counts } = commit;
   const fields: Record<string, unknown> = {
-    status: 'PROCESSED', shard: commit.shard, recordsIn: counts.recordsIn, recordsOut: counts.recordsOut,
-    recordsRejected: counts.recordsRejected, recordsFiltered: counts.recordsFiltered, bytesIn: counts.bytesIn,
-    replicas: commit.replicas.map((r) => r.nodeId), processedAt: now.toISOString(), durationMs: commit.durationMs,
+    status: 'PROCESSED',
+    shard: commit.shard,
+    recordsIn: counts.recordsIn,
+    recordsOut: counts.recordsOut,
+    recordsRejected: counts.recordsRejected,
+    recordsFiltered: counts.recordsFiltered,
+    bytesIn: counts.bytesIn,
+    replicas: commit.replicas.map((r) => r.nodeId),
+    processedAt: now.toISOString(),
+    durationMs: commit.durationMs,
     ...(commit.rejects ? { rejects: commit.rejects } : {}),
     ...(commit.replicas.length < commit.replicationFactor ? { shortOfReplicas: SHORT } : {}),
   };
@@ -228,7 +246,9 @@ function committedChunkUpdate(lease: ChunkLease, commit: ChunkCommit, now: Date)
   const names = Object.fromEntries(Object.keys(fields).map((f) => [`#${f}`, f]));
   const values = Object.fromEntries(Object.entries(fields).map(([f, v]) => [`:${f}`, v]));
   return {
-    UpdateExpression: `SET ${Object.keys(fields).map((f) => `#${f} = :${f}`).join(', ')} REMOVE ${remove.join(', ')}`,
+    UpdateExpression: `SET ${Object.keys(fields)
+      .map((f) => `#${f} = :${f}`)
+      .join(', ')} REMOVE ${remove.join(', ')}`,
     ConditionExpression: '#status = :leased AND leaseOwner = :owner AND attempt = :attempt',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: { ...values, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },

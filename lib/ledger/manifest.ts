@@ -38,8 +38,7 @@ export function buildManifest(object: ObjectItem, chunks: ChunkItem[], now = new
     compression: object.compression,
     chunkCount: object.chunkCount,
     totals,
-    balanced:
-      done.length === object.chunkCount && totals.recordsIn === totals.recordsOut + totals.recordsRejected + totals.recordsFiltered,
+    balanced: done.length === object.chunkCount && totals.recordsIn === totals.recordsOut + totals.recordsRejected + totals.recordsFiltered,
     shards: done.map((c) => ({ ...(c.shard as OutputFile), chunk: c.index, records: c.recordsOut ?? 0, replicas: c.replicas ?? [] })),
     rejects: done.filter((c) => c.rejects && c.rejects.lines > 0).map((c) => ({ ...(c.rejects as OutputFile), chunk: c.index })),
     completedAt: now.toISOString(),
@@ -51,18 +50,13 @@ export function buildManifest(object: ObjectItem, chunks: ChunkItem[], now = new
  * from every worker that commits a chunk: it does nothing until the last one, and two finishers
  * write the same manifest.
  */
-export async function finalizeObjectIfComplete(
-  deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string },
-  objectId: string,
-): Promise<ObjectManifest | undefined> {
+export async function finalizeObjectIfComplete(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }, objectId: string): Promise<ObjectManifest | undefined> {
   const object = await deps.objects.get(objectId);
   if (!object || object.status === 'COMPLETE' || object.status === 'PLANNING' || object.chunksDone < object.chunkCount) return undefined;
   const chunks = await deps.objects.chunks(objectId);
   const manifest = buildManifest(object, chunks);
   const key = layout.manifestKey(object.key, objectId);
-  await deps.s3.send(
-    new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }),
-  );
+  await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
   if (await deps.objects.markComplete(objectId, key)) await removeAbandonedOutputs(deps, objectId, chunks);
   return manifest;
 }
@@ -91,9 +85,7 @@ export async function removeAbandonedOutputs(deps: { s3: S3Client; processedBuck
   const keys = await listKeys(deps.s3, deps.processedBucket, [`shards/${objectId}/`, `rejects/${objectId}/`]);
   const abandoned = keys.filter((k) => !committed.has(k));
   for (let i = 0; i < abandoned.length; i += 1000) {
-    await deps.s3.send(
-      new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: abandoned.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
-    );
+    await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: abandoned.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
   }
   return abandoned.length;
 }

@@ -46,16 +46,21 @@ export class ObjectLedger {
       ...(object.runId ? { runId: object.runId } : {}),
     };
     if (await conditionally(this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })))) return 'plan';
-    if (await conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.object(plan.objectId),
-        UpdateExpression: 'SET planStartedAt = :now',
-        ConditionExpression: '#s = :planning AND planStartedAt < :stale',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':now': now, ':planning': 'PLANNING', ':stale': now - PLAN_TAKEOVER_MS },
-      }),
-    ))) return 'plan';
+    if (
+      await conditionally(
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.object(plan.objectId),
+            UpdateExpression: 'SET planStartedAt = :now',
+            ConditionExpression: '#s = :planning AND planStartedAt < :stale',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':now': now, ':planning': 'PLANNING', ':stale': now - PLAN_TAKEOVER_MS },
+          }),
+        ),
+      )
+    )
+      return 'plan';
     const existing = await this.get(plan.objectId);
     return existing?.status === 'PLANNING' ? 'in-progress' : 'already-planned';
   }
@@ -76,16 +81,18 @@ export class ObjectLedger {
 
   /** Marks the object complete with its manifest; true only for the caller that did it. */
   async markComplete(objectId: string, manifestKey: string, now = new Date()): Promise<boolean> {
-    return conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.object(objectId),
-        UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
-        ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
-      }),
-    ));
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.object(objectId),
+          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
+          ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
+        }),
+      ),
+    );
   }
 
   /** Reads one object item (strongly consistent). */
@@ -116,9 +123,7 @@ export class ObjectLedger {
       KeyConditionExpression: 'unfinished = :open',
       ExpressionAttributeValues: { ':open': UNFINISHED },
     });
-    return items
-      .filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount && now - (o.lastCommitAt ?? 0) >= settledMs)
-      .map((o) => o.objectId);
+    return items.filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount && now - (o.lastCommitAt ?? 0) >= settledMs).map((o) => o.objectId);
   }
 
   /** Every object item in the ledger (a scan: for status views, not hot paths). */

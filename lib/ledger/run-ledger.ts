@@ -109,26 +109,28 @@ export class RunLedger {
 
   /** Marks a run finished with its manifest, once (returns false if it was already settled). */
   async settle(run: RunItem, manifest: RunManifest, manifestKey: string): Promise<boolean> {
-    return conditionally(this.doc.send(
-      new UpdateCommand({
-        TableName: this.controlTable,
-        Key: { pk: RUN_PK, sk: run.runId },
-        UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
-        ConditionExpression: '#s = :running',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: {
-          ':status': manifest.status,
-          ':at': manifest.completedAt,
-          ':key': manifestKey,
-          ':failed': manifest.failedChunks.reduce((n, f) => n + f.count, 0),
-          ':objFailed': manifest.totals.objectsFailed,
-          ':in': manifest.totals.recordsIn,
-          ':out': manifest.totals.recordsOut,
-          ':rej': manifest.totals.recordsRejected,
-          ':running': 'RUNNING',
-        },
-      }),
-    ));
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.controlTable,
+          Key: { pk: RUN_PK, sk: run.runId },
+          UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: {
+            ':status': manifest.status,
+            ':at': manifest.completedAt,
+            ':key': manifestKey,
+            ':failed': manifest.failedChunks.reduce((n, f) => n + f.count, 0),
+            ':objFailed': manifest.totals.objectsFailed,
+            ':in': manifest.totals.recordsIn,
+            ':out': manifest.totals.recordsOut,
+            ':rej': manifest.totals.recordsRejected,
+            ':running': 'RUNNING',
+          },
+        }),
+      ),
+    );
   }
 }
 
@@ -161,7 +163,18 @@ export function buildRunManifest(run: RunItem, members: RunMember[], objects: Ma
     }
     totals.chunks += o.chunkCount;
     for (const k of Object.keys(ZERO_COUNTS) as Array<keyof RecordCounts>) totals[k] += o[k] ?? 0;
-    rows.push({ key: o.key, objectId: o.objectId, status: o.status, chunks: o.chunkCount, manifestKey: o.manifestKey, recordsIn: o.recordsIn, recordsOut: o.recordsOut, recordsRejected: o.recordsRejected, recordsFiltered: o.recordsFiltered, bytesIn: o.bytesIn });
+    rows.push({
+      key: o.key,
+      objectId: o.objectId,
+      status: o.status,
+      chunks: o.chunkCount,
+      manifestKey: o.manifestKey,
+      recordsIn: o.recordsIn,
+      recordsOut: o.recordsOut,
+      recordsRejected: o.recordsRejected,
+      recordsFiltered: o.recordsFiltered,
+      bytesIn: o.bytesIn,
+    });
   }
   return {
     runId: run.runId,

@@ -64,10 +64,12 @@ interface LineFilters {
 }
 
 function lineFilters(query: LogQuery, source: LogSource): LineFilters {
-  const containsOneOf = (needles: Buffer[]): LineTest => (buf, s, e) => {
-    const line = buf.subarray(s, e);
-    return needles.some((n) => line.indexOf(n) !== -1);
-  };
+  const containsOneOf =
+    (needles: Buffer[]): LineTest =>
+    (buf, s, e) => {
+      const line = buf.subarray(s, e);
+      return needles.some((n) => line.indexOf(n) !== -1);
+    };
   let primary: Buffer[] | undefined;
   let minLevelRank: number | undefined;
   let levelNeedles: LineTest | undefined;

@@ -27,7 +27,11 @@ export function cloudWatchFilterPattern(query: LogQuery, groupNode?: string): st
   if (query.nodeId !== undefined && query.nodeId !== groupNode) add(eq('nodeId', query.nodeId));
   const minRank = query.minLevel === undefined ? 0 : levelRank(query.minLevel)!;
   if (minRank > 0) {
-    add(`(${levelSpellingsFrom(minRank).map((n) => `$.level = "${n}"`).join(' || ')})`);
+    add(
+      `(${levelSpellingsFrom(minRank)
+        .map((n) => `$.level = "${n}"`)
+        .join(' || ')})`,
+    );
   }
   if (clauses.length > 0) {
     const pattern = `{ ${clauses.join(' && ')} }`;

@@ -6,8 +6,23 @@ import type { LogRecord } from './record';
 
 /** Fields shown in their own columns, or noise on every line (Powertools and Lambda context keys). */
 const NOT_EXTRA = new Set([
-  'level', 'message', 'timestamp', 'service', 'sampling_rate', 'app', 'nodeId', 'objectId', 'chunkId', 'attempt', 'runId',
-  'xray_trace_id', 'cold_start', 'function_arn', 'function_memory_size', 'function_name', 'function_request_id',
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'app',
+  'nodeId',
+  'objectId',
+  'chunkId',
+  'attempt',
+  'runId',
+  'xray_trace_id',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
 ]);
 
 /** `2026-11-02T10:00:01.234Z WARN  agent-1   chunk=…-000003 attempt=2 chunk failed  errorKind=throttled totalMs=812` */

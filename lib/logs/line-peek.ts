@@ -13,7 +13,14 @@ const TIMESTAMP_KEY = Buffer.from(',"timestamp":"');
 /** The rank of a level by its first letter: every spelling that searches accept starts with its own. */
 const RANK_BY_FIRST_BYTE = (() => {
   const ranks = new Int8Array(256).fill(-1);
-  for (const [letters, rank] of [['tT', 0], ['dD', 1], ['iI', 2], ['wW', 3], ['eE', 4], ['cCfF', 5]] as const) {
+  for (const [letters, rank] of [
+    ['tT', 0],
+    ['dD', 1],
+    ['iI', 2],
+    ['wW', 3],
+    ['eE', 4],
+    ['cCfF', 5],
+  ] as const) {
     for (const ch of letters) ranks[ch.charCodeAt(0)] = rank;
   }
   return ranks;

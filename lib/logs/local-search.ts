@@ -47,7 +47,14 @@ export async function localLogSources(stateDir = '.shardline'): Promise<LogFileS
   }
   const chunkerLog = state.chunkerLogFile ?? join(dir, CHUNKER_LOG_FILE);
   candidates.push({ path: chunkerLog, label: chunkerLog, node: CHUNKER_NODE });
-  const present = await Promise.all(candidates.map((c) => stat(c.path).then((s) => s.isFile(), () => false)));
+  const present = await Promise.all(
+    candidates.map((c) =>
+      stat(c.path).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
+    ),
+  );
   return candidates.filter((_, i) => present[i]);
 }
 

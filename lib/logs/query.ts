@@ -39,7 +39,6 @@ export function parseLevel(text: string): LogLevelName {
   return LOG_LEVELS[rank];
 }
 
-
 /** An ISO 8601 time (`2026-11-02T10:00:00Z`, a date alone, or with an offset) in epoch ms; throws otherwise. */
 export function parseTime(text: string): number {
   const ms = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;

@@ -3,9 +3,30 @@ import type { ChunkItem, ObjectItem, ReplicaItem } from '../ledger/items';
 
 /** The ledger attributes a live view needs (a projection keeps every scan page small). */
 export const DIGEST_ATTRIBUTES = [
-  'pk', 'sk', 'objectId', 'key', 'status', 'size', 'chunkCount', 'chunksDone', 'recordsIn', 'recordsOut', 'recordsRejected',
-  'recordsFiltered', 'bytesIn', 'manifestKey', 'failedChunks', 'lastError', 'createdAt', 'completedAt', 'index', 'attempt',
-  'leaseOwner', 'shortOfReplicas', 'nodeId', 'chunkId',
+  'pk',
+  'sk',
+  'objectId',
+  'key',
+  'status',
+  'size',
+  'chunkCount',
+  'chunksDone',
+  'recordsIn',
+  'recordsOut',
+  'recordsRejected',
+  'recordsFiltered',
+  'bytesIn',
+  'manifestKey',
+  'failedChunks',
+  'lastError',
+  'createdAt',
+  'completedAt',
+  'index',
+  'attempt',
+  'leaseOwner',
+  'shortOfReplicas',
+  'nodeId',
+  'chunkId',
 ] as const;
 
 /** One error the ledger remembers: a FAILED chunk, a chunk being retried, or a failed object. */

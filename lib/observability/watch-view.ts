@@ -48,7 +48,10 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   lines.push('');
   lines.push(
     `${bold('THROUGHPUT')}  ${formatBytes(now?.bytesPerSec ?? 0, 'fixed')}/s  ${formatCount(now?.recordsPerSec ?? 0)} rec/s  in flight ${snapshot.totals.chunksInFlight}  ` +
-      sparkline(history.map((p) => p.bytesPerSec), sparkWidth),
+      sparkline(
+        history.map((p) => p.bytesPerSec),
+        sparkWidth,
+      ),
   );
   const t = snapshot.totals;
   lines.push(
@@ -61,8 +64,16 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
 
   lines.push('', `${bold('QUEUES')}            visible  in-flight  delayed`);
   const q = snapshot.queues;
-  for (const [name, depth, isDlq] of [['work', q.work, false], ['work DLQ', q.workDlq, true], ['ingest-events', q.ingestEvents, false], ['ingest-events DLQ', q.ingestEventsDlq, true]] as const) {
-    const row = truncate(`  ${name.padEnd(17)} ${String(depth.visible).padStart(7)}  ${String(depth.inFlight).padStart(9)}  ${String(depth.delayed).padStart(7)}${depth.error ? `  (unreadable: ${depth.error})` : ''}`, width);
+  for (const [name, depth, isDlq] of [
+    ['work', q.work, false],
+    ['work DLQ', q.workDlq, true],
+    ['ingest-events', q.ingestEvents, false],
+    ['ingest-events DLQ', q.ingestEventsDlq, true],
+  ] as const) {
+    const row = truncate(
+      `  ${name.padEnd(17)} ${String(depth.visible).padStart(7)}  ${String(depth.inFlight).padStart(9)}  ${String(depth.delayed).padStart(7)}${depth.error ? `  (unreadable: ${depth.error})` : ''}`,
+      width,
+    );
     lines.push(isDlq && depth.visible + depth.inFlight > 0 ? red(row) : row);
   }
 
@@ -87,7 +98,10 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   if (objects.length > maxObjects) lines.push(dim(`  … and ${objects.length - maxObjects} more`));
 
   const r = snapshot.replicas;
-  lines.push('', `${bold('REPLICAS')}  R=${snapshot.replicationFactor}  shards ${r.shards}  below R ${r.belowR > 0 ? red(String(r.belowR)) : '0'}  pending pulls ${r.pendingPulls}  flagged short ${r.flaggedShort}`);
+  lines.push(
+    '',
+    `${bold('REPLICAS')}  R=${snapshot.replicationFactor}  shards ${r.shards}  below R ${r.belowR > 0 ? red(String(r.belowR)) : '0'}  pending pulls ${r.pendingPulls}  flagged short ${r.flaggedShort}`,
+  );
   for (const s of r.worst.slice(0, 5)) lines.push(truncate(`  ${s.chunkId}  ${s.live}/${snapshot.replicationFactor} live  ${s.objectKey}`, width));
 
   lines.push('', bold(`ERRORS (${snapshot.errors.length})`));

@@ -12,9 +12,7 @@ export async function getMetricData(cw: CloudWatchClient, queries: MetricDataQue
   for (let i = 0; i < queries.length; i += 500) {
     let NextToken: string | undefined;
     do {
-      const page = await cw.send(
-        new GetMetricDataCommand({ MetricDataQueries: queries.slice(i, i + 500), StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', NextToken }),
-      );
+      const page = await cw.send(new GetMetricDataCommand({ MetricDataQueries: queries.slice(i, i + 500), StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending', NextToken }));
       for (const r of page.MetricDataResults ?? []) {
         const s = out.get(r.Id as string) ?? { timestamps: [], values: [] };
         (r.Timestamps ?? []).forEach((t, j) => {

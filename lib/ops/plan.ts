@@ -89,7 +89,27 @@ export function planCapacity(raw: PlanInput): CapacityPlan {
 
   const sourcePrefixes = Math.ceil(sourceGets / AWS_LIMITS.s3.getPerPrefix);
   const processedPrefixes = Math.max(Math.ceil(puts / AWS_LIMITS.s3.putPerPrefix), Math.ceil(replicaGets / AWS_LIMITS.s3.getPerPrefix));
-  const limits = limitChecks({ rate, nodes, nodeRate, inst, r, ratio, size, inFlight, maxStreams, sourceGets, sourcePrefixes, puts, replicaGets, processedPrefixes, wcu, rcu, objectItemWcu, chunkerConcurrency, maxConcurrency: input.chunker.maxConcurrency });
+  const limits = limitChecks({
+    rate,
+    nodes,
+    nodeRate,
+    inst,
+    r,
+    ratio,
+    size,
+    inFlight,
+    maxStreams,
+    sourceGets,
+    sourcePrefixes,
+    puts,
+    replicaGets,
+    processedPrefixes,
+    wcu,
+    rcu,
+    objectItemWcu,
+    chunkerConcurrency,
+    maxConcurrency: input.chunker.maxConcurrency,
+  });
   const hours = size / rate / 3600;
   const perHour = costPerHour({ nodes, inst, sourceGets, replicaGets, puts, wcu, rcu, sqsRequests, objectRate, chunkerSecondsPerObject, chunker: input.chunker });
 
@@ -104,7 +124,11 @@ export function planCapacity(raw: PlanInput): CapacityPlan {
     s3: { sourceGetsPerSecond: sourceGets, processedPutsPerSecond: puts, replicaGetsPerSecond: replicaGets, sourcePrefixes, processedPrefixes },
     dynamodb: { writeUnitsPerSecond: wcu, readUnitsPerSecond: rcu, objectItemWriteUnitsPerSecond: objectItemWcu },
     sqs: { requestsPerSecond: sqsRequests },
-    chunker: { objectsPerSecond: objectRate, concurrency: chunkerConcurrency, rampMinutes: Math.max(0, (chunkerConcurrency - AWS_LIMITS.lambda.sqsInitialConcurrency) / AWS_LIMITS.lambda.sqsScaleUpPerMinute) },
+    chunker: {
+      objectsPerSecond: objectRate,
+      concurrency: chunkerConcurrency,
+      rampMinutes: Math.max(0, (chunkerConcurrency - AWS_LIMITS.lambda.sqsInitialConcurrency) / AWS_LIMITS.lambda.sqsScaleUpPerMinute),
+    },
     limits,
     exceeded: limits.filter((l) => l.headroom < 1).map((l) => `${l.limit}: ${l.note}`),
     hours,
@@ -126,8 +150,15 @@ const BINDING_NAMES = {
   replication: 'replication factor (R nodes at least)',
 } as const;
 
-function bindingWhy(key: keyof typeof BINDING_NAMES, by: CapacityPlan['nodesBy'], x: { rate: number; nodeRate: number; nicInputRate: number; inst: InstanceType; size: number; ratio: number; r: number; maxStreams: number }): string {
-  const others = (Object.entries(by) as Array<[keyof typeof BINDING_NAMES, number]>).filter(([k]) => k !== key).map(([k, n]) => `${BINDING_NAMES[k]} ${n}`).join(', ');
+function bindingWhy(
+  key: keyof typeof BINDING_NAMES,
+  by: CapacityPlan['nodesBy'],
+  x: { rate: number; nodeRate: number; nicInputRate: number; inst: InstanceType; size: number; ratio: number; r: number; maxStreams: number },
+): string {
+  const others = (Object.entries(by) as Array<[keyof typeof BINDING_NAMES, number]>)
+    .filter(([k]) => k !== key)
+    .map(([k, n]) => `${BINDING_NAMES[k]} ${n}`)
+    .join(', ');
   const how = {
     throughput: `${fmt(x.rate)} ÷ ${fmt(x.nodeRate)} per node = ${(x.rate / x.nodeRate).toFixed(2)} → ${by.throughput} nodes`,
     network: `each node's inbound link carries its source bytes plus R × ${x.ratio} of every shard it replicates: ${x.inst.networkGbps} Gbit/s ÷ ${(1 + x.r * x.ratio).toFixed(2)} = ${fmt(x.nicInputRate)} of input per node → ${by.network} nodes`,
@@ -151,12 +182,19 @@ function concurrentObjects(slots: number, perObject: number, objects: number): n
 export function chooseChunkSize(size: number, slots: number, objectBytes: number, rate: number, r: number): { bytes: number; reason: string } {
   const ideal = size / (CHUNKS_PER_SLOT * Math.max(1, slots));
   let bytes = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, 2 ** Math.floor(Math.log2(Math.max(1, ideal)))));
-  let reason = ideal >= CHUNK_MAX ? `the largest plan uses: even so every slot gets over ${CHUNKS_PER_SLOT} chunks` : ideal < CHUNK_MIN ? `the smallest plan uses, though it gives a slot fewer than ${CHUNKS_PER_SLOT} chunks` : `about ${CHUNKS_PER_SLOT} chunks per slot (${slots} slots), so the last wave of the run is short`;
+  let reason =
+    ideal >= CHUNK_MAX
+      ? `the largest plan uses: even so every slot gets over ${CHUNKS_PER_SLOT} chunks`
+      : ideal < CHUNK_MIN
+        ? `the smallest plan uses, though it gives a slot fewer than ${CHUNKS_PER_SLOT} chunks`
+        : `about ${CHUNKS_PER_SLOT} chunks per slot (${slots} slots), so the last wave of the run is short`;
   const fits = (b: number) => {
     const perObject = Math.ceil(objectBytes / b);
     const chunkRate = rate / (objectBytes / perObject);
     const cost = chunkCost({ replicationFactor: r, shardBytes: b, chunkSeconds: 0, visibilityTimeoutSeconds: 120 });
-    return chunkRate * cost.ddbWriteUnits <= AWS_LIMITS.dynamodb.tableWriteUnits && (chunkRate / concurrentObjects(slots, perObject, size / objectBytes)) * 2 <= AWS_LIMITS.dynamodb.writeUnitsPerPartition;
+    return (
+      chunkRate * cost.ddbWriteUnits <= AWS_LIMITS.dynamodb.tableWriteUnits && (chunkRate / concurrentObjects(slots, perObject, size / objectBytes)) * 2 <= AWS_LIMITS.dynamodb.writeUnitsPerPartition
+    );
   };
   while (!fits(bytes) && bytes < CHUNK_MAX) {
     bytes *= 2;

@@ -12,20 +12,14 @@ export interface RedriveResult {
  * Sends every message of a dead-letter queue back to its source queue (after a fix), and
  * reopens the objects whose chunks had FAILED so they complete when the chunks succeed.
  */
-export async function redrive(
-  deps: { sqs: SQSClient; doc: DynamoDBDocumentClient; ledgerTable: string },
-  from: string,
-  to: string,
-): Promise<RedriveResult> {
+export async function redrive(deps: { sqs: SQSClient; doc: DynamoDBDocumentClient; ledgerTable: string }, from: string, to: string): Promise<RedriveResult> {
   let moved = 0;
   const reopened = new Set<string>();
   for (;;) {
     const out = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
-    const sent = await deps.sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: to, Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body as string })) }),
-    );
+    const sent = await deps.sqs.send(new SendMessageBatchCommand({ QueueUrl: to, Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body as string })) }));
     const failed = new Set((sent.Failed ?? []).map((f) => Number(f.Id)));
     const done = messages.filter((_, i) => !failed.has(i));
     if (done.length > 0) {

@@ -8,10 +8,7 @@ import type { JsonObject } from './readers/types';
  * What the pipeline made of one record. `code` is a short, stable key (for counters and
  * metrics); `reason` is the full explanation written next to a rejected record.
  */
-export type RecordOutcome =
-  | { kind: 'out'; value: JsonObject }
-  | { kind: 'rejected'; code: string; reason: string }
-  | { kind: 'filtered'; code: string; reason: string };
+export type RecordOutcome = { kind: 'out'; value: JsonObject } | { kind: 'rejected'; code: string; reason: string } | { kind: 'filtered'; code: string; reason: string };
 
 /** Applies the pipeline to the records of one chunk (it holds the chunk's dedupe state). */
 export interface ChunkTransformer {

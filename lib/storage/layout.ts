@@ -7,8 +7,7 @@ const part = (index: number) => `part-${String(index).padStart(6, '0')}`;
 
 export const layout = {
   /** The output shard of one attempt at one chunk. */
-  shardKey: (objectId: string, index: number, attempt: number, binary = false) =>
-    `shards/${objectId}/${part(index)}-a${attempt}.${binary ? 'bin' : 'jsonl.gz'}`,
+  shardKey: (objectId: string, index: number, attempt: number, binary = false) => `shards/${objectId}/${part(index)}-a${attempt}.${binary ? 'bin' : 'jsonl.gz'}`,
   /** The rejected records of one attempt at one chunk. */
   rejectsKey: (objectId: string, index: number, attempt: number) => `rejects/${objectId}/${part(index)}-a${attempt}.jsonl.gz`,
   /** The manifest of one object version, under its source key so users can find it. */

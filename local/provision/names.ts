@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 
 /** S3: 3–63 characters of [a-z0-9-], starting and ending with a letter or digit. */
 export function bucketName(prefix: string, logicalId: string): string {
-  const base = `${prefix}-${logicalId}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-');
+  const base = `${prefix}-${logicalId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-');
   return fit(trimHyphens(base), 63, 3);
 }
 

@@ -56,11 +56,7 @@ export interface ProvisionResult {
 }
 
 /** Creates (or finds) the template's resources on the clients' endpoint and resolves its outputs. */
-export async function provisionFromTemplate(
-  template: CloudFormationTemplateJson,
-  clients: AwsClients,
-  opts: ProvisionOptions,
-): Promise<ProvisionResult> {
+export async function provisionFromTemplate(template: CloudFormationTemplateJson, clients: AwsClients, opts: ProvisionOptions): Promise<ProvisionResult> {
   const log = opts.log ?? (() => undefined);
   const created = new Map<string, ProvisionedResource>();
   let accountId = opts.accountId;
@@ -81,7 +77,13 @@ export async function provisionFromTemplate(
     const { Type, Condition } = resources[id];
     return HANDLERS[Type] !== undefined && (Condition === undefined || evaluateCondition(Condition, resolver));
   });
-  const skippedTypes = [...new Set(Object.values(resources).map((r) => r.Type).filter((t) => !HANDLERS[t]))].sort();
+  const skippedTypes = [
+    ...new Set(
+      Object.values(resources)
+        .map((r) => r.Type)
+        .filter((t) => !HANDLERS[t]),
+    ),
+  ].sort();
   for (const id of dependencyOrder(template, wanted)) {
     const resource = resources[id];
     const result = await HANDLERS[resource.Type](id, resource, ctx);

@@ -68,8 +68,13 @@ describe('agent metrics in a local pipeline (2 agent processes, local endpoint)'
     const sum = async (metricName: string) => {
       const out = await clients.cloudwatch.send(
         new GetMetricStatisticsCommand({
-          Namespace: METRIC_NAMESPACE, MetricName: metricName, Dimensions: [{ Name: 'Stage', Value: 'local' }],
-          StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['Sum', 'SampleCount'],
+          Namespace: METRIC_NAMESPACE,
+          MetricName: metricName,
+          Dimensions: [{ Name: 'Stage', Value: 'local' }],
+          StartTime: new Date(Date.now() - 3_600_000),
+          EndTime: new Date(Date.now() + 60_000),
+          Period: 3600,
+          Statistics: ['Sum', 'SampleCount'],
         }),
       );
       return out.Datapoints?.[0];
@@ -78,11 +83,21 @@ describe('agent metrics in a local pipeline (2 agent processes, local endpoint)'
     expect((await sum(AgentMetric.downloadMs))?.SampleCount).toBe(object.chunkCount);
     expect((await sum(AgentMetric.recordsProcessed))?.Sum).toBe(8000);
 
-    const logLines = env.state.agents.flatMap((a) => readFileSync(a.logFile, 'utf8').split('\n')).filter((l) => l.includes('"chunk processed"')).map((l) => JSON.parse(l));
+    const logLines = env.state.agents
+      .flatMap((a) => readFileSync(a.logFile, 'utf8').split('\n'))
+      .filter((l) => l.includes('"chunk processed"'))
+      .map((l) => JSON.parse(l));
     expect(logLines).toHaveLength(object.chunkCount);
     for (const line of logLines) {
-      expect(line).toMatchObject({ objectId: object.objectId, chunkId: expect.stringMatching(new RegExp(`^${object.objectId}-\\d{6}$`)), attempt: expect.any(Number), nodeId: expect.stringMatching(/^agent-\d$/) });
-      expect(line).toEqual(expect.objectContaining({ downloadMs: expect.any(Number), processMs: expect.any(Number), uploadMs: expect.any(Number), commitMs: expect.any(Number), queueWaitMs: expect.any(Number) }));
+      expect(line).toMatchObject({
+        objectId: object.objectId,
+        chunkId: expect.stringMatching(new RegExp(`^${object.objectId}-\\d{6}$`)),
+        attempt: expect.any(Number),
+        nodeId: expect.stringMatching(/^agent-\d$/),
+      });
+      expect(line).toEqual(
+        expect.objectContaining({ downloadMs: expect.any(Number), processMs: expect.any(Number), uploadMs: expect.any(Number), commitMs: expect.any(Number), queueWaitMs: expect.any(Number) }),
+      );
     }
   }, 240_000);
 });

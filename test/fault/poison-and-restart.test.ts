@@ -28,9 +28,7 @@ async function duplicatesSeen(env: LocalEnvironment): Promise<number> {
 }
 
 async function depth(target: Target, queueUrl: string): Promise<number> {
-  const out = await target.clients.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  );
+  const out = await target.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
 }
 
@@ -87,10 +85,14 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
     const first = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 3, stateDir, config });
     connect(first);
     await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: key, Body: lines('r', 12_000, 4) }));
-    await waitFor(async () => {
-      const o = await objectByKey(key);
-      return o && o.chunksDone >= o.chunkCount / 4 && o.chunksDone < o.chunkCount;
-    }, 90_000, 100);
+    await waitFor(
+      async () => {
+        const o = await objectByKey(key);
+        return o && o.chunksDone >= o.chunkCount / 4 && o.chunksDone < o.chunkCount;
+      },
+      90_000,
+      100,
+    );
     for (const agent of first.agents) agent.process.kill('SIGKILL');
     await first.stop();
     const midway = await objectByKey(key);

@@ -22,7 +22,10 @@ function definitionOf(id: string): { States: Record<string, any>; StartAt: strin
 }
 const control = definitionOf(logicalId(stack.shardline.controlPlane.controlStateMachine));
 const run = definitionOf(logicalId(stack.shardline.controlPlane.runStateMachine));
-const taskResources = (d: { States: Record<string, any> }) => Object.values(d.States).filter((s) => s.Type === 'Task').map((s) => s.Resource as string);
+const taskResources = (d: { States: Record<string, any> }) =>
+  Object.values(d.States)
+    .filter((s) => s.Type === 'Task')
+    .map((s) => s.Resource as string);
 
 describe('control plane state machines', () => {
   it.each([

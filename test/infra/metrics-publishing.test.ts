@@ -28,9 +28,7 @@ describe('metrics publishing (CDK)', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(stack.shardline.fleet.taskDefinition.taskRole) }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          { Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shardline' } } },
-        ]),
+        Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Shardline' } } }]),
       },
     });
   });

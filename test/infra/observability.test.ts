@@ -23,9 +23,7 @@ function dashboardBody(): { widgets: { type: string; properties: Record<string, 
   const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
   const body = dashboard.Properties.DashboardBody;
   const parts: unknown[] = typeof body === 'string' ? [body] : body['Fn::Join'][1];
-  const text = parts
-    .map((p: any) => (typeof p === 'string' ? p : p.Ref ? `\${Ref:${p.Ref}}` : `\${${p['Fn::GetAtt'].join('.')}}`))
-    .join('');
+  const text = parts.map((p: any) => (typeof p === 'string' ? p : p.Ref ? `\${Ref:${p.Ref}}` : `\${${p['Fn::GetAtt'].join('.')}}`)).join('');
   return JSON.parse(text);
 }
 const graphs = () => dashboardBody().widgets.filter((w) => w.type === 'metric');
@@ -51,9 +49,7 @@ describe('Observability operator topic', () => {
     template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]),
       },
     });
   });
@@ -65,7 +61,7 @@ describe('Observability operator topic', () => {
     });
   });
 
-  it('subscribes the stage\'s alarm email', () => {
+  it("subscribes the stage's alarm email", () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: topicRef });
   });
 
@@ -82,9 +78,7 @@ describe('Observability dashboard', () => {
 
   it.each([50, 90, 99])('splits chunk latency p%d into queue wait, download, process, upload and commit', (p) => {
     const g = graphNamed(`Chunk latency p${p} (ms)`);
-    expect(metricNamesIn(g)).toEqual([
-      AgentMetric.queueWaitMs, AgentMetric.downloadMs, AgentMetric.processMs, AgentMetric.uploadMs, AgentMetric.commitMs, AgentMetric.totalMs,
-    ]);
+    expect(metricNamesIn(g)).toEqual([AgentMetric.queueWaitMs, AgentMetric.downloadMs, AgentMetric.processMs, AgentMetric.uploadMs, AgentMetric.commitMs, AgentMetric.totalMs]);
     for (const row of g.metrics) expect(row).toEqual(expect.arrayContaining(['Shardline', 'Stage', 'test', expect.objectContaining({ stat: `p${p}` })]));
   });
 
@@ -98,19 +92,25 @@ describe('Observability dashboard', () => {
   it('reads every fleet-wide shardline metric the issue lists', () => {
     const all = graphs().flatMap((w) => metricNamesIn(w.properties as never));
     for (const name of [
-      AgentMetric.chunksInFlight, AgentMetric.recordsRejected, AgentMetric.chunkErrors, AgentMetric.healthyNodes,
-      AgentMetric.shardsBelowReplication, AgentMetric.leaderChanges, AgentMetric.throttles,
-    ]) expect(all).toContain(name);
+      AgentMetric.chunksInFlight,
+      AgentMetric.recordsRejected,
+      AgentMetric.chunkErrors,
+      AgentMetric.healthyNodes,
+      AgentMetric.shardsBelowReplication,
+      AgentMetric.leaderChanges,
+      AgentMetric.throttles,
+    ])
+      expect(all).toContain(name);
   });
 
   it('breaks chunk errors down by kind with a search over the ErrorKind dimension', () => {
-    expect(expressionsIn(graphNamed('Chunk errors by kind (per minute) and error %'))).toContain(
-      `SEARCH('{Shardline,ErrorKind,Stage} MetricName="ChunkErrors" Stage="test"', 'Sum', 60)`,
-    );
+    expect(expressionsIn(graphNamed('Chunk errors by kind (per minute) and error %'))).toContain(`SEARCH('{Shardline,ErrorKind,Stage} MetricName="ChunkErrors" Stage="test"', 'Sum', 60)`);
   });
 
   it('shows depth and age of the oldest message of all four queues', () => {
-    const queueNames = [stack.shardline.workQueues.workQueue, stack.shardline.workQueues.workDlq, stack.shardline.ingest.eventsQueue, stack.shardline.ingest.eventsDlq].map((q) => `\${${logicalId(q)}.QueueName}`);
+    const queueNames = [stack.shardline.workQueues.workQueue, stack.shardline.workQueues.workDlq, stack.shardline.ingest.eventsQueue, stack.shardline.ingest.eventsDlq].map(
+      (q) => `\${${logicalId(q)}.QueueName}`,
+    );
     const depth = graphNamed('Queue depth (visible + in flight)').metrics.filter((r) => r[0] === 'AWS/SQS');
     const age = graphNamed('Age of oldest message (s)').metrics;
     for (const name of queueNames) {
@@ -120,7 +120,7 @@ describe('Observability dashboard', () => {
     }
   });
 
-  it('shows the chunker\'s invocations, errors, throttles and duration', () => {
+  it("shows the chunker's invocations, errors, throttles and duration", () => {
     expect(metricNamesIn(graphNamed('Chunker Lambda'))).toEqual(['Invocations', 'Errors', 'Throttles', 'Duration', 'Duration', 'Duration']);
   });
 
@@ -140,23 +140,36 @@ describe('Observability alarms', () => {
     ['shardline-test-ingest-dlq-not-empty', () => stack.shardline.ingest.eventsDlq],
   ])('%s trips on one visible message and keeps its state while SQS is silent', (name, queue) => {
     expect(alarmNamed(name)).toMatchObject({
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: queueDims(queue()),
-      Statistic: 'Maximum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'ignore',
-      AlarmActions: [topicRef], OKActions: [topicRef],
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: queueDims(queue()),
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
     });
   });
 
   it('alarms when the oldest work message is older than 30 minutes', () => {
     expect(alarmNamed('shardline-test-work-oldest-message-age')).toMatchObject({
-      MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: queueDims(stack.shardline.workQueues.workQueue),
-      Threshold: 1800, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: queueDims(stack.shardline.workQueues.workQueue),
+      Threshold: 1800,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [topicRef],
     });
   });
 
-  it('alarms when healthy nodes fall below the fleet\'s minimum capacity, silence counting as none', () => {
+  it("alarms when healthy nodes fall below the fleet's minimum capacity, silence counting as none", () => {
     expect(alarmNamed('shardline-test-healthy-nodes-low')).toMatchObject({
-      Namespace: 'Shardline', MetricName: AgentMetric.healthyNodes, Dimensions: [{ Name: 'Stage', Value: 'test' }],
-      Threshold: defaultStageConfig('test').fleet.minCapacity, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+      Namespace: 'Shardline',
+      MetricName: AgentMetric.healthyNodes,
+      Dimensions: [{ Name: 'Stage', Value: 'test' }],
+      Threshold: defaultStageConfig('test').fleet.minCapacity,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
       AlarmActions: [topicRef],
     });
   });
@@ -179,10 +192,17 @@ describe('Observability alarms', () => {
     expect(props.Metrics[0].Expression).toBe('IF(FILL(waiting, 0) + FILL(inflight, 0) > 0, FILL(bytes, 0) / 300, 50000000)');
   });
 
-  it.each([['errors', 'Errors'], ['throttles', 'Throttles']])('alarms on any chunker Lambda %s', (what, metricName) => {
+  it.each([
+    ['errors', 'Errors'],
+    ['throttles', 'Throttles'],
+  ])('alarms on any chunker Lambda %s', (what, metricName) => {
     expect(alarmNamed(`shardline-test-chunker-${what}`)).toMatchObject({
-      Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.shardline.ingest.chunker) } }],
-      Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [topicRef],
+      Namespace: 'AWS/Lambda',
+      MetricName: metricName,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.shardline.ingest.chunker) } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [topicRef],
     });
   });
 
@@ -210,9 +230,7 @@ describe('Observability alarms', () => {
 
   it('hands the DLQ and error-rate alarms to the circuit breaker, which pauses the pipeline on them', () => {
     const ids = stack.shardline.observability.circuitBreakerAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never));
-    expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual([
-      'shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate',
-    ]);
+    expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual(['shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate']);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ resources: ids.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) }),
     });

@@ -40,7 +40,13 @@ describe('Shardline in a stack of its user', () => {
     const defaults = defaultStageConfig('research');
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: String(defaults.fleet.minCapacity) });
     expect(resources[logicalIdOf(data.workQueue)].Properties.VisibilityTimeout).toBe(defaults.workQueue.visibilityTimeoutSeconds);
-    expect(data.config).toEqual({ ...defaults, fleet: { ...defaults.fleet, instanceType: 'g6.xlarge', maxCapacity: 8 }, workQueue: { ...defaults.workQueue, maxReceiveCount: 7 }, pipeline: { replicationFactor: 3 }, retainData: false });
+    expect(data.config).toEqual({
+      ...defaults,
+      fleet: { ...defaults.fleet, instanceType: 'g6.xlarge', maxCapacity: 8 },
+      workQueue: { ...defaults.workQueue, maxReceiveCount: 7 },
+      pipeline: { replicationFactor: 3 },
+      retainData: false,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shardline-research' });
   });
 
@@ -64,9 +70,7 @@ describe('Shardline in a stack of its user', () => {
   });
 
   it('passes cdk-nag, acknowledging findings of its own resources only', () => {
-    expect(nagFindings(stack)).toEqual([
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]: UserStack/UserFunction/ServiceRole/Resource',
-    ]);
+    expect(nagFindings(stack)).toEqual(['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]: UserStack/UserFunction/ServiceRole/Resource']);
   });
 
   it('refuses props that cannot deploy, with the reason', () => {

@@ -72,20 +72,39 @@ describe('State tables', () => {
       expect(t.Properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
       });
     }
   });
 
-  it('indexes live leases by holder so a dead node\'s chunks are found with one query', () => {
+  it("indexes live leases by holder so a dead node's chunks are found with one query", () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byLeaseHolder', KeySchema: [{ AttributeName: 'leasedBy', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }] })]),
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'byLeaseHolder',
+          KeySchema: [
+            { AttributeName: 'leasedBy', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+        }),
+      ]),
     });
   });
 
   it('indexes under-replicated shards so the leader can top them up', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'byReplicaShortfall', KeySchema: [{ AttributeName: 'shortOfReplicas', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }] })]),
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({
+          IndexName: 'byReplicaShortfall',
+          KeySchema: [
+            { AttributeName: 'shortOfReplicas', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
+        }),
+      ]),
     });
   });
 
@@ -94,7 +113,10 @@ describe('State tables', () => {
       GlobalSecondaryIndexes: Match.arrayWith([
         Match.objectLike({
           IndexName: 'byUnfinished',
-          KeySchema: [{ AttributeName: 'unfinished', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }],
+          KeySchema: [
+            { AttributeName: 'unfinished', KeyType: 'HASH' },
+            { AttributeName: 'pk', KeyType: 'RANGE' },
+          ],
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: Match.arrayWith(['status', 'chunkCount', 'chunksDone', 'lastCommitAt']) },
         }),
       ]),
@@ -168,7 +190,7 @@ describe('Agent fleet', () => {
 });
 
 describe('TaskStoppedDetector', () => {
-  it('routes the cluster\'s ECS task-stopped events to the handler that declares the node dead', () => {
+  it("routes the cluster's ECS task-stopped events to the handler that declares the node dead", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ecs'],

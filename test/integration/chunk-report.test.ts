@@ -24,8 +24,12 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
   beforeAll(async () => {
     env = await startProvisionedEndpoint();
     slowS3 = new S3Client({
-      endpoint: env.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+      endpoint: env.server.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
     slowS3.middlewareStack.add(
       (next, context) => async (args) => {
@@ -164,7 +168,8 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
   it('gives back a message received during a pause: visible at once, or re-sent fresh on its last receive', async () => {
     const { message } = await plannedChunk('reports/paused.jsonl', 'run-15');
     const receiveAll = async () =>
-      (await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }))).Messages ?? [];
+      (await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }))).Messages ??
+      [];
 
     await returnUnworked(workerDeps([], { maxReceiveCount: 3 }), message);
     const again = await receiveAll();

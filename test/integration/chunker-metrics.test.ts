@@ -46,13 +46,26 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
     stdout = [];
   });
 
-  const lines = () => stdout.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = () =>
+    stdout
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const emf = () => lines().filter((l): l is Emf => '_aws' in l);
   const invoke = (bodies: string[]) =>
     handler(
       {
         Records: bodies.map((body, i) => ({
-          messageId: `m-${i}`, receiptHandle: 'r', body, attributes: {} as SQSEvent['Records'][number]['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1',
+          messageId: `m-${i}`,
+          receiptHandle: 'r',
+          body,
+          attributes: {} as SQSEvent['Records'][number]['attributes'],
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn',
+          awsRegion: 'us-east-1',
         })),
       },
       { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context,

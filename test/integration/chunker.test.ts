@@ -37,9 +37,7 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
   async function receiveEvents(min: number): Promise<Message[]> {
     const messages: Message[] = [];
     for (let i = 0; i < 20 && messages.filter((m) => !m.Body?.includes('s3:TestEvent')).length < min; i++) {
-      const out = await local.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: local.resources.ingestEventsQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
+      const out = await local.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: local.resources.ingestEventsQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       messages.push(...(out.Messages ?? []));
     }
     return messages;
@@ -47,16 +45,21 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
 
   const sqsEvent = (messages: Message[]): SQSEvent => ({
     Records: messages.map((m) => ({
-      messageId: m.MessageId as string, receiptHandle: m.ReceiptHandle as string, body: m.Body as string,
-      attributes: {} as SQSEvent['Records'][number]['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1',
+      messageId: m.MessageId as string,
+      receiptHandle: m.ReceiptHandle as string,
+      body: m.Body as string,
+      attributes: {} as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn',
+      awsRegion: 'us-east-1',
     })),
   });
   const invoke = (messages: Message[]) => handler(sqsEvent(messages), { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context);
 
   async function workQueueDepth(): Promise<number> {
-    const out = await local.clients.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: local.resources.workQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
-    );
+    const out = await local.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: local.resources.workQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     return Number(out.Attributes?.ApproximateNumberOfMessages);
   }
 
@@ -81,7 +84,17 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
     const p1 = await local.clients.s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: part }));
     const p2 = await local.clients.s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: Buffer.from('{"x":2}\n') }));
     await local.clients.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: [{ ETag: p1.ETag, PartNumber: 1 }, { ETag: p2.ETag, PartNumber: 2 }] } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { ETag: p1.ETag, PartNumber: 1 },
+            { ETag: p2.ETag, PartNumber: 2 },
+          ],
+        },
+      }),
     );
     const messages = await receiveEvents(2);
     expect(messages.filter((m) => m.Body?.includes('part.jsonl')).length).toBeGreaterThanOrEqual(2);

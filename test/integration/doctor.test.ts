@@ -16,7 +16,14 @@ import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/l
 
 const MiB = 1024 ** 2;
 const identity = (nodeId: string, failureDomain: string): NodeIdentity => ({
-  nodeId, failureDomain, instanceType: 'local', gpus: 0, cpus: 2, memoryMiB: 1024, cacheDir: `/tmp/${nodeId}`, cacheCapacityBytes: 100 * 1024 ** 3,
+  nodeId,
+  failureDomain,
+  instanceType: 'local',
+  gpus: 0,
+  cpus: 2,
+  memoryMiB: 1024,
+  cacheDir: `/tmp/${nodeId}`,
+  cacheCapacityBytes: 100 * 1024 ** 3,
 });
 
 /**
@@ -31,8 +38,23 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
 
   const stage = (name: string, at: number) => {
     const dims = [{ Name: 'Stage', Value: name }];
-    const datum = (MetricName: string, value: number, extra: Partial<MetricDatum> = {}): MetricDatum => ({ MetricName, Dimensions: dims, Timestamp: new Date(at - 30_000), Value: value, StorageResolution: 1, ...extra });
-    const many = (MetricName: string, value: number, count: number, extra: Partial<MetricDatum> = {}): MetricDatum => ({ MetricName, Dimensions: dims, Timestamp: new Date(at - 30_000), Values: [value], Counts: [count], StorageResolution: 1, ...extra });
+    const datum = (MetricName: string, value: number, extra: Partial<MetricDatum> = {}): MetricDatum => ({
+      MetricName,
+      Dimensions: dims,
+      Timestamp: new Date(at - 30_000),
+      Value: value,
+      StorageResolution: 1,
+      ...extra,
+    });
+    const many = (MetricName: string, value: number, count: number, extra: Partial<MetricDatum> = {}): MetricDatum => ({
+      MetricName,
+      Dimensions: dims,
+      Timestamp: new Date(at - 30_000),
+      Values: [value],
+      Counts: [count],
+      StorageResolution: 1,
+      ...extra,
+    });
     return { dims, datum, many };
   };
 
@@ -51,7 +73,10 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
 
     // Two nodes in two failure domains, each running 2 of 2 slots; n1 leads.
     const registry = new NodeRegistry(doc, resources.nodesTable);
-    for (const [id, domain] of [['n1', 'a'], ['n2', 'b']]) {
+    for (const [id, domain] of [
+      ['n1', 'a'],
+      ['n2', 'b'],
+    ]) {
       await registry.join(identity(id, domain), now);
       await registry.heartbeat(id, { inFlight: 2, chunksDone: 5, concurrency: 2 }, false, now);
     }
@@ -60,12 +85,28 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
     await new ConfigStore(doc, resources.controlTable).set({ base: { concurrencyPerNode: 2 }, groups: {} }, { expectedVersion: 0, deployed: parsePipelineConfig({}), updatedBy: 'test' });
 
     // Ledger: one object of 30 chunks, 10 processed (replicas on both nodes), 4 leased (2 per node).
-    await put({ ...keys.object('o1'), objectId: 'o1', key: 'in/big.jsonl', status: 'ENQUEUED', size: 30 * 8 * MiB, chunkCount: 30, chunksDone: 10, recordsIn: 100, recordsOut: 100, recordsRejected: 0, recordsFiltered: 0, bytesIn: 80 * MiB, createdAt: '2026-01-01T00:00:00Z', etag: 'e' });
+    await put({
+      ...keys.object('o1'),
+      objectId: 'o1',
+      key: 'in/big.jsonl',
+      status: 'ENQUEUED',
+      size: 30 * 8 * MiB,
+      chunkCount: 30,
+      chunksDone: 10,
+      recordsIn: 100,
+      recordsOut: 100,
+      recordsRejected: 0,
+      recordsFiltered: 0,
+      bytesIn: 80 * MiB,
+      createdAt: '2026-01-01T00:00:00Z',
+      etag: 'e',
+    });
     for (let i = 0; i < 14; i++) {
       const chunkId = `o1-${String(i).padStart(6, '0')}`;
       if (i < 10) {
         await put({ ...keys.chunk('o1', i), objectId: 'o1', chunkId, index: i, status: 'PROCESSED', attempt: 1, replicas: ['n1', 'n2'] });
-        for (const node of ['n1', 'n2']) await put({ ...keys.replica(node, chunkId), nodeId: node, chunkId, objectId: 'o1', status: 'PRESENT', shardKey: 'k', sha256: 's', bytes: 1, assignedAt: 'now' });
+        for (const node of ['n1', 'n2'])
+          await put({ ...keys.replica(node, chunkId), nodeId: node, chunkId, objectId: 'o1', status: 'PRESENT', shardKey: 'k', sha256: 's', bytes: 1, assignedAt: 'now' });
       } else {
         const holder = i < 12 ? 'n1' : 'n2';
         await put({ ...keys.chunk('o1', i), objectId: 'o1', chunkId, index: i, status: 'LEASED', attempt: 1, leaseOwner: holder, leasedBy: holder, leaseExpiresAt: now + 60_000 });
@@ -80,17 +121,25 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
     // Scenario "slow processing": 20 chunks of 8 MiB, process 900 ms of 1,100 ms; each node 2 in flight every second.
     const slow = stage('it-slow', now);
     await publish([
-      slow.many(AgentMetric.downloadMs, 100, 20), slow.many(AgentMetric.processMs, 900, 20), slow.many(AgentMetric.uploadMs, 60, 20),
-      slow.many(AgentMetric.commitMs, 40, 20), slow.many(AgentMetric.totalMs, 1100, 20), slow.many(AgentMetric.queueWaitMs, 30_000, 20),
-      slow.datum(AgentMetric.chunksProcessed, 20), slow.datum(AgentMetric.bytesProcessed, 20 * 8 * MiB), slow.many(AgentMetric.chunksInFlight, 2, 120),
+      slow.many(AgentMetric.downloadMs, 100, 20),
+      slow.many(AgentMetric.processMs, 900, 20),
+      slow.many(AgentMetric.uploadMs, 60, 20),
+      slow.many(AgentMetric.commitMs, 40, 20),
+      slow.many(AgentMetric.totalMs, 1100, 20),
+      slow.many(AgentMetric.queueWaitMs, 30_000, 20),
+      slow.datum(AgentMetric.chunksProcessed, 20),
+      slow.datum(AgentMetric.bytesProcessed, 20 * 8 * MiB),
+      slow.many(AgentMetric.chunksInFlight, 2, 120),
       slow.datum(AgentMetric.healthyNodes, 2),
     ]);
     // Scenario "S3 throttling": 30 SlowDown responses against 10 chunks (Stage + Service dimensions).
     const s3 = stage('it-s3', now);
     await publish([
       s3.datum(AgentMetric.throttles, 30, { Dimensions: [...s3.dims, { Name: 'Service', Value: 'S3' }] }),
-      s3.datum(AgentMetric.chunksProcessed, 10), s3.many(AgentMetric.chunksInFlight, 2, 120),
-      s3.many(AgentMetric.downloadMs, 4000, 10), s3.many(AgentMetric.totalMs, 4300, 10),
+      s3.datum(AgentMetric.chunksProcessed, 10),
+      s3.many(AgentMetric.chunksInFlight, 2, 120),
+      s3.many(AgentMetric.downloadMs, 4000, 10),
+      s3.many(AgentMetric.totalMs, 4300, 10),
       s3.datum(AgentMetric.chunkErrors, 2, { Dimensions: [...s3.dims, { Name: 'ErrorKind', Value: 's3' }] }),
     ]);
   }, 90_000);
@@ -99,8 +148,7 @@ describe('doctor: collectEvidence + diagnose (local endpoint)', () => {
     await endpoint?.server.stop();
   });
 
-  const collect = (stageName: string) =>
-    collectEvidence(target, { windowSeconds: 60, stage: stageName, deployedConfig: { chunkSizeBytes: 8 * MiB }, now: () => now + 1000 });
+  const collect = (stageName: string) => collectEvidence(target, { windowSeconds: 60, stage: stageName, deployedConfig: { chunkSizeBytes: 8 * MiB }, now: () => now + 1000 });
 
   it('reads the metrics, the ledger, the registry, the config in force and the queues', async () => {
     const e = await collect('it-slow');

@@ -5,11 +5,29 @@ import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 const identity = (nodeId: string): NodeIdentity => ({
-  nodeId, failureDomain: nodeId, instanceType: 'local', gpus: 0, cpus: 2, memoryMiB: 1024, cacheDir: '/tmp', cacheCapacityBytes: 1024 ** 3,
+  nodeId,
+  failureDomain: nodeId,
+  instanceType: 'local',
+  gpus: 0,
+  cpus: 2,
+  memoryMiB: 1024,
+  cacheDir: '/tmp',
+  cacheCapacityBytes: 1024 ** 3,
 });
 const chunk = (index: number): ChunkMessage => ({
-  v: 1, objectId: 'obj-fd', chunkId: `obj-fd-${String(index).padStart(6, '0')}`, index, chunkCount: 4, bucket: 'b', key: 'k', etag: 'e',
-  objectSize: 400, start: index * 100, end: (index + 1) * 100, format: 'jsonl', compression: 'none',
+  v: 1,
+  objectId: 'obj-fd',
+  chunkId: `obj-fd-${String(index).padStart(6, '0')}`,
+  index,
+  chunkCount: 4,
+  bucket: 'b',
+  key: 'k',
+  etag: 'e',
+  objectSize: 400,
+  start: index * 100,
+  end: (index + 1) * 100,
+  format: 'jsonl',
+  compression: 'none',
 });
 
 /** Detection is not held up by recovery: two nodes failing together are both declared in one sweep. */
@@ -24,8 +42,16 @@ describe('failure detector (real SDK clients, local endpoint)', () => {
     registry = new NodeRegistry(env.clients.doc, env.resources.nodesTable);
     chunks = new ChunkLedger(env.clients.doc, env.resources.ledgerTable);
     deps = {
-      registry, chunks, sqs: env.clients.sqs, doc: env.clients.doc, ledgerTable: env.resources.ledgerTable, workQueueUrl: env.resources.workQueueUrl,
-      replicationFactor: 2, timeoutMs: 3500, detectorId: 'leader', log: () => undefined,
+      registry,
+      chunks,
+      sqs: env.clients.sqs,
+      doc: env.clients.doc,
+      ledgerTable: env.resources.ledgerTable,
+      workQueueUrl: env.resources.workQueueUrl,
+      replicationFactor: 2,
+      timeoutMs: 3500,
+      detectorId: 'leader',
+      log: () => undefined,
     };
   }, 60_000);
   afterAll(async () => env?.server.stop());

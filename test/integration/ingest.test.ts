@@ -33,9 +33,12 @@ async function freePort(): Promise<number> {
 
 async function startMoto(port: number): Promise<ChildProcess> {
   const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`moto exited with code ${child.exitCode}`);
-    const up = await fetch(`http://127.0.0.1:${port}/moto-api/`).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/moto-api/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return child;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

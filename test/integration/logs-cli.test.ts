@@ -36,13 +36,19 @@ describe('shardline logs (CLI)', () => {
     dir = await mkdtemp(join(tmpdir(), 'shardline-logs-cli-'));
     const logFile = join(dir, 'agents', 'agent-1', 'agent.log');
     await mkdir(join(dir, 'agents', 'agent-1'), { recursive: true });
-    await writeFile(join(dir, 'local.json'), JSON.stringify({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1', agents: [{ nodeId: 'agent-1', failureDomain: 'local-a', cacheDir: dir, logFile }], stateDir: dir }));
-    await writeFile(logFile, [
-      line('2026-11-02T10:00:01.000Z', { message: 'agent started', nodeId: 'agent-1' }),
-      line('2026-11-02T10:00:03.000Z', { level: 'WARN', message: 'chunk failed', nodeId: 'agent-1', objectId: 'o1', chunkId: 'o1-000000', attempt: 1, errorKind: 'throttled' }),
-      'Error: unhandled rejection',
-      line('2026-11-02T10:00:03.000Z', { message: 'chunk processed', nodeId: 'agent-1', objectId: 'o1', chunkId: 'o1-000000', attempt: 2, totalMs: 40 }),
-    ].join('\n') + '\n');
+    await writeFile(
+      join(dir, 'local.json'),
+      JSON.stringify({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1', agents: [{ nodeId: 'agent-1', failureDomain: 'local-a', cacheDir: dir, logFile }], stateDir: dir }),
+    );
+    await writeFile(
+      logFile,
+      [
+        line('2026-11-02T10:00:01.000Z', { message: 'agent started', nodeId: 'agent-1' }),
+        line('2026-11-02T10:00:03.000Z', { level: 'WARN', message: 'chunk failed', nodeId: 'agent-1', objectId: 'o1', chunkId: 'o1-000000', attempt: 1, errorKind: 'throttled' }),
+        'Error: unhandled rejection',
+        line('2026-11-02T10:00:03.000Z', { message: 'chunk processed', nodeId: 'agent-1', objectId: 'o1', chunkId: 'o1-000000', attempt: 2, totalMs: 40 }),
+      ].join('\n') + '\n',
+    );
     await writeFile(join(dir, 'chunker.log'), line('2026-11-02T10:00:00.000Z', { service: 'shardline-chunker', message: 'planned object', objectId: 'o1', chunks: 1 }) + '\n');
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -63,7 +69,12 @@ describe('shardline logs (CLI)', () => {
     const { code, stdout } = await shardlineLogs('--state-dir', dir, '--json', '--limit', '2', '--level', 'info');
 
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l).message)).toEqual(['chunk failed', 'chunk processed']);
+    expect(
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).message),
+    ).toEqual(['chunk failed', 'chunk processed']);
   });
 
   it('finds plain stderr lines by text', async () => {
@@ -100,37 +111,61 @@ describe('shardline logs (CLI)', () => {
       outputs[RESOURCES.agentLogGroup.outputName] = { Value: { Ref: 'AgentLogs' } } as never;
       outputs[RESOURCES.chunkerLogGroup.outputName] = { Value: { Ref: 'ChunkerLogs' } } as never;
       const TemplateBody = JSON.stringify({
-        Resources: { AgentLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/agents' } }, ChunkerLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/chunker' } } },
+        Resources: {
+          AgentLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/agents' } },
+          ChunkerLogs: { Type: 'AWS::Logs::LogGroup', Properties: { LogGroupName: '/test/chunker' } },
+        },
         Outputs: outputs,
       });
-      await new CloudFormationClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(new CreateStackCommand({ StackName: 'Shardline-test', TemplateBody }));
+      await new CloudFormationClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }).send(
+        new CreateStackCommand({ StackName: 'Shardline-test', TemplateBody }),
+      );
       const logs = cloudWatchLogsFor(createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' }));
       const now = Date.now();
       for (const [group, events] of [
         ['/test/agents', [line(new Date(now - 60_000).toISOString(), { level: 'ERROR', message: 'commit refused', nodeId: 'agent-9', chunkId: 'o7-000001' })]],
-        ['/test/chunker', [line(new Date(now - 30_000).toISOString(), { message: 'planned object', objectId: 'o7' }), line(new Date(now - 3 * 3_600_000).toISOString(), { message: 'too old for the default hour', objectId: 'o7' })]],
+        [
+          '/test/chunker',
+          [
+            line(new Date(now - 30_000).toISOString(), { message: 'planned object', objectId: 'o7' }),
+            line(new Date(now - 3 * 3_600_000).toISOString(), { message: 'too old for the default hour', objectId: 'o7' }),
+          ],
+        ],
       ] as const) {
         await logs.send(new CreateLogStreamCommand({ logGroupName: group, logStreamName: 's' }));
-        await logs.send(new PutLogEventsCommand({ logGroupName: group, logStreamName: 's', logEvents: events.map((message) => ({ timestamp: Date.parse(JSON.parse(message).timestamp), message })).sort((a, b) => a.timestamp - b.timestamp) }));
+        await logs.send(
+          new PutLogEventsCommand({
+            logGroupName: group,
+            logStreamName: 's',
+            logEvents: events.map((message) => ({ timestamp: Date.parse(JSON.parse(message).timestamp), message })).sort((a, b) => a.timestamp - b.timestamp),
+          }),
+        );
       }
     });
     afterAll(() => moto?.stop());
 
-    it('searches the stack\'s log groups over the last hour by default', async () => {
+    it("searches the stack's log groups over the last hour by default", async () => {
       const { code, stdout, stderr } = await shardlineLogsWith(env(), '--stack', 'Shardline-test', '--object', 'o7');
 
       expect(code).toBe(0);
-      expect(stdout.trimEnd().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([
-        'ERROR agent-9   chunk=o7-000001 commit refused',
-        'INFO  chunker   object=o7 planned object',
-      ]);
+      expect(
+        stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.replace(/^\S+ /, '')),
+      ).toEqual(['ERROR agent-9   chunk=o7-000001 commit refused', 'INFO  chunker   object=o7 planned object']);
       expect(stderr).toMatch(/^2 record\(s\) · searched 2 events in 2 page\(s\) of 2 log group\(s\)/m); // the 3-hour-old event is outside the window
     });
 
     it('reaches further back when asked', async () => {
       const { stdout } = await shardlineLogsWith(env(), '--stack', 'Shardline-test', '--node', 'chunker', '--since', '4h', '--json');
 
-      expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l).message)).toEqual(['too old for the default hour', 'planned object']);
+      expect(
+        stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l).message),
+      ).toEqual(['too old for the default hour', 'planned object']);
     });
   });
 });

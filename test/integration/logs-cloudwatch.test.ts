@@ -73,7 +73,9 @@ describe('searchCloudWatchLogs (moto CloudWatch Logs)', () => {
 
   it('keeps records inside the time window only', async () => {
     expect((await search({ from: new Date(at(2)).toISOString(), to: new Date(at(4)).toISOString(), level: 'info' })).lines).toEqual([
-      '2 agent-2 chunk processed', '3 agent-1 chunk failed', '4 agent-2 commit refused',
+      '2 agent-2 chunk processed',
+      '3 agent-1 chunk failed',
+      '4 agent-2 commit refused',
     ]);
     expect((await search({ since: '1s' })).lines).toEqual([]);
   });

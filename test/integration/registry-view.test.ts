@@ -4,7 +4,14 @@ import { NodeRegistry, type NodeIdentity } from '../../lib/cluster/registry';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 const node = (nodeId: string): NodeIdentity => ({
-  nodeId, failureDomain: 'a', instanceType: 'local', gpus: 0, cpus: 2, memoryMiB: 1024, cacheDir: '/tmp', cacheCapacityBytes: 1024 ** 3,
+  nodeId,
+  failureDomain: 'a',
+  instanceType: 'local',
+  gpus: 0,
+  cpus: 2,
+  memoryMiB: 1024,
+  cacheDir: '/tmp',
+  cacheCapacityBytes: 1024 ** 3,
 });
 
 /** One registry read serves the leader's detector, activity, gauges and placement. */
@@ -15,9 +22,7 @@ describe('node registry view shared between readers (real SDK clients, local end
 
   beforeAll(async () => {
     env = await startProvisionedEndpoint();
-    const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ endpoint: env.server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
-    );
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: env.server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
     doc.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'ScanCommand') scans++;

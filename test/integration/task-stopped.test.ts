@@ -9,8 +9,15 @@ type Detail = { taskArn?: string; lastStatus?: string; stoppedReason?: string; s
 type Handler = (event: EventBridgeEvent<'ECS Task State Change', Detail>, context: Context) => Promise<{ marked: boolean; nodeId?: string }>;
 
 const event = (detail: Detail): EventBridgeEvent<'ECS Task State Change', Detail> => ({
-  id: 'e1', version: '0', account: '123456789012', time: new Date().toISOString(), region: 'us-east-1', resources: [],
-  source: 'aws.ecs', 'detail-type': 'ECS Task State Change', detail,
+  id: 'e1',
+  version: '0',
+  account: '123456789012',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: [],
+  source: 'aws.ecs',
+  'detail-type': 'ECS Task State Change',
+  detail,
 });
 const identity = (nodeId: string) => ({ nodeId, failureDomain: 'us-east-1a', instanceType: 'g5.xlarge', gpus: 1, cpus: 4, memoryMiB: 16000, cacheDir: '/c', cacheCapacityBytes: 1e11 });
 

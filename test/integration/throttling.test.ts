@@ -24,7 +24,10 @@ describe('throttled S3 reads (real SDK clients against the local endpoint)', () 
     await clients.s3.send(new PutObjectCommand({ Bucket: resources.ingestBucket, Key: 'throttled/a.jsonl', Body: body }));
     const config = parsePipelineConfig({ chunkSizeBytes: 1024 * 1024 });
     const objects = new ObjectLedger(clients.doc, resources.ledgerTable);
-    const planned = await chunkObject({ s3: clients.s3, sqs: clients.sqs, objects, workQueueUrl: resources.workQueueUrl, processedBucket: resources.processedBucket, config }, { bucket: resources.ingestBucket, key: 'throttled/a.jsonl', eventName: 'ObjectCreated:Put' });
+    const planned = await chunkObject(
+      { s3: clients.s3, sqs: clients.sqs, objects, workQueueUrl: resources.workQueueUrl, processedBucket: resources.processedBucket, config },
+      { bucket: resources.ingestBucket, key: 'throttled/a.jsonl', eventName: 'ObjectCreated:Put' },
+    );
 
     // An S3 client whose first two GetObject calls are refused with SlowDown (before the SDK's own retries).
     const s3 = new S3Client({

@@ -82,7 +82,9 @@ describe('generateJsonlDataset', () => {
   it('writes the same bytes for the same seed and different bytes for another', async () => {
     const digest = async (name: string, seed: number) => {
       const data = await generateJsonlDataset({ path: join(dir, name), sizeBytes: 200_000, seed });
-      return createHash('sha256').update(await readFile(data.path)).digest('hex');
+      return createHash('sha256')
+        .update(await readFile(data.path))
+        .digest('hex');
     };
     expect(await digest('a.jsonl', 11)).toBe(await digest('b.jsonl', 11));
     expect(await digest('c.jsonl', 12)).not.toBe(await digest('a.jsonl', 11));

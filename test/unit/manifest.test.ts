@@ -2,15 +2,41 @@ import { buildManifest } from '../../lib/ledger/manifest';
 import type { ChunkItem, ObjectItem } from '../../lib/ledger/items';
 
 const object: ObjectItem = {
-  pk: 'OBJ#o', sk: 'OBJECT', objectId: 'o', bucket: 'b', key: 'k.jsonl', etag: 'e', size: 100, format: 'jsonl', compression: 'none',
-  chunkCount: 2, chunkSizeBytes: 50, chunksDone: 2, status: 'ENQUEUED', planStartedAt: 0, createdAt: '2026-01-01T00:00:00Z',
-  recordsIn: 0, recordsOut: 0, recordsRejected: 0, recordsFiltered: 0, bytesIn: 0,
+  pk: 'OBJ#o',
+  sk: 'OBJECT',
+  objectId: 'o',
+  bucket: 'b',
+  key: 'k.jsonl',
+  etag: 'e',
+  size: 100,
+  format: 'jsonl',
+  compression: 'none',
+  chunkCount: 2,
+  chunkSizeBytes: 50,
+  chunksDone: 2,
+  status: 'ENQUEUED',
+  planStartedAt: 0,
+  createdAt: '2026-01-01T00:00:00Z',
+  recordsIn: 0,
+  recordsOut: 0,
+  recordsRejected: 0,
+  recordsFiltered: 0,
+  bytesIn: 0,
 };
 const chunk = (index: number, counts: Partial<ChunkItem>, status: ChunkItem['status'] = 'PROCESSED'): ChunkItem => ({
-  pk: 'OBJ#o', sk: `CHUNK#${index}`, objectId: 'o', chunkId: `o-${index}`, index, status, leaseOwner: 'n1', leaseExpiresAt: 0, attempt: 1,
+  pk: 'OBJ#o',
+  sk: `CHUNK#${index}`,
+  objectId: 'o',
+  chunkId: `o-${index}`,
+  index,
+  status,
+  leaseOwner: 'n1',
+  leaseExpiresAt: 0,
+  attempt: 1,
   shard: { key: `shards/o/part-${index}-a1.jsonl.gz`, sha256: 'x', bytes: 10, lines: counts.recordsOut ?? 0 },
   rejects: { key: `rejects/o/part-${index}-a1.jsonl.gz`, sha256: 'y', bytes: 5, lines: counts.recordsRejected ?? 0 },
-  replicas: ['n1', 'n2'], ...counts,
+  replicas: ['n1', 'n2'],
+  ...counts,
 });
 
 describe('buildManifest', () => {

@@ -37,10 +37,26 @@ describe('throttling is back pressure', () => {
 
   it('does not retry other errors, and gives up after maxRetries throttles', async () => {
     let calls = 0;
-    await expect(withThrottleRetries(async () => { calls++; throw new Error('bad record'); }, { sleep: async () => undefined })).rejects.toThrow('bad record');
+    await expect(
+      withThrottleRetries(
+        async () => {
+          calls++;
+          throw new Error('bad record');
+        },
+        { sleep: async () => undefined },
+      ),
+    ).rejects.toThrow('bad record');
     expect(calls).toBe(1);
     calls = 0;
-    await expect(withThrottleRetries(async () => { calls++; throw awsError('SlowDown', 503); }, { maxRetries: 3, sleep: async () => undefined })).rejects.toThrow('SlowDown');
+    await expect(
+      withThrottleRetries(
+        async () => {
+          calls++;
+          throw awsError('SlowDown', 503);
+        },
+        { maxRetries: 3, sleep: async () => undefined },
+      ),
+    ).rejects.toThrow('SlowDown');
     expect(calls).toBe(4);
   });
 });

@@ -9,35 +9,41 @@ const s3Error = (name: string, status: number) => new S3ServiceException({ name,
 const ddbError = (name: string, status: number) => new DynamoDBServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status } });
 
 describe('isThrottle', () => {
-  it.each([
-    ['S3 SlowDown', awsError('SlowDown', 503), true],
-    ['a bare S3 503', s3Error('ServiceUnavailable', 503), true],
-    ['a 503 with no name at all', Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } }), true],
-    ['DynamoDB ProvisionedThroughputExceededException', ddbError('ProvisionedThroughputExceededException', 400), true],
-    ['DynamoDB ThrottlingException', ddbError('ThrottlingException', 400), true],
-    ['DynamoDB RequestLimitExceeded', awsError('RequestLimitExceeded', 400), true],
-    ['a 429', awsError('TooManyRequests', 429), true],
-    ['an error the SDK marked as throttling', Object.assign(new Error('x'), { $retryable: { throttling: true } }), true],
-    ['a missing key', s3Error('NoSuchKey', 404), false],
-    ['a conditional check', ddbError('ConditionalCheckFailedException', 400), false],
-    ['an internal error', awsError('InternalError', 500), false],
-    ['a plain error', new Error('boom'), false],
-    ['a string', 'SlowDown', false],
-    ['undefined', undefined, false],
-  ].map(([name, err, expected]) => ({ name, err, expected })))('$name → $expected', ({ err, expected }) => expect(isThrottle(err)).toBe(expected));
+  it.each(
+    [
+      ['S3 SlowDown', awsError('SlowDown', 503), true],
+      ['a bare S3 503', s3Error('ServiceUnavailable', 503), true],
+      ['a 503 with no name at all', Object.assign(new Error('x'), { $metadata: { httpStatusCode: 503 } }), true],
+      ['DynamoDB ProvisionedThroughputExceededException', ddbError('ProvisionedThroughputExceededException', 400), true],
+      ['DynamoDB ThrottlingException', ddbError('ThrottlingException', 400), true],
+      ['DynamoDB RequestLimitExceeded', awsError('RequestLimitExceeded', 400), true],
+      ['a 429', awsError('TooManyRequests', 429), true],
+      ['an error the SDK marked as throttling', Object.assign(new Error('x'), { $retryable: { throttling: true } }), true],
+      ['a missing key', s3Error('NoSuchKey', 404), false],
+      ['a conditional check', ddbError('ConditionalCheckFailedException', 400), false],
+      ['an internal error', awsError('InternalError', 500), false],
+      ['a plain error', new Error('boom'), false],
+      ['a string', 'SlowDown', false],
+      ['undefined', undefined, false],
+    ].map(([name, err, expected]) => ({ name, err, expected })),
+  )('$name → $expected', ({ err, expected }) => expect(isThrottle(err)).toBe(expected));
 });
 
 describe('throttleService', () => {
-  it.each(([
-    ['S3 SlowDown by name', awsError('SlowDown', 503), 'S3'],
-    ['an S3 exception (503)', s3Error('ServiceUnavailable', 503), 'S3'],
-    ['a DynamoDB exception', ddbError('ThrottlingException', 400), 'DynamoDB'],
-    ['throughput exceeded by name', awsError('ProvisionedThroughputExceededException', 400), 'DynamoDB'],
-    ['request limit by name', awsError('RequestLimitExceeded', 400), 'DynamoDB'],
-    ['a bare 503 of unknown origin', awsError('Unknown', 503), 'S3'],
-    ['a generic ThrottlingException of unknown origin', awsError('ThrottlingException', 400), 'Other'],
-    ['not a throttle', s3Error('NoSuchKey', 404), undefined],
-  ] as Array<[string, unknown, ThrottleService | undefined]>).map(([name, err, expected]) => ({ name, err, expected })))('$name → $expected', ({ err, expected }) => expect(throttleService(err)).toBe(expected));
+  it.each(
+    (
+      [
+        ['S3 SlowDown by name', awsError('SlowDown', 503), 'S3'],
+        ['an S3 exception (503)', s3Error('ServiceUnavailable', 503), 'S3'],
+        ['a DynamoDB exception', ddbError('ThrottlingException', 400), 'DynamoDB'],
+        ['throughput exceeded by name', awsError('ProvisionedThroughputExceededException', 400), 'DynamoDB'],
+        ['request limit by name', awsError('RequestLimitExceeded', 400), 'DynamoDB'],
+        ['a bare 503 of unknown origin', awsError('Unknown', 503), 'S3'],
+        ['a generic ThrottlingException of unknown origin', awsError('ThrottlingException', 400), 'Other'],
+        ['not a throttle', s3Error('NoSuchKey', 404), undefined],
+      ] as Array<[string, unknown, ThrottleService | undefined]>
+    ).map(([name, err, expected]) => ({ name, err, expected })),
+  )('$name → $expected', ({ err, expected }) => expect(throttleService(err)).toBe(expected));
 
   it('uses the caller hint for a throttle that names no service', () => {
     expect(throttleService(awsError('ThrottlingException', 400), 'DynamoDB')).toBe('DynamoDB');
@@ -78,11 +84,18 @@ describe('countThrottles (SDK middleware inside the retry loop)', () => {
 
     expect(await out.Body?.transformToString()).toBe('hello');
     expect(script.calls()).toBe(3);
-    expect(seen).toEqual([{ service: 'S3', name: 'SlowDown' }, { service: 'S3', name: 'SlowDown' }]);
+    expect(seen).toEqual([
+      { service: 'S3', name: 'SlowDown' },
+      { service: 'S3', name: 'SlowDown' },
+    ]);
   }, 30_000);
 
   it('counts DynamoDB throughput-exceeded attempts and lets the final error through unchanged', async () => {
-    const exceeded = { status: 400, body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'slow down' }), headers: { 'content-type': 'application/x-amz-json-1.0' } };
+    const exceeded = {
+      status: 400,
+      body: JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'slow down' }),
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+    };
     const script = scriptedHandler([exceeded]);
     const ddb = new DynamoDBClient({ ...base, requestHandler: script.handler });
     const seen: ThrottleService[] = [];

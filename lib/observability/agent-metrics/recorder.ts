@@ -68,9 +68,20 @@ export class AgentMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ stage: opts.stage, node: opts.nodeId });
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'shardline_agent_' });
-    this.phaseSeconds = new Histogram({ name: 'shardline_chunk_phase_seconds', help: 'Chunk latency by phase (queue_wait, download, process, upload, commit; total is lease to finalize)', labelNames: ['phase'], buckets: PHASE_BUCKETS, registers });
+    this.phaseSeconds = new Histogram({
+      name: 'shardline_chunk_phase_seconds',
+      help: 'Chunk latency by phase (queue_wait, download, process, upload, commit; total is lease to finalize)',
+      labelNames: ['phase'],
+      buckets: PHASE_BUCKETS,
+      registers,
+    });
     this.chunks = new Counter({ name: 'shardline_chunks_total', help: 'Chunk messages handled, by result (processed, duplicate, busy, lease-lost, failed)', labelNames: ['result'], registers });
-    this.errors = new Counter({ name: 'shardline_chunk_errors_total', help: 'Failed chunk attempts by kind (s3, dynamodb, sqs, transform, lease-lost, malformed, injected, other)', labelNames: ['kind'], registers });
+    this.errors = new Counter({
+      name: 'shardline_chunk_errors_total',
+      help: 'Failed chunk attempts by kind (s3, dynamodb, sqs, transform, lease-lost, malformed, injected, other)',
+      labelNames: ['kind'],
+      registers,
+    });
     this.bytes = new Counter({ name: 'shardline_bytes_processed_total', help: 'Bytes of committed chunks read from the ingest bucket', registers });
     this.records = new Counter({ name: 'shardline_records_processed_total', help: 'Records read by committed chunks', registers });
     this.rejected = new Counter({ name: 'shardline_records_rejected_total', help: 'Records rejected by validation in committed chunks', registers });
@@ -78,18 +89,35 @@ export class AgentMetrics {
     this.leaderChanges = new Counter({ name: 'shardline_leader_changes_total', help: 'Times this node acquired the leader lease', registers });
     this.replicasPulled = new Counter({ name: 'shardline_replicas_pulled_total', help: 'Shards copied into this node cache', registers });
     const inFlight = () => this.inFlightSource();
-    new Gauge({ name: 'shardline_chunks_in_flight', help: 'Chunks this node is working on', registers, collect() { this.set(inFlight()); } });
+    new Gauge({
+      name: 'shardline_chunks_in_flight',
+      help: 'Chunks this node is working on',
+      registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
     // Set at scrape time from the leader's last sample, so a node that stopped leading stops
     // reporting the cluster's numbers (the series disappears rather than going stale).
     const leaderGauges = () => this.currentLeaderGauges();
     const nodeId = opts.nodeId;
     new Gauge({
-      name: 'shardline_healthy_nodes', help: 'Nodes with a fresh heartbeat (published by the leader only)', labelNames: ['leader'], registers,
-      collect() { setLeaderGauge(this, leaderGauges()?.healthyNodes, nodeId); },
+      name: 'shardline_healthy_nodes',
+      help: 'Nodes with a fresh heartbeat (published by the leader only)',
+      labelNames: ['leader'],
+      registers,
+      collect() {
+        setLeaderGauge(this, leaderGauges()?.healthyNodes, nodeId);
+      },
     });
     new Gauge({
-      name: 'shardline_shards_below_replication', help: 'Shards flagged with fewer than R replicas (published by the leader only)', labelNames: ['leader'], registers,
-      collect() { setLeaderGauge(this, leaderGauges()?.shardsBelowReplication, nodeId); },
+      name: 'shardline_shards_below_replication',
+      help: 'Shards flagged with fewer than R replicas (published by the leader only)',
+      labelNames: ['leader'],
+      registers,
+      collect() {
+        setLeaderGauge(this, leaderGauges()?.shardsBelowReplication, nodeId);
+      },
     });
   }
 

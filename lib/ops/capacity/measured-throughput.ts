@@ -20,11 +20,19 @@ export interface MeasureOptions {
 export async function measureNodeThroughput(cw: CloudWatchClient, opts: MeasureOptions): Promise<NodeThroughput | undefined> {
   const lookback = opts.lookbackSeconds ?? 3 * 3600;
   const dims = [{ Name: STAGE_DIMENSION, Value: opts.stage }];
-  const q = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({ Id, MetricStat: { Metric: { Namespace: METRIC_NAMESPACE, MetricName, Dimensions: dims }, Period: 60, Stat }, ReturnData: true });
-  const series = await getMetricData(cw, [q('bytes', AgentMetric.bytesProcessed, 'Sum'), q('healthy', AgentMetric.healthyNodes, 'Average'), q('reporting', AgentMetric.chunksInFlight, 'SampleCount')], {
-    start: new Date(opts.end.getTime() - lookback * 1000),
-    end: opts.end,
+  const q = (Id: string, MetricName: string, Stat: string): MetricDataQuery => ({
+    Id,
+    MetricStat: { Metric: { Namespace: METRIC_NAMESPACE, MetricName, Dimensions: dims }, Period: 60, Stat },
+    ReturnData: true,
   });
+  const series = await getMetricData(
+    cw,
+    [q('bytes', AgentMetric.bytesProcessed, 'Sum'), q('healthy', AgentMetric.healthyNodes, 'Average'), q('reporting', AgentMetric.chunksInFlight, 'SampleCount')],
+    {
+      start: new Date(opts.end.getTime() - lookback * 1000),
+      end: opts.end,
+    },
+  );
   const measured = perNodeRate(series);
   if (!measured) return undefined;
   const where = opts.emulator ? '; measured against a local emulator, which bounds it: not a figure for AWS hosts' : '';

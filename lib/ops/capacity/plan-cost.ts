@@ -2,7 +2,16 @@ import { PRICES, type InstanceType } from './aws-limits';
 
 /** Request rates and fleet of a plan, priced (us-east-1 on-demand list prices, see PRICES). */
 export interface CostDemand {
-  nodes: number; inst: InstanceType; sourceGets: number; replicaGets: number; puts: number; wcu: number; rcu: number; sqsRequests: number; objectRate: number; chunkerSecondsPerObject: number;
+  nodes: number;
+  inst: InstanceType;
+  sourceGets: number;
+  replicaGets: number;
+  puts: number;
+  wcu: number;
+  rcu: number;
+  sqsRequests: number;
+  objectRate: number;
+  chunkerSecondsPerObject: number;
   chunker: { batchSize: number; memoryMiB: number };
 }
 
@@ -25,7 +34,8 @@ export function costPerHour(x: CostDemand): CostLines {
     dynamodb: ((x.wcu * h) / 1e6) * PRICES.dynamoWritePerMillion + ((x.rcu * h) / 1e6) * PRICES.dynamoReadPerMillion,
     sqs: ((x.sqsRequests * h) / 1e6) * PRICES.sqsPerMillion,
     // Busy chunker time: objects/s × seconds per object, at its memory size.
-    lambda: x.objectRate * x.chunkerSecondsPerObject * (x.chunker.memoryMiB / 1024) * h * PRICES.lambdaArmPerGbSecond + ((x.objectRate / x.chunker.batchSize) * h / 1e6) * PRICES.lambdaPerMillionRequests,
+    lambda:
+      x.objectRate * x.chunkerSecondsPerObject * (x.chunker.memoryMiB / 1024) * h * PRICES.lambdaArmPerGbSecond + (((x.objectRate / x.chunker.batchSize) * h) / 1e6) * PRICES.lambdaPerMillionRequests,
   };
   return { ...lines, total: Object.values(lines).reduce((a, b) => a + b, 0) };
 }

@@ -40,7 +40,14 @@ export class PlanInputError extends Error {
   }
 }
 
-export const PLAN_DEFAULTS = { instanceType: 'g5.xlarge', objectSizeBytes: 1e9, replicationFactor: 2, outputRatio: 0.3, visibilityTimeoutSeconds: 120, chunker: { maxConcurrency: 10, batchSize: 10, memoryMiB: 512 } } as const;
+export const PLAN_DEFAULTS = {
+  instanceType: 'g5.xlarge',
+  objectSizeBytes: 1e9,
+  replicationFactor: 2,
+  outputRatio: 0.3,
+  visibilityTimeoutSeconds: 120,
+  chunker: { maxConcurrency: 10, batchSize: 10, memoryMiB: 512 },
+} as const;
 
 /** Used when neither `--node-throughput` nor a measurement is available. */
 export const ASSUMED_NODE_THROUGHPUT: NodeThroughput = {
@@ -66,7 +73,8 @@ export function validatePlanInput(raw: PlanInput): NormalizedPlanInput {
     throw new PlanInputError(`chunk size ${raw.chunkSizeBytes} is outside what the pipeline accepts (1 KiB to 5 GiB, chunkSizeBytes)`);
   }
   const replicationFactor = raw.replicationFactor ?? PLAN_DEFAULTS.replicationFactor;
-  if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > 10) throw new PlanInputError(`replication factor must be a whole number from 1 to 10 (got ${replicationFactor})`);
+  if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > 10)
+    throw new PlanInputError(`replication factor must be a whole number from 1 to 10 (got ${replicationFactor})`);
   const outputRatio = raw.outputRatio ?? PLAN_DEFAULTS.outputRatio;
   if (!(outputRatio > 0 && outputRatio <= 2)) throw new PlanInputError(`output ratio must be above 0 and at most 2 (got ${outputRatio})`);
   const objectSizeBytes = raw.objectSizeBytes ?? PLAN_DEFAULTS.objectSizeBytes;

@@ -39,7 +39,12 @@ export async function collectEvidence(target: Target, opts: CollectEvidenceOptio
   const { ledgerTable, nodesTable, controlTable } = target.resources;
   const cw = opts.cloudWatch ?? cloudWatchFor(target.clients);
   const percentilesCw = opts.cloudWatch ?? cloudWatchFor(target.clients, 1);
-  const window = { stage: opts.stage, start: new Date(collectedAt - opts.windowSeconds * 1000), end: new Date(collectedAt), workQueueName: target.endpoint ? undefined : queueName(target.resources.workQueueUrl) };
+  const window = {
+    stage: opts.stage,
+    start: new Date(collectedAt - opts.windowSeconds * 1000),
+    end: new Date(collectedAt),
+    workQueueName: target.endpoint ? undefined : queueName(target.resources.workQueueUrl),
+  };
   const [items, nodes, lease, queues, control, configDoc, metrics] = await Promise.all([
     scanAll<Record<string, unknown>>(doc, {
       TableName: ledgerTable,

@@ -54,9 +54,7 @@ export function figuresOf(e: DoctorEvidence): Figures {
   const inFlight = fromMetrics ? (m.inFlight?.meanPerNode ?? 0) * live.length : inFlightNow;
   const stageMeans = WORK_STAGES.map((stage) => ({ stage, stat: m.latency[stage] })).filter((s): s is { stage: WorkStage; stat: LatencyStat } => s.stat !== undefined);
   const totalMeanMs = m.latency.total?.meanMs ?? (stageMeans.length ? stageMeans.reduce((n, s) => n + s.stat.meanMs, 0) : undefined);
-  const shares = totalMeanMs
-    ? stageMeans.map((s) => ({ ...s, share: s.stat.meanMs / totalMeanMs })).sort((a, b) => b.share - a.share)
-    : [];
+  const shares = totalMeanMs ? stageMeans.map((s) => ({ ...s, share: s.stat.meanMs / totalMeanMs })).sort((a, b) => b.share - a.share) : [];
   const backlog = e.queues.work.visible + e.queues.work.delayed;
   const ingestBacklog = e.queues.ingestEvents.visible + e.queues.ingestEvents.delayed;
   return {

@@ -1,12 +1,5 @@
 import { ListMetricsCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import {
-  AgentMetric,
-  ChunkerMetric,
-  ERROR_KIND_DIMENSION,
-  METRIC_NAMESPACE,
-  SERVICE_DIMENSION,
-  STAGE_DIMENSION,
-} from '../../observability/metric-names';
+import { AgentMetric, ChunkerMetric, ERROR_KIND_DIMENSION, METRIC_NAMESPACE, SERVICE_DIMENSION, STAGE_DIMENSION } from '../../observability/metric-names';
 import { getMetricData, type Series } from '../metric-data';
 import { EMPTY_METRICS, type LatencyStat, type MetricEvidence, type StageLatencies } from './evidence';
 
@@ -84,12 +77,7 @@ export async function readPipelineMetrics(cw: CloudWatchClient, window: MetricWi
 }
 
 /** Folds the per-minute series into the window's figures (pure; exported for tests). */
-export function aggregateMetrics(
-  series: Map<string, Series>,
-  errorKinds: string[],
-  percentiles: Map<string, Series> | undefined,
-  windowSeconds: number,
-): MetricEvidence {
+export function aggregateMetrics(series: Map<string, Series>, errorKinds: string[], percentiles: Map<string, Series> | undefined, windowSeconds: number): MetricEvidence {
   const sum = (id: string) => (series.get(id)?.values ?? []).reduce((a, b) => a + b, 0);
   const has = (id: string) => (series.get(id)?.values.length ?? 0) > 0;
   const latency: StageLatencies = {};
@@ -118,9 +106,7 @@ export function aggregateMetrics(
     chunkErrors: sum('errors_sum'),
     chunkErrorsByKind: Object.fromEntries(errorKinds.map((kind, i) => [kind, sum(`kind${i}_sum`)]).filter(([, n]) => (n as number) > 0)),
     throttles: { s3: sum('s3throttle_sum'), dynamodb: sum('ddbthrottle_sum') },
-    ...(inflightCount > 0
-      ? { inFlight: { meanPerNode: sum('inflight_sum') / inflightCount, meanFleet: sum('inflight_sum') / windowSeconds, reportingNodes: inflightCount / windowSeconds } }
-      : {}),
+    ...(inflightCount > 0 ? { inFlight: { meanPerNode: sum('inflight_sum') / inflightCount, meanFleet: sum('inflight_sum') / windowSeconds, reportingNodes: inflightCount / windowSeconds } } : {}),
     ...(healthy && healthy.values.length
       ? { healthyNodes: { min: Math.min(...(series.get('healthy_min')?.values ?? healthy.values)), max: Math.max(...(series.get('healthy_max')?.values ?? healthy.values)), last: last(healthy) } }
       : {}),
@@ -137,9 +123,7 @@ async function listErrorKinds(cw: CloudWatchClient, stage: string): Promise<stri
   const kinds = new Set<string>();
   let NextToken: string | undefined;
   do {
-    const out = await cw.send(
-      new ListMetricsCommand({ Namespace: METRIC_NAMESPACE, MetricName: AgentMetric.chunkErrors, Dimensions: [{ Name: STAGE_DIMENSION, Value: stage }], NextToken }),
-    );
+    const out = await cw.send(new ListMetricsCommand({ Namespace: METRIC_NAMESPACE, MetricName: AgentMetric.chunkErrors, Dimensions: [{ Name: STAGE_DIMENSION, Value: stage }], NextToken }));
     for (const m of out.Metrics ?? []) {
       const kind = m.Dimensions?.find((d) => d.Name === ERROR_KIND_DIMENSION)?.Value;
       if (kind) kinds.add(kind);

@@ -67,9 +67,7 @@ async function waitUntilActive(ddb: DynamoDBClient, name: string) {
 /** TTL is accepted by the emulators (moto never deletes); enabling it twice is an error there. */
 async function setTtl(ctx: HandlerContext, logicalId: string, name: string, ttl: { AttributeName: string; Enabled?: boolean }) {
   try {
-    await ctx.clients.ddb.send(
-      new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }),
-    );
+    await ctx.clients.ddb.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }));
   } catch (err) {
     ctx.log(`${logicalId} TTL not changed`, { error: (err as Error).message, code: errorName(err) });
   }

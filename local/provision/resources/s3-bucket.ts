@@ -48,15 +48,11 @@ export const provisionBucket: ResourceHandler = async (logicalId, resource, ctx)
       ApplyServerSideEncryptionByDefault: r.ServerSideEncryptionByDefault,
       BucketKeyEnabled: r.BucketKeyEnabled,
     }));
-    await bestEffort(ctx, `${logicalId} encryption`, () =>
-      s3.send(new PutBucketEncryptionCommand({ Bucket: name, ServerSideEncryptionConfiguration: { Rules: rules } })),
-    );
+    await bestEffort(ctx, `${logicalId} encryption`, () => s3.send(new PutBucketEncryptionCommand({ Bucket: name, ServerSideEncryptionConfiguration: { Rules: rules } })));
   }
   const publicAccess = optionalProperty(logicalId, resource, 'PublicAccessBlockConfiguration', ctx) as Record<string, boolean> | undefined;
   if (publicAccess) {
-    await bestEffort(ctx, `${logicalId} public access block`, () =>
-      s3.send(new PutPublicAccessBlockCommand({ Bucket: name, PublicAccessBlockConfiguration: publicAccess })),
-    );
+    await bestEffort(ctx, `${logicalId} public access block`, () => s3.send(new PutPublicAccessBlockCommand({ Bucket: name, PublicAccessBlockConfiguration: publicAccess })));
   }
 
   const { partition, region, urlSuffix } = ctx.resolver;

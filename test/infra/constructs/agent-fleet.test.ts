@@ -45,7 +45,9 @@ const taskRoleStatements = () =>
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(logicalIdOf(fleet.taskDefinition.taskRole)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
 const actionsOn = (c: Parameters<typeof logicalIdOf>[0]) =>
-  taskRoleStatements().filter((s) => JSON.stringify(s.Resource).includes(`"${logicalIdOf(c)}"`)).flatMap((s) => [s.Action].flat());
+  taskRoleStatements()
+    .filter((s) => JSON.stringify(s.Resource).includes(`"${logicalIdOf(c)}"`))
+    .flatMap((s) => [s.Action].flat());
 
 describe('AgentFleet network', () => {
   it('uses public subnets in two AZs with no NAT gateway and S3/DynamoDB gateway endpoints', () => {
@@ -77,7 +79,7 @@ describe('AgentFleet hosts', () => {
     });
   });
 
-  it('scales the hosts between the configured bounds, through the cluster\'s capacity provider', () => {
+  it("scales the hosts between the configured bounds, through the cluster's capacity provider", () => {
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '2', MaxSize: '6' });
     template.resourceCountIs('AWS::ECS::CapacityProvider', 1);
     template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { Cluster: { Ref: logicalIdOf(fleet.cluster) } });
@@ -132,7 +134,7 @@ describe('AgentFleet grants', () => {
     expect(actionsOn(storage.processedBucket)).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']));
   });
 
-  it('lets the agents consume and send chunk messages and only read the ingest-events queue\'s attributes', () => {
+  it("lets the agents consume and send chunk messages and only read the ingest-events queue's attributes", () => {
     expect(actionsOn(workQueues.workQueue)).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:SendMessage']));
     expect(actionsOn(ingestEvents)).toEqual(['sqs:GetQueueAttributes']);
   });

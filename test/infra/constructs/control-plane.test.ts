@@ -69,7 +69,7 @@ describe('ControlPlane state machines', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
   });
 
-  it('lets control switch the chunker\'s mapping and update the agent service, and no other mapping or service', () => {
+  it("lets control switch the chunker's mapping and update the agent service, and no other mapping or service", () => {
     const statements = roleActions('control');
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'ecs:UpdateService', Resource: stack.resolve(agentService.serviceArn) }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'lambda:UpdateEventSourceMapping', Resource: stack.resolve(chunkerEventSource.eventSourceMappingArn) }));

@@ -22,7 +22,8 @@ const ingest = new Ingest(stack, 'Ingest', {
 acknowledgeIngestFindings(ingest, { buckets: [storage.processedBucket], ledgerTable: state.ledgerTable });
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any>; DeletionPolicy?: string }>;
-const chunkerPolicy = () => JSON.stringify(Object.values(template.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(logicalIdOf(ingest.chunker.role!)))!.Properties.PolicyDocument);
+const chunkerPolicy = () =>
+  JSON.stringify(Object.values(template.findResources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(logicalIdOf(ingest.chunker.role!)))!.Properties.PolicyDocument);
 
 describe('Ingest bucket', () => {
   it('encrypts and versions it, blocks public access and logs access under ingest/', () => {
@@ -56,7 +57,7 @@ describe('Ingest-events queue', () => {
 });
 
 describe('Chunker', () => {
-  it('is the one Lambda of the construct besides CDK\'s notifications helper', () => {
+  it("is the one Lambda of the construct besides CDK's notifications helper", () => {
     const functions = Object.keys(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(2);
     expect(functions).toContain(logicalIdOf(ingest.chunker));
@@ -116,7 +117,7 @@ describe('Chunker', () => {
 });
 
 describe('Ingest and cdk-nag', () => {
-  it('passes the AwsSolutions checks with its acknowledgements (CDK\'s notifications helper included)', () => {
+  it("passes the AwsSolutions checks with its acknowledgements (CDK's notifications helper included)", () => {
     expect(nagFindings(stack)).toEqual([]);
   });
 });

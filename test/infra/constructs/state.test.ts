@@ -17,7 +17,10 @@ describe('State', () => {
 
   it.each(Object.keys(tables) as (keyof typeof tables)[])('keys the %s table by pk/sk, on demand, encrypted, with point-in-time recovery', (name) => {
     expect(tableProps(tables[name])).toMatchObject({
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -35,7 +38,7 @@ describe('State', () => {
     expect(indexes[2].Projection).toEqual({ ProjectionType: 'INCLUDE', NonKeyAttributes: ['objectId', 'status', 'chunkCount', 'chunksDone', 'lastCommitAt'] });
   });
 
-  it('expires old node items by TTL and no other table\'s', () => {
+  it("expires old node items by TTL and no other table's", () => {
     expect(tableProps(state.nodesTable).TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(tableProps(state.ledgerTable).TimeToLiveSpecification).toBeUndefined();
     expect(tableProps(state.controlTable).TimeToLiveSpecification).toBeUndefined();

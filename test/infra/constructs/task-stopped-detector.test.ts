@@ -22,7 +22,7 @@ describe('TaskStoppedDetector', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
   });
 
-  it('matches only the cluster\'s ECS tasks that stopped, and retries delivery to the handler', () => {
+  it("matches only the cluster's ECS tasks that stopped, and retries delivery to the handler", () => {
     expect(resources[logicalIdOf(detector.rule)].Properties).toMatchObject({
       EventPattern: {
         source: ['aws.ecs'],

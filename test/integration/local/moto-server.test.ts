@@ -36,7 +36,12 @@ describe('startMotoServer', () => {
   it('applies concurrent transactions that add to one counter atomically, as DynamoDB does (no lost update)', async () => {
     const { ddb, doc } = createAwsClients({ endpoint: moto.endpoint });
     await ddb.send(
-      new CreateTableCommand({ TableName: 'counters', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }),
+      new CreateTableCommand({
+        TableName: 'counters',
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
     );
     const counts: number[] = [];
     for (let round = 0; round < 20; round++) {
@@ -44,10 +49,14 @@ describe('startMotoServer', () => {
       // Like chunk commits: each transaction writes its own item and adds 1 to the shared one.
       await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
-          doc.send(new TransactWriteCommand({ TransactItems: [
-            { Put: { TableName: 'counters', Item: { pk: `chunk-${round}-${i}` } } },
-            { Update: { TableName: 'counters', Key: { pk: `object-${round}` }, UpdateExpression: 'SET lastCommitAt = :t ADD chunksDone :one', ExpressionAttributeValues: { ':one': 1, ':t': i } } },
-          ] })),
+          doc.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: { TableName: 'counters', Item: { pk: `chunk-${round}-${i}` } } },
+                { Update: { TableName: 'counters', Key: { pk: `object-${round}` }, UpdateExpression: 'SET lastCommitAt = :t ADD chunksDone :one', ExpressionAttributeValues: { ':one': 1, ':t': i } } },
+              ],
+            }),
+          ),
         ),
       );
       counts.push((await doc.send(new GetCommand({ TableName: 'counters', Key: { pk: `object-${round}` }, ConsistentRead: true }))).Item?.chunksDone);

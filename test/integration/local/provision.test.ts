@@ -150,7 +150,13 @@ describe('provisionFromTemplate', () => {
 
     await expect(putIfAbsent()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
     const byStatus = await clients.doc.send(
-      new QueryCommand({ TableName: names.ledgerTable, IndexName: 'byStatus', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'PLANNED' } }),
+      new QueryCommand({
+        TableName: names.ledgerTable,
+        IndexName: 'byStatus',
+        KeyConditionExpression: '#s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': 'PLANNED' },
+      }),
     );
     expect(byStatus.Items).toEqual([item]);
   });
@@ -176,9 +182,7 @@ describe('provisionFromTemplate', () => {
 
     expect(again.outputs).toEqual(result.outputs);
     expect(again.physicalIds).toEqual(result.physicalIds);
-    const kept = await clients.doc.send(
-      new QueryCommand({ TableName: names.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'obj#1' } }),
-    );
+    const kept = await clients.doc.send(new QueryCommand({ TableName: names.ledgerTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'obj#1' } }));
     expect(kept.Items).toHaveLength(1);
   });
 

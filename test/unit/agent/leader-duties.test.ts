@@ -134,7 +134,11 @@ describe('LeaderDuties', () => {
     const { clock, lease, duties, sweeps, onSweep } = setup({ leading: true });
     let recovered = false;
     onSweep((recoveries) => {
-      if (!recoveries.size) recoveries.set('node-b', clock.sleep(3000).then(() => void (recovered = true)));
+      if (!recoveries.size)
+        recoveries.set(
+          'node-b',
+          clock.sleep(3000).then(() => void (recovered = true)),
+        );
     });
     duties.start();
     await clock.advance(500);

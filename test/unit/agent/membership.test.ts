@@ -84,7 +84,12 @@ describe('Membership', () => {
     await membership.announceDraining();
     refusals.push(declaredDead());
     await clock.advance(1000);
-    expect(heartbeats.map((h) => [h.at, h.draining])).toEqual([[0, false], [1000, false], [1000, true], [2000, true]]);
+    expect(heartbeats.map((h) => [h.at, h.draining])).toEqual([
+      [0, false],
+      [1000, false],
+      [1000, true],
+      [2000, true],
+    ]);
     expect(joins).toEqual([0]);
   });
 

@@ -106,7 +106,10 @@ describe('WorkConsumer', () => {
     await clock.advance(2000);
     consumer.throttled();
     expect(consumer.concurrency).toBe(2);
-    expect(log.lines.filter((l) => l.message === 'throttled: lowering concurrency').map((l) => l.fields)).toEqual([{ from: 8, to: 4 }, { from: 4, to: 2 }]);
+    expect(log.lines.filter((l) => l.message === 'throttled: lowering concurrency').map((l) => l.fields)).toEqual([
+      { from: 8, to: 4 },
+      { from: 4, to: 2 },
+    ]);
     consumer.start();
     await clock.advance(1000);
     expect(consumer.chunksDone).toBe(10);

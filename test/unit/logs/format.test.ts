@@ -6,9 +6,22 @@ const source = { label: '/s/agents/agent-1/agent.log', node: 'agent-1' };
 describe('formatRecord', () => {
   it('prints time, level, node, ids, message and the other fields when the record is JSON', () => {
     const line = JSON.stringify({
-      level: 'WARN', message: 'chunk failed', timestamp: '2026-11-02T10:00:01.234Z', service: 'shardline-agent', sampling_rate: 0, app: 'shardline',
-      nodeId: 'agent-2', objectId: 'o1', chunkId: 'o1-000003', attempt: 2, runId: 'r1', errorKind: 'throttled', totalMs: 812, note: 'two words',
-      error: { name: 'Error', message: 'SlowDown', stack: 'Error: SlowDown\n at x' }, stages: { leaseMs: 3 },
+      level: 'WARN',
+      message: 'chunk failed',
+      timestamp: '2026-11-02T10:00:01.234Z',
+      service: 'shardline-agent',
+      sampling_rate: 0,
+      app: 'shardline',
+      nodeId: 'agent-2',
+      objectId: 'o1',
+      chunkId: 'o1-000003',
+      attempt: 2,
+      runId: 'r1',
+      errorKind: 'throttled',
+      totalMs: 812,
+      note: 'two words',
+      error: { name: 'Error', message: 'SlowDown', stack: 'Error: SlowDown\n at x' },
+      stages: { leaseMs: 3 },
     });
 
     expect(formatRecord(toLogRecord(line, source, 0, 0))).toBe(
@@ -36,7 +49,11 @@ describe('formatRecordJson', () => {
 
   it('wraps a plain-text line with its time, node and source', () => {
     expect(JSON.parse(formatRecordJson(toLogRecord('boom', source, 0, Date.UTC(2026, 10, 2, 10))))).toEqual({
-      timestamp: '2026-11-02T10:00:00.000Z', message: 'boom', nodeId: 'agent-1', source: source.label, plainText: true,
+      timestamp: '2026-11-02T10:00:00.000Z',
+      message: 'boom',
+      nodeId: 'agent-1',
+      source: source.label,
+      plainText: true,
     });
   });
 });

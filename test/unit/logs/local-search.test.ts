@@ -25,19 +25,25 @@ describe('searchLocalLogs', () => {
     await mkdir(join(dir, 'agents', 'agent-2'), { recursive: true });
     const agents = [1, 2].map((n) => ({ nodeId: `agent-${n}`, failureDomain: 'local-a', cacheDir: '/tmp/x', logFile: agentLog(n) }));
     await writeFile(join(dir, 'local.json'), JSON.stringify({ endpoint: 'http://127.0.0.1:1', region: 'us-east-1', agents, stateDir: dir, chunkerLogFile: join(dir, 'chunker.log') }));
-    await writeFile(agentLog(1), [
-      json(T0 + 1000, { nodeId: 'agent-1', message: 'agent started' }),
-      json(T0 + 3000, { nodeId: 'agent-1', level: 'WARN', message: 'chunk failed', objectId: 'o1', chunkId: 'o1-000000', attempt: 1 }),
-      'Error: unhandled rejection',
-      '    at Object.<anonymous> (agent.ts:1:1)',
-      json(T0 + 3000, { nodeId: 'agent-1', message: 'chunk processed', objectId: 'o1', chunkId: 'o1-000000', attempt: 2 }),
-      '',
-    ].join('\n'));
-    await writeFile(agentLog(2), [
-      json(T0 + 2000, { nodeId: 'agent-2', message: 'chunk processed', objectId: 'o1', chunkId: 'o1-000001', attempt: 1 }),
-      json(T0 + 4000, { nodeId: 'agent-2', level: 'ERROR', message: 'commit refused', objectId: 'o2', chunkId: 'o2-000000', attempt: 1 }) + '\r',
-      json(T0 + 5000, { nodeId: 'agent-2', message: 'still being written' }).slice(0, -10), // cut mid-write
-    ].join('\n'));
+    await writeFile(
+      agentLog(1),
+      [
+        json(T0 + 1000, { nodeId: 'agent-1', message: 'agent started' }),
+        json(T0 + 3000, { nodeId: 'agent-1', level: 'WARN', message: 'chunk failed', objectId: 'o1', chunkId: 'o1-000000', attempt: 1 }),
+        'Error: unhandled rejection',
+        '    at Object.<anonymous> (agent.ts:1:1)',
+        json(T0 + 3000, { nodeId: 'agent-1', message: 'chunk processed', objectId: 'o1', chunkId: 'o1-000000', attempt: 2 }),
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      agentLog(2),
+      [
+        json(T0 + 2000, { nodeId: 'agent-2', message: 'chunk processed', objectId: 'o1', chunkId: 'o1-000001', attempt: 1 }),
+        json(T0 + 4000, { nodeId: 'agent-2', level: 'ERROR', message: 'commit refused', objectId: 'o2', chunkId: 'o2-000000', attempt: 1 }) + '\r',
+        json(T0 + 5000, { nodeId: 'agent-2', message: 'still being written' }).slice(0, -10), // cut mid-write
+      ].join('\n'),
+    );
     await writeFile(join(dir, 'chunker.log'), json(T0, { service: 'shardline-chunker', message: 'planned', objectId: 'o1', chunks: 2 }) + '\n');
   }
 
@@ -124,9 +130,22 @@ describe('searchLocalLogs', () => {
     afterAll(() => rm(refDir, { recursive: true, force: true }));
 
     const queries: LogQueryOptions[] = [
-      {}, { object: 'o2' }, { chunk: 'o1-000003' }, { node: 'agent-2' }, { node: 'chunker' }, { run: 'r1' }, { level: 'warn' }, { level: 'trace' },
-      { grep: 'SlowDown' }, { grep: 'key "a' }, { grep: 'Traceback' }, { object: 'o3', level: 'error', node: 'agent-1' },
-      { from: iso(T0 + 60_000), to: iso(T0 + 120_000) }, { from: iso(T0 + 150_000) }, { to: iso(T0 + 30_000), level: 'info' }, { chunk: 'nope' },
+      {},
+      { object: 'o2' },
+      { chunk: 'o1-000003' },
+      { node: 'agent-2' },
+      { node: 'chunker' },
+      { run: 'r1' },
+      { level: 'warn' },
+      { level: 'trace' },
+      { grep: 'SlowDown' },
+      { grep: 'key "a' },
+      { grep: 'Traceback' },
+      { object: 'o3', level: 'error', node: 'agent-1' },
+      { from: iso(T0 + 60_000), to: iso(T0 + 120_000) },
+      { from: iso(T0 + 150_000) },
+      { to: iso(T0 + 30_000), level: 'info' },
+      { chunk: 'nope' },
     ];
     const cases = queries.flatMap((q) => [1, 7, 100000].map((limit) => ({ ...q, limit })));
 
@@ -162,7 +181,10 @@ async function referenceSearch(sources: LogFileSource[], query: LogQuery): Promi
       offset += Buffer.byteLength(raw) + 1;
     }
     if (!text.endsWith('\n')) lines.pop(); // an unfinished last line is not a record yet
-    const times = lines.map(({ line }) => { const f = parseJsonObject(line); return f && timestampOf(f); });
+    const times = lines.map(({ line }) => {
+      const f = parseJsonObject(line);
+      return f && timestampOf(f);
+    });
     lines.forEach(({ line, offset: at }, i) => {
       if (line === '') return;
       // Plain lines sit between two records of equal time (see generateLog): either neighbour's time is right.
@@ -177,7 +199,7 @@ async function referenceSearch(sources: LogFileSource[], query: LogQuery): Promi
 /** A seeded log of `lines` lines: JSON records in time order (give or take 20 s), single plain lines, CRLF, blanks, a very long line. */
 function generateLog(node: string, seed: number, lines: number): string {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
   const out: string[] = [];
   let t = T0;

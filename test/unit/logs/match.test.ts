@@ -92,8 +92,12 @@ describe('prefilterNeedles', () => {
     const level = fc.constantFrom('TRACE', 'debug', 'Info', 'WARN', 'warning', 'ERROR', 'Fatal', 'critical', 'loud', undefined);
     const fields = fc.record({ nodeId: maybe(id), objectId: maybe(id), chunkId: maybe(id), runId: maybe(id), level, message: text(0) });
     const query = fc.record({
-      object: maybe(id), chunk: maybe(id), node: maybe(id), run: maybe(id),
-      level: maybe(fc.constantFrom('trace', 'info', 'warn', 'error', 'critical')), grep: maybe(text(1)),
+      object: maybe(id),
+      chunk: maybe(id),
+      node: maybe(id),
+      run: maybe(id),
+      level: maybe(fc.constantFrom('trace', 'info', 'warn', 'error', 'critical')),
+      grep: maybe(text(1)),
     });
     const source = fc.constantFrom<LogSource>({ label: 'a', node: 'agent-1' }, { label: 'c', node: 'chunker' }, { label: 'g' });
     fc.assert(

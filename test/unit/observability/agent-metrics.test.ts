@@ -207,7 +207,11 @@ describe('CloudWatchPublisher', () => {
     const logs: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
     let fail = true;
     const publisher = new CloudWatchPublisher({
-      cloudwatch: { send: async () => { if (fail) throw new Error('endpoint down'); } } as never,
+      cloudwatch: {
+        send: async () => {
+          if (fail) throw new Error('endpoint down');
+        },
+      } as never,
       take: () => metricData(2),
       log: (level, message, fields) => logs.push({ level, message, fields }),
     });
@@ -225,8 +229,16 @@ describe('CloudWatchPublisher', () => {
     const sends: number[] = [];
     let taken = 0;
     const publisher = new CloudWatchPublisher({
-      cloudwatch: { send: (c: { input: { MetricData: MetricDatum[] } }) => { sends.push(c.input.MetricData.length); return new Promise<void>((r) => (release = r)); } } as never,
-      take: () => { taken++; return metricData(1); },
+      cloudwatch: {
+        send: (c: { input: { MetricData: MetricDatum[] } }) => {
+          sends.push(c.input.MetricData.length);
+          return new Promise<void>((r) => (release = r));
+        },
+      } as never,
+      take: () => {
+        taken++;
+        return metricData(1);
+      },
       log: () => undefined,
     });
     const first = publisher.tick();

@@ -1,11 +1,31 @@
 import { digestLedger, isLive, processedBytes } from '../../../lib/observability/ledger-digest';
 
 const object = (objectId: string, key: string, extra: Record<string, unknown> = {}) => ({
-  pk: `OBJ#${objectId}`, sk: 'OBJECT', objectId, key, status: 'ENQUEUED', size: 100, chunkCount: 2, chunksDone: 0, createdAt: `2026-01-01T00:00:0${objectId.slice(-1)}Z`,
-  recordsIn: 0, recordsOut: 0, recordsRejected: 0, recordsFiltered: 0, bytesIn: 0, ...extra,
+  pk: `OBJ#${objectId}`,
+  sk: 'OBJECT',
+  objectId,
+  key,
+  status: 'ENQUEUED',
+  size: 100,
+  chunkCount: 2,
+  chunksDone: 0,
+  createdAt: `2026-01-01T00:00:0${objectId.slice(-1)}Z`,
+  recordsIn: 0,
+  recordsOut: 0,
+  recordsRejected: 0,
+  recordsFiltered: 0,
+  bytesIn: 0,
+  ...extra,
 });
 const chunk = (objectId: string, index: number, status: string, extra: Record<string, unknown> = {}) => ({
-  pk: `OBJ#${objectId}`, sk: `CHUNK#${String(index).padStart(6, '0')}`, objectId, chunkId: `${objectId}-${index}`, index, status, attempt: 1, ...extra,
+  pk: `OBJ#${objectId}`,
+  sk: `CHUNK#${String(index).padStart(6, '0')}`,
+  objectId,
+  chunkId: `${objectId}-${index}`,
+  index,
+  status,
+  attempt: 1,
+  ...extra,
 });
 const replica = (nodeId: string, chunkId: string, status: 'ASSIGNED' | 'PRESENT') => ({ pk: `REPLICAS#${nodeId}`, sk: `SHARD#${chunkId}`, nodeId, chunkId, status });
 

@@ -124,7 +124,9 @@ describe('renderWatchView object rows', () => {
       { ...base, key: 'b.jsonl', status: 'COMPLETE', chunksDone: 5 },
       { ...base, key: 'c.jsonl' },
     ];
-    const rows = renderWatchView(snapshotFixture({ objects }), [], { width: 120 }).split('\n').filter((l) => /^ {2}[abc]\.jsonl/.test(l));
+    const rows = renderWatchView(snapshotFixture({ objects }), [], { width: 120 })
+      .split('\n')
+      .filter((l) => /^ {2}[abc]\.jsonl/.test(l));
     expect(rows).toHaveLength(3);
     expect(new Set(rows.map((r) => r.search(/[█░]/))).size).toBe(1);
   });

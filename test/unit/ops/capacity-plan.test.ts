@@ -53,7 +53,12 @@ describe('planCapacity (hand-worked examples)', () => {
     expect(p.cost.perHour.ec2).toBeCloseTo(426.04, 2);
     expect(p.cost.dataset.ec2).toBeCloseTo(591.73, 2);
     expect(p.cost.perHour.dynamodb).toBeCloseTo(30.3075, 4);
-    expect(p.cost.perHour.total).toBeCloseTo(Object.entries(p.cost.perHour).filter(([k]) => k !== 'total').reduce((n, [, v]) => n + v, 0), 6);
+    expect(p.cost.perHour.total).toBeCloseTo(
+      Object.entries(p.cost.perHour)
+        .filter(([k]) => k !== 'total')
+        .reduce((n, [, v]) => n + v, 0),
+      6,
+    );
   });
 
   it('fits the object item with 64 MiB chunks', () => {

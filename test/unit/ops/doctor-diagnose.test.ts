@@ -109,7 +109,9 @@ describe('diagnose (variations)', () => {
   it('is critical when no node is live and work waits', () => {
     const e = load('too-few-nodes');
     e.nodes.forEach((n) => Object.assign(n, { health: 'stale', status: 'ACTIVE', heartbeatAgeMs: 20_000 }));
-    const stages = diagnose(e).findings.filter((f) => f.severity === 'critical').map((f) => f.stage);
+    const stages = diagnose(e)
+      .findings.filter((f) => f.severity === 'critical')
+      .map((f) => f.stage);
     expect(stages).toEqual(expect.arrayContaining(['too-few-nodes', 'dead-node']));
   });
 

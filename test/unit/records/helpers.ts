@@ -48,7 +48,15 @@ export function sink(options: { highWaterMark?: number } = {}): { stream: Writab
   });
   const bytes = (): Buffer => Buffer.concat(parts);
   const text = (): string => bytes().toString('utf8');
-  return { stream, bytes, text, lines: () => text().split('\n').filter((l) => l !== '') };
+  return {
+    stream,
+    bytes,
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter((l) => l !== ''),
+  };
 }
 
 /** Drains an async iterable of buffers into one buffer. */

@@ -43,7 +43,10 @@ describe('processChunk memory', () => {
     const shard = createShardOutput({ level: 1 });
     let compressed = 0;
     const drained = new Promise<void>((resolve, reject) => {
-      shard.readable.on('data', (c: Buffer) => (compressed += c.length)).on('end', resolve).on('error', reject);
+      shard.readable
+        .on('data', (c: Buffer) => (compressed += c.length))
+        .on('end', resolve)
+        .on('error', reject);
     });
     const rejects = new Writable({ write: (_c, _e, done) => done() });
 

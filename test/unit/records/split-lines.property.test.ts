@@ -4,12 +4,14 @@ import { buffersOf } from './helpers';
 
 /** One line of a generated object: its content (no \r or \n) and its terminator. */
 const lineArb = fc.record({
-  content: fc.oneof(
-    { weight: 2, arbitrary: fc.constant('') },
-    { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
-    { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom('a', 'é', '😀', '日', ' ', '"', '\t'), maxLength: 8 }) },
-    { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 40, maxLength: 200 }) },
-  ).map((s) => s.replace(/[\r\n]/g, '_')),
+  content: fc
+    .oneof(
+      { weight: 2, arbitrary: fc.constant('') },
+      { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+      { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom('a', 'é', '😀', '日', ' ', '"', '\t'), maxLength: 8 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 40, maxLength: 200 }) },
+    )
+    .map((s) => s.replace(/[\r\n]/g, '_')),
   crlf: fc.boolean(),
 });
 

@@ -4,7 +4,9 @@
 (function () {
   'use strict';
   var POLL_MS = 1000;
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var state = { plot: null, data: [[], [], []], lastPointT: 0, updates: 0, lastCollectedAt: 0 };
   window.shardlineDashboard = state;
 
@@ -14,8 +16,12 @@
     if (n < 1e9) return (n / 1e6).toFixed(1) + ' MB';
     return (n / 1e9).toFixed(2) + ' GB';
   }
-  function count(n) { return Math.round(n || 0).toLocaleString('en-US'); }
-  function age(ms) { return (Math.max(0, ms) / 1000).toFixed(1) + 's'; }
+  function count(n) {
+    return Math.round(n || 0).toLocaleString('en-US');
+  }
+  function age(ms) {
+    return (Math.max(0, ms) / 1000).toFixed(1) + 's';
+  }
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
     for (var k in attrs || {}) {
@@ -24,7 +30,9 @@
       else if (k === 'style') e.style.cssText = attrs[k];
       else e.setAttribute(k, attrs[k]);
     }
-    (children || []).forEach(function (c) { e.appendChild(c); });
+    (children || []).forEach(function (c) {
+      e.appendChild(c);
+    });
     return e;
   }
   function replace(parent, children) {
@@ -36,20 +44,48 @@
     var opts = {
       width: Math.max(300, box.clientWidth),
       height: 260,
-      scales: { x: { time: true }, mb: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } }, rec: { range: function (u, min, max) { return [0, Math.max(10, max * 1.1)]; } } },
+      scales: {
+        x: { time: true },
+        mb: {
+          range: function (u, min, max) {
+            return [0, Math.max(1, max * 1.1)];
+          },
+        },
+        rec: {
+          range: function (u, min, max) {
+            return [0, Math.max(10, max * 1.1)];
+          },
+        },
+      },
       series: [
         {},
-        { label: 'MB/s', scale: 'mb', stroke: '#2f6fdb', width: 2, fill: 'rgba(47,111,219,0.12)', value: function (u, v) { return v == null ? '–' : v.toFixed(2); } },
-        { label: 'records/s', scale: 'rec', stroke: '#1f9d55', width: 1.5, dash: [6, 4], value: function (u, v) { return v == null ? '–' : count(v); } },
+        {
+          label: 'MB/s',
+          scale: 'mb',
+          stroke: '#2f6fdb',
+          width: 2,
+          fill: 'rgba(47,111,219,0.12)',
+          value: function (u, v) {
+            return v == null ? '–' : v.toFixed(2);
+          },
+        },
+        {
+          label: 'records/s',
+          scale: 'rec',
+          stroke: '#1f9d55',
+          width: 1.5,
+          dash: [6, 4],
+          value: function (u, v) {
+            return v == null ? '–' : count(v);
+          },
+        },
       ],
-      axes: [
-        {},
-        { scale: 'mb', label: 'MB/s', size: 60 },
-        { scale: 'rec', label: 'records/s', side: 1, size: 70, grid: { show: false } },
-      ],
+      axes: [{}, { scale: 'mb', label: 'MB/s', size: 60 }, { scale: 'rec', label: 'records/s', side: 1, size: 70, grid: { show: false } }],
     };
     state.plot = new uPlot(opts, state.data, box);
-    window.addEventListener('resize', function () { state.plot.setSize({ width: Math.max(300, box.clientWidth), height: 260 }); });
+    window.addEventListener('resize', function () {
+      state.plot.setSize({ width: Math.max(300, box.clientWidth), height: 260 });
+    });
   }
 
   function appendPoints(points) {
@@ -92,33 +128,44 @@
 
   function renderNodes(nodes) {
     if (!nodes.length) return replace($('nodes'), [el('tr', {}, [el('td', { colspan: '8', class: 'muted', text: 'no nodes yet' })])]);
-    replace($('nodes'), nodes.map(function (n) {
-      var load = n.load || {};
-      return el('tr', { 'data-node-id': n.nodeId, class: 'node' }, [
-        el('td', { text: n.nodeId }),
-        el('td', { class: 'health-' + n.health, text: n.health }),
-        el('td', { text: n.status }),
-        el('td', { class: 'num', text: (load.inFlight || 0) + '/' + (load.concurrency == null ? '?' : load.concurrency) }),
-        el('td', { class: 'num', text: String(load.chunksDone || 0) }),
-        el('td', { class: 'num', text: age(n.heartbeatAgeMs) }),
-        el('td', { text: n.configVersion == null ? '–' : 'v' + n.configVersion }),
-        el('td', { text: n.failureDomain }),
-      ]);
-    }));
+    replace(
+      $('nodes'),
+      nodes.map(function (n) {
+        var load = n.load || {};
+        return el('tr', { 'data-node-id': n.nodeId, class: 'node' }, [
+          el('td', { text: n.nodeId }),
+          el('td', { class: 'health-' + n.health, text: n.health }),
+          el('td', { text: n.status }),
+          el('td', { class: 'num', text: (load.inFlight || 0) + '/' + (load.concurrency == null ? '?' : load.concurrency) }),
+          el('td', { class: 'num', text: String(load.chunksDone || 0) }),
+          el('td', { class: 'num', text: age(n.heartbeatAgeMs) }),
+          el('td', { text: n.configVersion == null ? '–' : 'v' + n.configVersion }),
+          el('td', { text: n.failureDomain }),
+        ]);
+      }),
+    );
   }
 
   function renderQueues(q) {
-    var rows = [['work', q.work, false], ['work DLQ', q.workDlq, true], ['ingest-events', q.ingestEvents, false], ['ingest-events DLQ', q.ingestEventsDlq, true]];
-    replace($('queues'), rows.map(function (r) {
-      var d = r[1];
-      var cls = (r[2] ? 'dlq' : '') + (r[2] && d.visible + d.inFlight > 0 ? ' nonzero' : '');
-      return el('tr', { class: cls, 'data-queue': r[0] }, [
-        el('td', { text: r[0] + (d.error ? ' (unreadable)' : '') }),
-        el('td', { class: 'num', text: String(d.visible) }),
-        el('td', { class: 'num', text: String(d.inFlight) }),
-        el('td', { class: 'num', text: String(d.delayed) }),
-      ]);
-    }));
+    var rows = [
+      ['work', q.work, false],
+      ['work DLQ', q.workDlq, true],
+      ['ingest-events', q.ingestEvents, false],
+      ['ingest-events DLQ', q.ingestEventsDlq, true],
+    ];
+    replace(
+      $('queues'),
+      rows.map(function (r) {
+        var d = r[1];
+        var cls = (r[2] ? 'dlq' : '') + (r[2] && d.visible + d.inFlight > 0 ? ' nonzero' : '');
+        return el('tr', { class: cls, 'data-queue': r[0] }, [
+          el('td', { text: r[0] + (d.error ? ' (unreadable)' : '') }),
+          el('td', { class: 'num', text: String(d.visible) }),
+          el('td', { class: 'num', text: String(d.inFlight) }),
+          el('td', { class: 'num', text: String(d.delayed) }),
+        ]);
+      }),
+    );
   }
 
   function renderReplicas(s) {
@@ -131,25 +178,31 @@
     $('object-count').textContent = '(' + objects.length + ')';
     if (!objects.length) return;
     var shown = objects.slice(-200).reverse();
-    replace($('objects'), shown.map(function (o) {
-      var pct = o.chunkCount > 0 ? Math.floor((o.chunksDone / o.chunkCount) * 100) : 0;
-      var failed = o.failedChunks > 0 || o.status === 'FAILED';
-      var cls = 'object' + (failed ? ' failed' : o.status === 'COMPLETE' ? ' complete' : '');
-      return el('div', { class: cls, 'data-key': o.key, 'data-object-id': o.objectId, 'data-pct': String(pct) }, [
-        el('div', { class: 'key', title: o.key, text: o.key }),
-        el('div', { class: 'bar' }, [el('div', { class: 'fill', style: 'width:' + pct + '%' })]),
-        el('div', { class: 'pct', text: pct + '%' }),
-        el('div', { class: 'detail', text: o.chunksDone + '/' + o.chunkCount + ' chunks · ' + bytes(o.bytesDone) + ' · ' + (failed ? 'FAILED(' + o.failedChunks + ')' : o.status) }),
-      ]);
-    }));
+    replace(
+      $('objects'),
+      shown.map(function (o) {
+        var pct = o.chunkCount > 0 ? Math.floor((o.chunksDone / o.chunkCount) * 100) : 0;
+        var failed = o.failedChunks > 0 || o.status === 'FAILED';
+        var cls = 'object' + (failed ? ' failed' : o.status === 'COMPLETE' ? ' complete' : '');
+        return el('div', { class: cls, 'data-key': o.key, 'data-object-id': o.objectId, 'data-pct': String(pct) }, [
+          el('div', { class: 'key', title: o.key, text: o.key }),
+          el('div', { class: 'bar' }, [el('div', { class: 'fill', style: 'width:' + pct + '%' })]),
+          el('div', { class: 'pct', text: pct + '%' }),
+          el('div', { class: 'detail', text: o.chunksDone + '/' + o.chunkCount + ' chunks · ' + bytes(o.bytesDone) + ' · ' + (failed ? 'FAILED(' + o.failedChunks + ')' : o.status) }),
+        ]);
+      }),
+    );
   }
 
   function renderErrors(errors) {
     if (!errors.length) return replace($('errors'), [el('li', { class: 'muted', style: 'color:inherit', text: 'none' })]);
-    replace($('errors'), errors.map(function (e) {
-      var where = e.chunk != null ? ' chunk ' + e.chunk + (e.attempt ? ' (attempt ' + e.attempt + ')' : '') : '';
-      return el('li', { 'data-kind': e.kind, text: e.kind + ' · ' + e.objectKey + where + ': ' + e.message });
-    }));
+    replace(
+      $('errors'),
+      errors.map(function (e) {
+        var where = e.chunk != null ? ' chunk ' + e.chunk + (e.attempt ? ' (attempt ' + e.attempt + ')' : '') : '';
+        return el('li', { 'data-kind': e.kind, text: e.kind + ' · ' + e.objectKey + where + ': ' + e.message });
+      }),
+    );
   }
 
   function get(path) {
@@ -182,7 +235,9 @@
         $('state').textContent = 'disconnected: ' + err.message;
         $('state').className = 'pill stale';
       })
-      .then(function () { setTimeout(poll, Math.max(0, POLL_MS - (Date.now() - started))); });
+      .then(function () {
+        setTimeout(poll, Math.max(0, POLL_MS - (Date.now() - started)));
+      });
   }
 
   makePlot();

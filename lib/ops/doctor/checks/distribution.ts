@@ -39,7 +39,7 @@ export function checkReplication(e: DoctorEvidence, f: Figures): Finding | undef
     evidence,
     recommendation: lagging
       ? `each agent pulls its shards one at a time: more nodes share the pulls, or look for slow disks or network on the nodes with the most assigned replicas${busiest ? ` (${busiest.nodeId}: ${formatCount(busiest.replicas)})` : ''}`
-      : 'replicas catch up as nodes pull them; if the count stays, check the leader\'s replica repair (shardline status: LEADER)',
+      : "replicas catch up as nodes pull them; if the count stays, check the leader's replica repair (shardline status: LEADER)",
     score: lagging ? 0.45 : 0.3,
   };
 }
@@ -67,7 +67,8 @@ export function checkSkew(e: DoctorEvidence, f: Figures): Finding | undefined {
     const smallest = [...domains].reduce((a, b) => (b[1] < a[1] ? b : a));
     recommendation = `balance the failure domains: with R=${e.replication.factor} every shard keeps a replica in each of ${Math.min(domains.size, e.replication.factor)} domains, so the ${smallest[1] === 1 ? 'only node' : `${smallest[1]} nodes`} of ${smallest[0]} hold${smallest[1] === 1 ? 's' : ''} a replica of ${smallest[1] === 1 ? 'every' : 'a large share of every'} shard; put as many nodes (or as much cache) in each domain`;
   } else {
-    recommendation = 'placement skew not explained by cache weights or failure domains: nodes that joined after most shards were placed hold fewer (existing shards are not rebalanced); it evens out as new shards arrive. Check each node\'s advertised cache capacity (cacheCapacityGiB)';
+    recommendation =
+      "placement skew not explained by cache weights or failure domains: nodes that joined after most shards were placed hold fewer (existing shards are not rebalanced); it evens out as new shards arrive. Check each node's advertised cache capacity (cacheCapacityGiB)";
   }
   return {
     stage: 'skewed-placement',

@@ -16,10 +16,14 @@ export function checkErrors(e: DoctorEvidence, _f: Figures): Finding | undefined
   const erring = errors >= 3 && share >= ERROR_SHARE;
   if (!dlq && !ingestDlq && !erring && !e.ledger.failedChunks) return undefined;
   const evidence: string[] = [];
-  if (dlq || e.ledger.failedChunks) evidence.push(`${formatCount(Math.max(dlq, e.ledger.failedChunks))} chunk(s) dead-lettered (work DLQ ${formatCount(dlq)}; FAILED in the ledger ${formatCount(e.ledger.failedChunks)})`);
+  if (dlq || e.ledger.failedChunks)
+    evidence.push(`${formatCount(Math.max(dlq, e.ledger.failedChunks))} chunk(s) dead-lettered (work DLQ ${formatCount(dlq)}; FAILED in the ledger ${formatCount(e.ledger.failedChunks)})`);
   if (ingestDlq) evidence.push(`${formatCount(ingestDlq)} ingest event(s) could not be planned (ingest-events DLQ)`);
   if (errors) {
-    const kinds = Object.entries(e.metrics.chunkErrorsByKind).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${formatCount(n)}`).join(', ');
+    const kinds = Object.entries(e.metrics.chunkErrorsByKind)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ${formatCount(n)}`)
+      .join(', ');
     evidence.push(`${formatCount(errors)} chunk error(s) in ${windowText(e.windowSeconds)}: ${pct(share)} of attempts${kinds ? ` (${kinds})` : ''}`);
   }
   const redrive = [dlq || e.ledger.failedChunks ? 'shardline redrive' : '', ingestDlq ? 'shardline redrive --queue ingest' : ''].filter(Boolean).join(' and ');

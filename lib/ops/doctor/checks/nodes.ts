@@ -84,9 +84,10 @@ export function checkTooFewNodes(e: DoctorEvidence, f: Figures): Finding | undef
   const needed = nodesNeeded(f);
   const add = needed !== undefined ? Math.max(1, needed - f.live.length) : undefined;
   const target = f.plannedPerSecond !== undefined ? `keep up with ${perSecond(f.plannedPerSecond, 'chunks')} and drain` : 'drain';
-  let recommendation = add !== undefined
-    ? `add ${add} node${add === 1 ? '' : 's'} (${f.live.length} → ${f.live.length + add}) to ${target} the ${formatCount(f.backlog)} waiting chunks in about ${THRESHOLDS.drainSeconds / 60} minutes`
-    : `add nodes: every node is busy and ${formatCount(f.backlog)} chunks wait`;
+  let recommendation =
+    add !== undefined
+      ? `add ${add} node${add === 1 ? '' : 's'} (${f.live.length} → ${f.live.length + add}) to ${target} the ${formatCount(f.backlog)} waiting chunks in about ${THRESHOLDS.drainSeconds / 60} minutes`
+      : `add nodes: every node is busy and ${formatCount(f.backlog)} chunks wait`;
   const io = f.shares.filter((s) => s.stage === 'download' || s.stage === 'upload').reduce((n, s) => n + s.share, 0);
   const raise = concurrencyRaise(e, f);
   if (raise && io >= 0.5) {
@@ -94,4 +95,3 @@ export function checkTooFewNodes(e: DoctorEvidence, f: Figures): Finding | undef
   }
   return { stage: 'too-few-nodes', severity: 'warning', title: `too few nodes: every node is busy and ${formatCount(f.backlog)} chunks wait`, evidence, recommendation, score: 0.5 };
 }
-

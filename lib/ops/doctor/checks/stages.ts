@@ -20,14 +20,11 @@ export function checkSlowStage(e: DoctorEvidence, f: Figures): Finding | undefin
   if (significantThrottles(service, f.seconds)) return undefined;
 
   const total = e.metrics.latency.total;
-  const figure = top.stat.p90Ms !== undefined && total?.p90Ms !== undefined
-    ? `p90 ${top.stage} ${formatMs(top.stat.p90Ms)} of ${formatMs(total.p90Ms)} total`
-    : `mean ${top.stage} ${formatMs(top.stat.meanMs)} of ${formatMs(f.totalMeanMs ?? top.stat.meanMs)} total per chunk`;
-  const evidence = [
-    ...f.shares.map((s) => shareLine(s)),
-    busyLine(e, f),
-    `work queue: ${formatCount(f.backlog)} chunks waiting`,
-  ];
+  const figure =
+    top.stat.p90Ms !== undefined && total?.p90Ms !== undefined
+      ? `p90 ${top.stage} ${formatMs(top.stat.p90Ms)} of ${formatMs(total.p90Ms)} total`
+      : `mean ${top.stage} ${formatMs(top.stat.meanMs)} of ${formatMs(f.totalMeanMs ?? top.stat.meanMs)} total per chunk`;
+  const evidence = [...f.shares.map((s) => shareLine(s)), busyLine(e, f), `work queue: ${formatCount(f.backlog)} chunks waiting`];
   return {
     stage: STAGE_OF[top.stage],
     severity: 'warning',

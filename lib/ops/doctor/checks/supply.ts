@@ -16,7 +16,10 @@ export function checkControl(e: DoctorEvidence, f: Figures): Finding | undefined
     stage: 'control',
     severity: 'warning',
     title: `the pipeline is ${state}: ${formatCount(f.backlog)} chunks and ${formatCount(f.ingestBacklog)} ingest events wait`,
-    evidence: [`desired state ${state}${e.pipeline.reason ? ` (reason: ${e.pipeline.reason})` : ''}: ${holds}`, `work queue ${formatCount(f.backlog)}, ingest-events queue ${formatCount(f.ingestBacklog)}`],
+    evidence: [
+      `desired state ${state}${e.pipeline.reason ? ` (reason: ${e.pipeline.reason})` : ''}: ${holds}`,
+      `work queue ${formatCount(f.backlog)}, ingest-events queue ${formatCount(f.ingestBacklog)}`,
+    ],
     recommendation: 'resume when ready: shardline control resume --reason "<why>" (shardline control history shows who paused it and why)',
     score: 0.95,
   };
@@ -39,7 +42,8 @@ export function checkChunker(e: DoctorEvidence, f: Figures): Finding | undefined
     severity: 'warning',
     title: `the chunker is the bottleneck: ${formatCount(f.ingestBacklog)} ingest events wait while the nodes idle`,
     evidence,
-    recommendation: 'raise the chunker\'s concurrency (stage config chunker.maxConcurrency, default 10; the SQS event source allows up to 1,000 and scales by about 300 concurrent invocations a minute) and check its errors and throttles on the dashboard',
+    recommendation:
+      "raise the chunker's concurrency (stage config chunker.maxConcurrency, default 10; the SQS event source allows up to 1,000 and scales by about 300 concurrent invocations a minute) and check its errors and throttles on the dashboard",
     score: 0.6,
   };
 }
@@ -78,7 +82,7 @@ export function checkIdleBacklog(e: DoctorEvidence, f: Figures): Finding | undef
     severity: 'warning',
     title: `backlog: ${formatCount(f.backlog)} chunks wait but the nodes are ${Math.round(f.utilization * 100)}% busy`,
     evidence: [`work queue: ${formatCount(f.backlog)} visible, ${formatCount(e.queues.work.inFlight)} in flight (received, not deleted)`, busyLine(e, f)],
-    recommendation: 'the agents are not taking work: check shardline status (each node\'s OBEYS column and config version) and the agents\' logs for receive or lease errors',
+    recommendation: "the agents are not taking work: check shardline status (each node's OBEYS column and config version) and the agents' logs for receive or lease errors",
     score: 0.55,
   };
 }

@@ -60,6 +60,9 @@ function throttleLine(service: string, what: string, count: number, e: DoctorEvi
 function loweredConcurrency(e: DoctorEvidence, f: Figures): string[] {
   const lowered = f.live.filter((n) => n.concurrency > 0 && n.concurrency < configuredSlots(n, e.pipeline.concurrencyPerNode));
   if (!lowered.length) return [];
-  const shown = lowered.slice(0, 3).map((n) => `${n.nodeId} ${n.concurrency} of ${configuredSlots(n, e.pipeline.concurrencyPerNode)}`).join(', ');
+  const shown = lowered
+    .slice(0, 3)
+    .map((n) => `${n.nodeId} ${n.concurrency} of ${configuredSlots(n, e.pipeline.concurrencyPerNode)}`)
+    .join(', ');
   return [`agents lowered their concurrency while throttled: ${shown}${lowered.length > 3 ? ', …' : ''}`];
 }
