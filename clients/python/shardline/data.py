@@ -101,8 +101,9 @@ class ShardlineDataset:
     def _order(self) -> EpochOrder:
         return EpochOrder([s.records for s in self.index.shards], self.index.identity, self.seed, self.epoch, self.shuffle, self.shuffle_window)
 
-    def _configure_loader(self, num_workers: int, batch_size: int) -> None:
-        """Tell the dataset how the DataLoader deals its samples (``shardline.torch`` does)."""
+    def configure_loader(self, num_workers: int, batch_size: int) -> None:
+        """Tell the dataset the DataLoader's worker count and batch size, which fix the order the
+        training loop receives samples in, for ``state_dict``. ``ShardlineDataLoader`` calls it."""
         self._loader = (max(int(num_workers), 1), max(int(batch_size), 1))
 
     def _start_pass(self) -> None:

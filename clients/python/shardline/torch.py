@@ -54,7 +54,7 @@ class ShardlineDataLoader(DataLoader):
 
     def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
         dataset: ShardlineDataset = self.dataset  # type: ignore[assignment]
-        dataset._configure_loader(self.num_workers, self.batch_size or 1)
+        dataset.configure_loader(self.num_workers, self.batch_size or 1)
         dataset._start_pass()
         self._samples = 0
         unbatched = self.batch_size is None

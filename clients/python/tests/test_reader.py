@@ -97,7 +97,7 @@ class YieldTests(ReaderTestCase):
 class WorkerSplitTests(ReaderTestCase):
     def test_workers_split_a_rank_without_overlap_in_dataloader_order(self):
         ds = open_ds(self.data, self.cache, rank=1, world_size=2, seed=2)
-        ds._configure_loader(num_workers=3, batch_size=4)
+        ds.configure_loader(num_workers=3, batch_size=4)
         streams = []
         for worker in range(3):
             with mock.patch("shardline.data._worker_info", return_value=(worker, 3)):
