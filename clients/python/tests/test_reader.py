@@ -172,6 +172,20 @@ class ErrorTests(unittest.TestCase):
         ds = ShardlineDataset(data.index_path, rank=0, world_size=1, shuffle=False, cache_dir=data.cache("h"))
         self.assertEqual([r["id"] for r in ds], data.all_ids)
 
+    def test_multi_member_gzip_and_a_missing_final_newline_are_read(self):
+        import gzip
+        import hashlib
+        data = Dataset(self.tmp, [6])
+        key = data.index["shards"][0]["key"]
+        lines = [json.dumps({"id": f"0:{i}"}) for i in range(6)]
+        body = gzip.compress(("\n".join(lines[:4]) + "\n").encode()) + gzip.compress("\n".join(lines[4:]).encode())
+        data.files[key] = body
+        data.index["shards"][0].update(sha256=hashlib.sha256(body).hexdigest(), bytes=len(body))
+        with open(data.index_path, "w") as f:
+            json.dump(data.index, f)
+        ds = ShardlineDataset(data.index_path, rank=0, world_size=1, shuffle=False, cache_dir=data.cache("h"))
+        self.assertEqual([r["id"] for r in ds], [f"0:{i}" for i in range(6)])
+
     def test_unknown_codec_is_refused_clearly(self):
         data = Dataset(self.tmp, [5])
         data.index["shards"][0]["codec"] = "zstd"
