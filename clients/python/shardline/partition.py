@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Iterable, Iterator, List, Sequence, Tuple
 
-from .spans import SpanSeq, subtract
+from .spans import SpanSeq, merge, subtract
 
 
 @dataclass(frozen=True)
@@ -152,5 +152,5 @@ def rank_items(remaining: SpanSeq, layout: Layout, rank: int) -> List[Tuple[int,
 
 
 def spans_from_json(value: Iterable[Sequence[int]]) -> SpanSeq:
-    """Parse a state's ``remaining`` list of ``[start, stop]`` pairs."""
-    return SpanSeq((int(a), int(b), 0) for a, b in value)
+    """Parse a state's ``remaining`` list of ``[start, stop]`` pairs (sorted, merged)."""
+    return SpanSeq((a, b, 0) for a, b in merge(value))
