@@ -16,6 +16,8 @@ export interface NodeIdentity {
   cacheDir: string;
   cacheCapacityBytes: number;
   labels?: Record<string, string>;
+  /** The ECS task the agent runs in now (on ECS): a task-stopped event marks the node DEAD only while its record still names that task. */
+  taskArn?: string;
 }
 
 /** The node's current load, carried by every heartbeat, with what it obeys of the control plane. */
@@ -47,6 +49,9 @@ export interface NodeItem extends NodeIdentity {
   silentForMs?: number;
   recoveredAt?: number;
   recovery?: Record<string, number>;
+  /** Why the node was asked to leave (Spot interruption, scale-in), and when: set by {@link NodeRegistry.markLeaving}. */
+  drainReason?: string;
+  drainRequestedAt?: number;
 }
 
 const nodeKey = (nodeId: string) => ({ pk: `NODE#${nodeId}`, sk: 'NODE' });
@@ -178,5 +183,56 @@ export class NodeRegistry {
   async healthy(timeoutMs: number, now = Date.now(), maxAgeMs = 0): Promise<NodeItem[]> {
     const nodes = maxAgeMs > 0 ? await this.recent(maxAgeMs) : await this.list();
     return nodes.filter((n) => n.status === 'ACTIVE' && now - n.lastHeartbeat <= timeoutMs);
+  }
+
+  /**
+   * Asks a node to leave because its host is going away (a Spot interruption notice, an Auto
+   * Scaling scale-in): status DRAINING with `drainReason` and `drainRequestedAt`, so the agent
+   * on that host drains and hands off its replicas. Returns false for an unknown or DEAD node.
+   */
+  async markLeaving(nodeId: string, reason: string, now = Date.now()): Promise<boolean> {
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(nodeId),
+          UpdateExpression: 'SET #s = :draining, drainReason = :reason, drainRequestedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':draining': 'DRAINING', ':dead': 'DEAD', ':reason': reason.slice(0, 500), ':now': now },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Declares DEAD the node whose record still names `taskArn` (an ECS task-stopped event). A node
+   * is a host: once a replacement task has rejoined, the record names the new task and the old
+   * task's event changes nothing. Returns the node id it marked, or undefined. Reads the nodes
+   * table once (task-stopped events are rare; the table holds one item per host).
+   */
+  async markTaskStopped(taskArn: string, reason: string, now = Date.now()): Promise<string | undefined> {
+    const [node] = await scanAll<Pick<NodeItem, 'nodeId'>>(this.doc, {
+      TableName: this.table,
+      ConsistentRead: true,
+      ProjectionExpression: 'nodeId',
+      FilterExpression: 'taskArn = :task AND #s <> :dead',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':task': taskArn, ':dead': 'DEAD' },
+    });
+    if (!node) return undefined;
+    const marked = await conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(node.nodeId),
+          UpdateExpression: 'SET #s = :dead, deadAt = :now, detectedBy = :by, silentForMs = :now - lastHeartbeat',
+          ConditionExpression: 'taskArn = :task AND #s <> :dead',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':dead': 'DEAD', ':now': now, ':task': taskArn, ':by': `task-stopped: ${reason}`.slice(0, 500) },
+        }),
+      ),
+    );
+    return marked ? node.nodeId : undefined;
   }
 }
