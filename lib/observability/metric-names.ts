@@ -73,3 +73,9 @@ export const DIMENSION_SETS_READ = {
   [AgentMetric.chunkErrors]: [[STAGE_DIMENSION], [STAGE_DIMENSION, ERROR_KIND_DIMENSION]],
   [AgentMetric.throttles]: [[STAGE_DIMENSION, SERVICE_DIMENSION]],
 } as const;
+
+/** Host-leaving Lambda metrics (EMF through Powertools Metrics). */
+export const HostLeavingMetric = {
+  /** Nodes asked to leave (DRAINING) because their host got a Spot interruption notice or is scaled in. */
+  nodesMarkedLeaving: 'NodesMarkedLeaving',
+} as const;
