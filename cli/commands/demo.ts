@@ -5,7 +5,7 @@ import { createAwsClients } from '../../lib/aws/clients';
 import { chunkIdOf } from '../../lib/chunking/chunk';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
 import { ingestPath } from '../../lib/ingest/ingest-path';
-import { createIngestProgress } from '../../lib/ingest/progress-bar';
+import { createIngestProgress } from '../progress-bar';
 import { generateJsonlDataset } from '../../local/dataset';
 import { parseSize } from '../../lib/units';
 import { startLocalEnvironment } from '../../local/environment';

@@ -1,5 +1,5 @@
 import { ingestPath } from '../../lib/ingest/ingest-path';
-import { createIngestProgress } from '../../lib/ingest/progress-bar';
+import { createIngestProgress } from '../progress-bar';
 import { resolveTarget } from '../../lib/aws/target';
 
 /** `shardline ingest <source>`: copies into the ingest bucket with a progress bar. */

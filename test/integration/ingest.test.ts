@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { ingestPath, type IngestProgress } from '../../lib/ingest/ingest-path';
-import { createIngestProgress } from '../../lib/ingest/progress-bar';
+import { createIngestProgress } from '../../cli/progress-bar';
 
 /** Relative path → content of the local source folder; `big.bin` is over 10 MB to force multipart. */
 const FILES: Record<string, Buffer> = {

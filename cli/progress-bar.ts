@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { IngestProgress } from './ingest-path';
+import type { IngestProgress } from '../lib/ingest/ingest-path';
 
 /** A progress display for {@link ingestPath}'s `onProgress`; call `stop()` when the ingest ends. */
 export interface IngestProgressBar {
