@@ -10,7 +10,8 @@ import { conditionally } from '../aws/conditional-write';
  * creates the run item (control table, pk `RUN`), lists the prefix page by page into the
  * ingest-events queue and counts what it listed; the chunker records each listed key as a member
  * (ledger, pk `RUN#<runId>`); the leader settles a run once every member is done, writing the run
- * manifest, and the state machine, which waits on the run item, reports the result.
+ * manifest, and the state machine, which waits on the run item, reports the result. A run whose
+ * input asked for a dataset index (`index: { name }`) gets it built by the leader as it settles.
  */
 export type RunStatus = 'RUNNING' | 'COMPLETE' | 'FAILED';
 
@@ -28,7 +29,24 @@ export interface RunItem {
   completedAt?: string;
   manifestKey?: string;
   failedChunks?: number;
+  /** The dataset index the run's input asked for, built when the run completes. */
+  index?: { name: string };
+  /** Set on settling when the index was built: its version and key in the processed bucket. */
+  indexVersion?: number;
+  indexKey?: string;
+  /** Set on settling when the index could not be built (the run's data is processed all the same). */
+  indexError?: string;
 }
+
+/** What became of the index a run asked for. */
+export type RunIndexOutcome = { name: string; version: number; key: string } | { name: string; error: string };
+
+/**
+ * Builds the index a run asked for (`lib/dataset`'s `buildRunIndex`, injected: the dataset layer
+ * sits above the ledger). Resolves with `{ error }` when the index can never be built from this
+ * run (a refusal); rejects on a passing failure, so the run is settled on a later sweep.
+ */
+export type RunIndexBuilder = (run: RunItem, members: RunMember[], objects: ReadonlyMap<string, ObjectItem>) => Promise<RunIndexOutcome>;
 
 export interface RunMember {
   key: string;
@@ -47,6 +65,8 @@ export interface RunManifest {
   totals: RecordCounts & { objects: number; objectsComplete: number; objectsFailed: number; objectsGone: number; chunks: number };
   objects: Array<{ key: string; objectId?: string; status: string; chunks?: number; manifestKey?: string } & Partial<RecordCounts>>;
   failedChunks: Array<{ key: string; objectId: string; error?: string; count: number }>;
+  /** The dataset index the run asked for, or why it could not be built. */
+  index?: RunIndexOutcome;
 }
 
 const RUN_PK = 'RUN';
@@ -94,27 +114,24 @@ export class RunLedger {
 
   /** The object items of the members, 100 per BatchGet. */
   async objectsOf(members: RunMember[]): Promise<Map<string, ObjectItem>> {
-    const ids = [...new Set(members.map((m) => m.objectId).filter((id): id is string => Boolean(id)))];
-    const found = new Map<string, ObjectItem>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let request: BatchGetCommandInput['RequestItems'] | undefined = { [this.ledgerTable]: { Keys: ids.slice(i, i + 100).map((id) => keys.object(id)), ConsistentRead: true } };
-      while (request && Object.keys(request).length) {
-        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of (out.Responses?.[this.ledgerTable] ?? []) as ObjectItem[]) found.set(item.objectId, item);
-        request = out.UnprocessedKeys;
-      }
-    }
-    return found;
+    return objectItemsById(
+      this.doc,
+      this.ledgerTable,
+      members.map((m) => m.objectId).filter((id): id is string => Boolean(id)),
+    );
   }
 
   /** Marks a run finished with its manifest, once (returns false if it was already settled). */
   async settle(run: RunItem, manifest: RunManifest, manifestKey: string): Promise<boolean> {
+    const index = manifest.index;
+    const indexSet = !index ? '' : 'error' in index ? ', indexError = :indexError' : ', indexVersion = :indexVersion, indexKey = :indexKey';
+    const indexValues = !index ? {} : 'error' in index ? { ':indexError': index.error } : { ':indexVersion': index.version, ':indexKey': index.key };
     return conditionally(
       this.doc.send(
         new UpdateCommand({
           TableName: this.controlTable,
           Key: { pk: RUN_PK, sk: run.runId },
-          UpdateExpression: 'SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej',
+          UpdateExpression: `SET #s = :status, completedAt = :at, manifestKey = :key, failedChunks = :failed, objectsFailed = :objFailed, recordsIn = :in, recordsOut = :out, recordsRejected = :rej${indexSet}`,
           ConditionExpression: '#s = :running',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: {
@@ -127,11 +144,27 @@ export class RunLedger {
             ':out': manifest.totals.recordsOut,
             ':rej': manifest.totals.recordsRejected,
             ':running': 'RUNNING',
+            ...indexValues,
           },
         }),
       ),
     );
   }
+}
+
+/** The object items of the given ids (those that exist), 100 per strongly consistent BatchGet. */
+export async function objectItemsById(doc: DynamoDBDocumentClient, ledgerTable: string, objectIds: string[]): Promise<Map<string, ObjectItem>> {
+  const ids = [...new Set(objectIds)];
+  const found = new Map<string, ObjectItem>();
+  for (let i = 0; i < ids.length; i += 100) {
+    let request: BatchGetCommandInput['RequestItems'] | undefined = { [ledgerTable]: { Keys: ids.slice(i, i + 100).map((id) => keys.object(id)), ConsistentRead: true } };
+    while (request && Object.keys(request).length) {
+      const out: BatchGetCommandOutput = await doc.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of (out.Responses?.[ledgerTable] ?? []) as ObjectItem[]) found.set(item.objectId, item);
+      request = out.UnprocessedKeys;
+    }
+  }
+  return found;
 }
 
 /** An object is done when complete, or when every chunk is either processed or failed. */
@@ -189,20 +222,34 @@ export function buildRunManifest(run: RunItem, members: RunMember[], objects: Ma
   };
 }
 
-/** The leader's sweep: settles every finished run (manifest first, then the run item). */
-export async function settleRuns(deps: { runs: RunLedger; s3: S3Client; processedBucket: string; log?: Log }): Promise<number> {
+/**
+ * The leader's sweep: settles every finished run (its index if it asked for one, then the run
+ * manifest, then the run item). A run that completed but whose index could not be built still
+ * settles COMPLETE, with the reason in `indexError`.
+ */
+export async function settleRuns(deps: { runs: RunLedger; s3: S3Client; processedBucket: string; log?: Log; buildIndex?: RunIndexBuilder }): Promise<number> {
   let settled = 0;
   for (const run of await deps.runs.active()) {
     if (!run.listingComplete) continue;
     const members = await deps.runs.members(run.runId);
     if (members.length < run.objectsListed) continue;
-    const manifest = buildRunManifest(run, members, await deps.runs.objectsOf(members));
+    const objects = await deps.runs.objectsOf(members);
+    const manifest = buildRunManifest(run, members, objects);
     if (!manifest) continue;
+    if (run.index && manifest.status === 'COMPLETE') {
+      try {
+        manifest.index = deps.buildIndex ? await deps.buildIndex(run, members, objects) : { name: String(run.index.name), error: 'this leader has no index builder' };
+      } catch (err) {
+        deps.log?.('warn', 'run index failed; retrying on the next sweep', { runId: run.runId, error: (err as Error).message });
+        continue;
+      }
+    }
     const key = runManifestKey(run.runId);
     await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
     if (await deps.runs.settle(run, manifest, key)) {
       settled++;
       deps.log?.(manifest.status === 'COMPLETE' ? 'info' : 'warn', `run ${manifest.status.toLowerCase()}`, { runId: run.runId, manifestKey: key, ...manifest.totals });
+      if (manifest.index) deps.log?.('error' in manifest.index ? 'error' : 'info', 'error' in manifest.index ? 'run index not built' : 'run index built', { runId: run.runId, ...manifest.index });
     }
   }
   return settled;
