@@ -4,6 +4,7 @@ import { LeaderLease } from '../cluster/leader-lease';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ControlTable } from '../control/control-state';
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
+import { buildRunIndex } from '../dataset/create-index';
 import { finalizeFinishedObjects } from '../ledger/manifest';
 import { RunLedger, settleRuns } from '../ledger/run-ledger';
 import { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
@@ -20,7 +21,14 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
   const chores = new LeaderChores({
     publishActivity: (now) => publishActivity(deps, controlTable, worker.config, now),
     finalizeObjects: () => finalizeFinishedObjects(worker),
-    settleRuns: () => settleRuns({ runs, s3: deps.s3, processedBucket: names.processedBucket, log }),
+    settleRuns: () =>
+      settleRuns({
+        runs,
+        s3: deps.s3,
+        processedBucket: names.processedBucket,
+        log,
+        buildIndex: (run, members, objects) => buildRunIndex({ ...names, s3: deps.s3, doc: deps.doc }, run, members, objects),
+      }),
     desired: () => control.current().state.desired,
     lastActionAt: () => control.lastActionAt,
     clock,
