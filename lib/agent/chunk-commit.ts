@@ -42,6 +42,7 @@ function replicaItems(msg: ChunkMessage, outcome: ChunkOutcome, nodes: Placement
     shardKey: outcome.shard.key,
     sha256: outcome.shard.sha256,
     bytes: outcome.shard.bytes,
+    records: outcome.counts.recordsOut,
     status: 'ASSIGNED',
     assignedAt,
   }));

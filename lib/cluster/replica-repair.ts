@@ -85,6 +85,7 @@ export async function topUpShortShards(deps: { doc: DynamoDBDocumentClient; ledg
         shardKey: chunk.shard.key,
         sha256: chunk.shard.sha256,
         bytes: chunk.shard.bytes,
+        records: chunk.recordsOut,
         status: 'ASSIGNED',
         assignedAt: new Date().toISOString(),
       };

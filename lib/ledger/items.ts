@@ -96,7 +96,8 @@ export interface ChunkItem extends Partial<RecordCounts> {
   lastError?: string;
 }
 
-export type ReplicaStatus = 'ASSIGNED' | 'PRESENT';
+/** REFUSED: the node's cache has no room for it (see `refusedReason`); it is pulled once room is made. */
+export type ReplicaStatus = 'ASSIGNED' | 'PRESENT' | 'REFUSED';
 
 /** One shard assigned to one node's cache. */
 export interface ReplicaItem {
@@ -108,10 +109,15 @@ export interface ReplicaItem {
   shardKey: string;
   sha256: string;
   bytes: number;
+  /** Records in the shard (the chunk's `recordsOut`); absent on items written before it was recorded. */
+  records?: number;
   status: ReplicaStatus;
   assignedAt: string;
   presentAt?: string;
   localPath?: string;
+  /** Why the node's cache refused the shard, while REFUSED. */
+  refusedReason?: string;
+  refusedAt?: string;
 }
 
 export const ZERO_COUNTS: RecordCounts = { recordsIn: 0, recordsOut: 0, recordsRejected: 0, recordsFiltered: 0, bytesIn: 0 };
