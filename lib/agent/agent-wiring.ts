@@ -3,6 +3,7 @@
  * clients, the ledgers and the other parts. The parts themselves know nothing of AWS.
  */
 import { handBackLeases, placementOf } from '../cluster/failure-detector';
+import { ReplicaMoves } from '../cluster/replica-moves';
 import { ControlTable, leasingAllowed } from '../control/control-state';
 import { ControlWatcher } from '../control/control-watcher';
 import { ChunkLedger } from '../ledger/chunk-ledger';
@@ -15,6 +16,7 @@ import { ControlFollower } from './control-follower';
 import type { LeaderDuties } from './leader-duties';
 import { wireLeader } from './leader-wiring';
 import { Membership } from './membership';
+import { ReplicaHandoff } from './replica-handoff';
 import { ReplicaKeeper } from './replica-keeper';
 import { ReplicaPuller } from './replica-puller';
 import { concurrencyFor, WorkConsumer } from './work-consumer';
@@ -27,6 +29,8 @@ export interface AgentParts {
   work: WorkConsumer;
   replicas: ReplicaKeeper;
   leader: LeaderDuties;
+  /** Hands this node's replicas off to the others when it leaves. */
+  handoff: Pick<ReplicaHandoff, 'run'>;
   /** Reads what the receive rules need of the work queue (its maxReceiveCount). */
   readQueueRules: () => Promise<void>;
 }
@@ -65,17 +69,25 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     registry: deps.registry,
     identity,
     handBackLeases: handBack,
-    load: () => ({ inFlight: work.inFlight, chunksDone: work.chunksDone, concurrency: work.concurrency, ...control.report() }),
+    load: () => ({ inFlight: work.inFlight, chunksDone: work.chunksDone, concurrency: work.concurrency, ...control.report(), cache: puller.report() }),
     clock,
     log,
   });
   const leader = wireLeader(deps, worker, control, controlTable, clock);
-  const puller = new ReplicaPuller({ ...deps, ledgerTable: names.ledgerTable, processedBucket: names.processedBucket, nodeId: identity.nodeId, cacheDir: identity.cacheDir });
+  const puller = new ReplicaPuller({ ...deps, ledgerTable: names.ledgerTable, processedBucket: names.processedBucket, nodeId: identity.nodeId, cacheDir: identity.cacheDir, now: clock.now });
   const replicas = new ReplicaKeeper({ puller, clock, log });
+  const handoff = new ReplicaHandoff({
+    nodeId: identity.nodeId,
+    moves: new ReplicaMoves(deps.doc, names.ledgerTable),
+    nodes: worker.placementNodes,
+    replicationFactor: () => worker.config.replicationFactor,
+    clock,
+    log,
+  });
   const readQueueRules = async () => {
     worker.maxReceiveCount = await maxReceiveCountOf(deps.sqs, names.workQueueUrl);
   };
-  return { control, membership, work, replicas, leader, readQueueRules };
+  return { control, membership, work, replicas, leader, handoff, readQueueRules };
 }
 
 /** The chunk worker's dependencies; its `config` is replaced whenever a new version is applied. */

@@ -2,6 +2,7 @@ import { CONTROL_POLL_MS } from '../control/control-watcher';
 import type { AgentDeps } from './agent-deps';
 import { wireAgent, type AgentParts } from './agent-wiring';
 import { realClock, type Clock } from './clock';
+import { HANDOFF_DEADLINE_MS } from './replica-handoff';
 
 export { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
 export { LEADER_LEASE_MS } from './leader-duties';
@@ -9,11 +10,23 @@ export { concurrencyFor } from './work-consumer';
 export { RECEIVE_VISIBILITY_SECONDS } from './work-message';
 
 /**
+ * How long after announcing DRAINING a node may still be given a shard: other nodes place shards
+ * from a registry read at most a second old, and a commit takes a few round trips after it.
+ */
+export const PLACEMENT_SETTLE_MS = 3000;
+
+/** How a drain ends: by when the node's replicas must be handed off (a spot notice or lifecycle hook's deadline). */
+export interface DrainOptions {
+  /** Epoch ms. @default 60 s from the start of the drain */
+  deadline?: number;
+}
+
+/**
  * The node agent: joins the registry and heartbeats every second, long-polls the work queue with
  * a concurrency that follows its capacity, pulls the shards placed on it, takes its turn as leader,
- * obeys the control table, and on `drain()` stops taking work, finishes what is in flight, and
- * leaves the cluster. Each of those is a part with one job (see `AgentParts`); the agent only
- * starts and stops them in order.
+ * obeys the control table, and on `drain()` stops taking work, finishes what is in flight, hands
+ * its replicas off to other nodes (copy first, then drop), and leaves the cluster. Each of those is
+ * a part with one job (see `AgentParts`); the agent only starts and stops them in order.
  */
 export class Agent {
   private readonly parts: AgentParts;
@@ -25,7 +38,7 @@ export class Agent {
   constructor(deps: Pick<AgentDeps, 'identity' | 'log'>, clock: Clock, parts: AgentParts);
   constructor(
     private readonly deps: Pick<AgentDeps, 'identity' | 'log'>,
-    clock: Clock = realClock,
+    private readonly clock: Clock = realClock,
     parts?: AgentParts,
   ) {
     this.parts = parts ?? wireAgent(deps as AgentDeps, clock);
@@ -58,15 +71,23 @@ export class Agent {
     this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: work.concurrency, desired: view.state.desired, configVersion: view.configVersion });
   }
 
-  /** Stops taking work, lets in-flight chunks finish, hands over the lead, and leaves the registry. */
-  async drain(): Promise<void> {
+  /**
+   * Stops taking work and announces DRAINING, so that no new shard is placed here; hands this
+   * node's replicas off to the other nodes while in-flight chunks finish (the leaving node does it
+   * itself: no leader and no heartbeat timeout is waited for); then hands over the lead and leaves
+   * the registry.
+   */
+  async drain(opts: DrainOptions = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    const { control, membership, work, replicas, leader } = this.parts;
-    this.deps.log('info', 'draining', { inFlight: work.inFlight });
+    const { control, membership, work, replicas, leader, handoff } = this.parts;
+    const deadline = opts.deadline ?? this.clock.now() + HANDOFF_DEADLINE_MS;
+    this.deps.log('info', 'draining', { inFlight: work.inFlight, handoffDeadline: new Date(deadline).toISOString() });
     // No new work from now on; heartbeats and the leader lease go on while in-flight chunks finish.
     const finished = Promise.all([work.drain(), replicas.stop()]);
     await membership.announceDraining().catch(() => undefined);
+    const settled = Promise.all([finished, this.clock.sleep(PLACEMENT_SETTLE_MS)]);
+    await handoff.run({ deadline, settled }).catch((err) => this.deps.log('error', 'replica handoff failed', { error: (err as Error).message }));
     await finished;
     membership.stop();
     leader.stop();

@@ -3,6 +3,7 @@ import type { LeaderLease } from '../cluster/leader-lease';
 import type { Log } from '../log';
 import type { Cancel, Clock } from './clock';
 import { CHORES_EVERY_MS } from './leader-chores';
+import type { Rebalancer } from './rebalancer';
 
 /** How long a leader's lease lasts without renewal (renewed every 500 ms). */
 export const LEADER_LEASE_MS = 3000;
@@ -18,6 +19,8 @@ export interface LeaderDutiesDeps {
   onLeaderSweep?: (sweep: { token: number }) => void;
   /** The leader's chores that are due (`LeaderChores.run`); never throws. */
   chores: () => Promise<void>;
+  /** Told after every sweep, to rebalance replicas when a node joins (its passes run apart). */
+  rebalancer?: Pick<Rebalancer, 'observe' | 'stop'>;
   clock: Clock;
   log: Log;
 }
@@ -25,7 +28,8 @@ export interface LeaderDutiesDeps {
 /**
  * Seeks and holds the leader lease, and while this node leads runs the failure detector and the
  * chores, each on its own timer and one at a time: a long recovery sweep never lets the lease
- * lapse, and the chores never delay the detector.
+ * lapse, and the chores never delay the detector. Each sweep's view of the registry is handed to
+ * the rebalancer, which moves replicas when a node joins.
  */
 export class LeaderDuties {
   private readonly recoveries: RecoveriesInProgress = new Map();
@@ -58,8 +62,9 @@ export class LeaderDuties {
     await Promise.all(this.recoveries.values());
   }
 
-  /** Gives the lease up (clean shutdown), so another node takes over at once. */
+  /** Ends a rebalance pass in progress, then gives the lease up (clean shutdown), so another node takes over at once. */
   async release(): Promise<void> {
+    await this.deps.rebalancer?.stop();
     await this.deps.lease.release().catch(() => undefined);
   }
 
@@ -81,6 +86,8 @@ export class LeaderDuties {
     try {
       this.deps.onLeaderSweep?.({ token });
       await this.deps.detectFailures(this.recoveries);
+      // After the sweep: the detector's registry read is the one the rebalancer looks at.
+      await this.deps.rebalancer?.observe(token);
     } catch (err) {
       this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
     }

@@ -1,6 +1,7 @@
-/** The leader's duties over real clients: the lease item, the failure detector and the chores' tables and queues. */
-import { detectFailures } from '../cluster/failure-detector';
+/** The leader's duties over real clients: the lease item, the failure detector, the rebalancer and the chores' tables and queues. */
+import { detectFailures, placementOf } from '../cluster/failure-detector';
 import { LeaderLease } from '../cluster/leader-lease';
+import { ReplicaMoves } from '../cluster/replica-moves';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ControlTable } from '../control/control-state';
 import { countLeasedChunks, queueDepth, summarizeActivity } from '../control/pipeline-activity';
@@ -13,6 +14,7 @@ import type { Clock } from './clock';
 import type { ControlFollower } from './control-follower';
 import { LeaderChores } from './leader-chores';
 import { LEADER_LEASE_MS, LeaderDuties } from './leader-duties';
+import { Rebalancer } from './rebalancer';
 
 /** Builds the leader's duties; `worker` carries the config in force and the ledgers. */
 export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: ControlFollower, controlTable: ControlTable, clock: Clock): LeaderDuties {
@@ -34,8 +36,19 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
     clock,
     log,
   });
+  const lease = new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS);
+  const rebalancer = new Rebalancer({
+    moves: new ReplicaMoves(deps.doc, names.ledgerTable),
+    // The registry read of the sweep that just ran (at most a second old): no read of its own.
+    nodes: async () => (await deps.registry.healthy(worker.config.heartbeatTimeoutSeconds * 1000, clock.now(), REGISTRY_VIEW_MAX_AGE_MS)).map(placementOf),
+    replicationFactor: () => worker.config.replicationFactor,
+    assignmentsPerSecond: () => worker.config.rebalanceAssignmentsPerSecond,
+    leading: () => lease.currentToken !== undefined,
+    clock,
+    log,
+  });
   return new LeaderDuties({
-    lease: new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS),
+    lease,
     detectFailures: (recoveries) =>
       detectFailures(
         {
@@ -51,6 +64,7 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
       ),
     onLeaderSweep: deps.onLeaderSweep,
     chores: () => chores.run(),
+    rebalancer,
     clock,
     log,
   });

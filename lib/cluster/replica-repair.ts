@@ -47,7 +47,7 @@ async function repairOne(deps: { doc: DynamoDBDocumentClient; ledgerTable: strin
 }
 
 /** Records a shard's placement, flagging it for top-up while it has fewer than R holders. */
-function replicaListUpdate(placement: string[], replicationFactor: number) {
+export function replicaListUpdate(placement: string[], replicationFactor: number) {
   const short = placement.length < replicationFactor;
   return {
     UpdateExpression: short ? 'SET replicas = :r, shortOfReplicas = :short' : 'SET replicas = :r REMOVE shortOfReplicas',

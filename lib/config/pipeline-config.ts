@@ -65,6 +65,11 @@ export const PipelineConfig = z
      * DEAD; with the detector's 0.5 s sweep, failures are detected within 5 s.
      */
     heartbeatTimeoutSeconds: z.number().min(2).max(600).default(3.5),
+    /**
+     * When a node joins, the leader moves the shards whose placement changed to it at most this
+     * many new copies per second per node, so that the pulls never starve training reads.
+     */
+    rebalanceAssignmentsPerSecond: z.number().int().min(1).max(1000).default(4),
     dataset: DatasetConfig.default({ dedupe: false }),
   })
   .strict();

@@ -1,5 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { Agent } from '../../../lib/agent/agent';
+import { Agent, PLACEMENT_SETTLE_MS } from '../../../lib/agent/agent';
 import { ControlFollower } from '../../../lib/agent/control-follower';
 import { LeaderDuties } from '../../../lib/agent/leader-duties';
 import { Membership } from '../../../lib/agent/membership';
@@ -70,7 +70,16 @@ function setup(opts: { chunkMs: number; messages: number }) {
   };
   const leader = new LeaderDuties({ lease, detectFailures: async () => undefined, chores: async () => undefined, clock, log });
   const replicas = new ReplicaKeeper({ puller: { pullOnce: async () => 0 }, clock, log });
-  const agent = new Agent({ identity, log }, clock, { control, membership, work, replicas, leader, readQueueRules: async () => event('read queue rules') });
+  // The real handoff waits for `settled` when it has nothing to hand off: so does this one.
+  const handoff = {
+    run: async (opts: { deadline: number; settled: Promise<unknown> }) => {
+      event(`hand off replicas (deadline ${opts.deadline})`);
+      await opts.settled;
+      event('replicas handed off');
+      return { shards: 0, copies: 0, handedOff: 0, droppedShort: 0, ms: 0 };
+    },
+  };
+  const agent = new Agent({ identity, log }, clock, { control, membership, work, replicas, leader, handoff, readQueueRules: async () => event('read queue rules') });
   return { clock, log, events, agent, queue };
 }
 
@@ -84,28 +93,57 @@ describe('Agent', () => {
     expect(log.lines.find((l) => l.message === 'agent started')?.fields).toMatchObject({ nodeId: 'node-a', concurrency: 2, desired: 'RUNNING', configVersion: 0 });
   });
 
-  it('stops taking work, finishes the chunks in flight, then releases the lead and leaves when drained', async () => {
-    const { clock, agent, events, queue, log } = setup({ chunkMs: 3000, messages: 5 });
+  it('stops taking work, finishes the chunks in flight, hands its replicas off, then releases the lead and leaves when drained', async () => {
+    const { clock, agent, events, queue, log } = setup({ chunkMs: 5000, messages: 5 });
     await agent.start();
     await clock.advance(1500);
     events.length = 0;
     let drained = false;
     const draining = agent.drain().then(() => (drained = true));
-    await clock.advance(1499);
+    await clock.advance(3499);
     expect(drained).toBe(false);
     await clock.advance(1);
     await draining;
-    // Heartbeats (saying it drains) go on until the last chunk is done; no receive after the drain began.
-    expect(events).toEqual(['1500 heartbeat (draining)', '2000 heartbeat (draining)', '3000 processed m0', '3000 processed m1', '3000 stop following control', '3000 release lease', '3000 leave']);
+    // Heartbeats (saying it drains) go on until the last chunk is done; no receive after the drain
+    // began; the handoff starts at once and ends once the chunks are done (5000).
+    expect(events).toEqual([
+      '1500 heartbeat (draining)',
+      '1500 hand off replicas (deadline 61500)',
+      '2000 heartbeat (draining)',
+      '3000 heartbeat (draining)',
+      '4000 heartbeat (draining)',
+      '5000 processed m0',
+      '5000 processed m1',
+      '5000 replicas handed off',
+      '5000 stop following control',
+      '5000 release lease',
+      '5000 leave',
+    ]);
     expect(queue).toHaveLength(3);
     expect(log.lines.at(-1)).toMatchObject({ message: 'drained and left the cluster', fields: { chunksDone: 2 } });
     expect(clock.pending).toBe(0);
   });
 
+  it('leaves no sooner than PLACEMENT_SETTLE_MS after announcing it drains, so no shard lands on it after it left', async () => {
+    const { clock, agent, events } = setup({ chunkMs: 100, messages: 0 });
+    await agent.start();
+    events.length = 0;
+    const draining = agent.drain({ deadline: 30_000 });
+    await clock.advance(PLACEMENT_SETTLE_MS);
+    await draining;
+    expect(events.filter((e) => !e.endsWith('heartbeat (draining)'))).toEqual([
+      '0 hand off replicas (deadline 30000)',
+      `${PLACEMENT_SETTLE_MS} replicas handed off`,
+      `${PLACEMENT_SETTLE_MS} stop following control`,
+      `${PLACEMENT_SETTLE_MS} release lease`,
+      `${PLACEMENT_SETTLE_MS} leave`,
+    ]);
+  });
+
   it('drains once when asked twice', async () => {
     const { clock, agent, events } = setup({ chunkMs: 100, messages: 0 });
     await agent.start();
-    await Promise.all([agent.drain(), agent.drain(), clock.advance(2000)]);
+    await Promise.all([agent.drain(), agent.drain(), clock.advance(PLACEMENT_SETTLE_MS)]);
     expect(events.filter((e) => e.endsWith('leave'))).toHaveLength(1);
   });
 });

@@ -156,4 +156,22 @@ describe('LeaderDuties', () => {
     expect(lease.released).toBe(true);
     expect(clock.pending).toBe(0);
   });
+
+  it('shows the rebalancer every sweep while it leads, and stops it before giving the lease up', async () => {
+    const clock = new VirtualClock();
+    const lease = new FakeLease(clock);
+    const seen: string[] = [];
+    const rebalancer = {
+      observe: async (token: number) => void seen.push(`${clock.now()} observe ${token}`),
+      stop: async () => void seen.push(`stop (lease held: ${lease.token !== undefined})`),
+    };
+    const duties = new LeaderDuties({ lease, detectFailures: async () => undefined, chores: async () => undefined, rebalancer, clock, log: memoryLog() });
+    duties.start();
+    await clock.advance(1500);
+    duties.stop();
+    await duties.release();
+    // The lease is taken at 500, before the sweep timer of 500 fires.
+    expect(seen).toEqual(['500 observe 7', '1000 observe 7', '1500 observe 7', 'stop (lease held: true)']);
+    expect(lease.released).toBe(true);
+  });
 });
