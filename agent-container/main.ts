@@ -5,13 +5,16 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Agent, REGISTRY_VIEW_MAX_AGE_MS } from '../lib/agent/agent';
+import { realClock } from '../lib/agent/clock';
+import { LeaveNotice, type LeaveReason } from '../lib/agent/leave-notice';
 import { createAwsClients } from '../lib/aws/clients';
 import { countThrottles } from '../lib/aws/throttle-counter';
-import { resolveNodeIdentity } from '../lib/cluster/node-identity';
+import { InstanceMetadata } from '../lib/cluster/imds';
+import { cachePolicyFrom, resolveNodeIdentity } from '../lib/cluster/node-identity';
 import { NodeRegistry } from '../lib/cluster/registry';
 import { configFromEnv } from '../lib/config/pipeline-config';
 import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-telemetry';
-import { createLogger } from '../lib/observability/logger';
+import { createLogger, logTo } from '../lib/observability/logger';
 import { stageFromEnv } from '../lib/observability/stage';
 import { resourcesFromEnv } from '../lib/resources';
 import { parsePort } from '../lib/units';
@@ -26,11 +29,11 @@ const metricsPort = (value: string): number => {
 
 const program = new Command('shardline-agent')
   .description('shardline node agent: processes chunks and caches shards for training')
-  .option('--node-id <id>', 'node id (default: ECS task id, or host-pid)')
+  .option('--node-id <id>', 'node id (default: the EC2 instance id on AWS, else the host name): stable across agent restarts')
   .option('--failure-domain <domain>', 'failure domain: AZ, rack or placement group (default: the task AZ)')
   .option('--cache-dir <dir>', 'shard cache directory (default: $SHARDLINE_CACHE_DIR or /var/cache/shardline)')
   .addOption(new Option('--gpus <n>', 'GPUs on this node').argParser(Number))
-  .addOption(new Option('--cache-capacity-gib <n>', 'cache capacity in GiB').argParser(Number))
+  .addOption(new Option('--cache-capacity-gib <n>', 'cap on the cache in GiB (default: its filesystem less 10% headroom; $SHARDLINE_CACHE_CAPACITY_BYTES)').argParser(Number))
   .option('--node-group <group>', 'node group whose central config overrides apply (default: $SHARDLINE_NODE_GROUP or "default")')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
@@ -41,16 +44,18 @@ const program = new Command('shardline-agent')
   .action(async (opts) => {
     const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
-    const identity = await resolveNodeIdentity({
+    const overrides = {
       nodeId: opts.nodeId,
       failureDomain: opts.failureDomain,
       cacheDir: opts.cacheDir,
       gpus: opts.gpus,
-      cacheCapacityBytes: opts.cacheCapacityGib === undefined ? undefined : opts.cacheCapacityGib * 1024 ** 3,
-    });
+      cacheCapacityBytes: opts.cacheCapacityGib === undefined ? undefined : Math.floor(opts.cacheCapacityGib * 1024 ** 3),
+    };
+    const identity = await resolveNodeIdentity(overrides, process.env, { log: logTo(createLogger('shardline-agent')) });
     const logger = createLogger('shardline-agent', { nodeId: identity.nodeId });
     const clients = createAwsClients({ endpoint: opts.endpoint ?? process.env.AWS_ENDPOINT_URL });
-    const registry = new NodeRegistry(clients.doc, names.nodesTable);
+    // Told by a heartbeat that this node was marked DRAINING (Spot, scale-in, an operator).
+    const registry = new NodeRegistry(clients.doc, names.nodesTable, { onDrainRequested: (_nodeId, reason) => notice.drainRequested(reason) });
     const telemetry = await startAgentTelemetry({
       stage: stageFromEnv(),
       nodeId: identity.nodeId,
@@ -78,12 +83,19 @@ const program = new Command('shardline-agent')
       log: (level, message, fields) => logger[level](message, fields ?? {}),
       failKeys: opts.failKeys ? new RegExp(opts.failKeys) : undefined,
       slowMs: opts.slowMs,
+      cachePolicy: cachePolicyFrom(overrides),
+      onCacheEvent: (event) => telemetry.metrics.recordCacheEvent(event.kind),
+      onCacheReport: (report) => telemetry.metrics.setCacheReport(report),
       ...telemetry.hooks,
     });
     telemetry.metrics.setInFlightSource(() => agent.chunksInFlight);
-    const shutdown = (signal: string) => {
-      logger.info('signal received; draining', { signal });
-      agent.drain().then(
+    let shuttingDown = false;
+    const shutdown = (signal: string, deadline?: number) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      notice.stop();
+      logger.info('draining', { signal });
+      agent.drain({ deadline }).then(
         () => telemetry.stop().finally(() => process.exit(0)),
         (err) => {
           logger.error('drain failed', { error: err as Error });
@@ -91,9 +103,17 @@ const program = new Command('shardline-agent')
         },
       );
     };
+    // On AWS, instance metadata says when the host goes away (Spot notice, scale-in); the same drain follows.
+    const notice = new LeaveNotice({
+      imds: identity.instanceId ? new InstanceMetadata(fetch as never) : undefined,
+      drain: (why: LeaveReason) => shutdown(why.reason, why.deadline),
+      clock: realClock,
+      log: logTo(logger),
+    });
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
     await agent.start();
+    notice.start();
   });
 
 program.parseAsync().catch((err) => {

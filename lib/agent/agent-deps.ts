@@ -1,10 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { NodeIdentity, NodeRegistry } from '../cluster/registry';
+import type { CapacityPolicy } from '../cache/capacity';
+import type { NodeCacheLoad, NodeIdentity, NodeRegistry } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { Log } from '../log';
 import type { ChunkReport } from './chunk-work';
+import type { CacheEvent } from './replica-puller';
 
 /** What the agent is given: clients, resource names, this node's identity and config, hooks. */
 export interface AgentDeps {
@@ -25,6 +27,12 @@ export interface AgentDeps {
   onLeaderSweep?: (sweep: { token: number }) => void;
   /** Called for every shard pulled into this node's cache (metrics). */
   onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
+  /** How much of its filesystem the shard cache may use (headroom, an operator's cap). */
+  cachePolicy?: CapacityPolicy;
+  /** Called when the cache takes back, evicts, refuses or drops a shard (metrics). */
+  onCacheEvent?: (event: CacheEvent) => void;
+  /** Called after every pass of the replica puller with the cache's use and capacity (gauges). */
+  onCacheReport?: (report: NodeCacheLoad) => void;
   /** Fault injection: chunks of objects whose key matches fail (see `--fail-keys`). */
   failKeys?: RegExp;
   /** Fault injection: extra milliseconds of work per chunk (see `--slow-ms`). */

@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import { conditionally } from '../aws/conditional-write';
 import type { CacheEntry } from '../cache/cache-manifest';
 import type { CapacityPolicy, FsStats } from '../cache/capacity';
-import { ShardCache, type BadFile, type CacheReport } from '../cache/shard-cache';
+import { ShardCache, type BadFile } from '../cache/shard-cache';
+import type { NodeCacheLoad } from '../cluster/registry';
 import { replicasOf } from '../cluster/replica-repair';
 import { keys, type ReplicaItem } from '../ledger/items';
 import type { Log } from '../log';
@@ -47,6 +48,8 @@ export interface ReplicaPullerDeps {
   onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
   /** Told about adoptions, evictions, refusals and bad files (metrics). */
   onCacheEvent?: (event: CacheEvent) => void;
+  /** Told the cache's use and capacity after every pass (gauges). */
+  onCacheReport?: (report: NodeCacheLoad) => void;
 }
 
 /** Replica items that hold a place in this node's cache. */
@@ -65,6 +68,7 @@ export class ReplicaPuller {
   readonly cache: ShardCache;
   private opened = false;
   private lastStatCheck = 0;
+  private refused = 0;
   private readonly recordsByChunk = new Map<string, number>();
 
   constructor(private readonly deps: ReplicaPullerDeps) {
@@ -72,8 +76,8 @@ export class ReplicaPuller {
   }
 
   /** The cache as heartbeats report it (zeros until the first pass has opened it). */
-  report(): CacheReport {
-    return this.cache.report();
+  report(): NodeCacheLoad {
+    return { ...this.cache.report(), refused: this.refused };
   }
 
   /** One pass. Returns how many shards became PRESENT (pulled or taken back). */
@@ -106,7 +110,9 @@ export class ReplicaPuller {
         this.deps.log('error', 'replica pull failed; will retry', { objectId: replica.objectId, chunkId: replica.chunkId, error: (err as Error).message });
       }
     }
+    this.refused = replicas.filter((r) => r.status === 'REFUSED').length;
     await this.cache.flush();
+    this.deps.onCacheReport?.(this.report());
     return changed;
   }
 

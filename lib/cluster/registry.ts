@@ -1,6 +1,6 @@
 import { scanAll } from '../aws/dynamo-pages';
-import { DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { conditionally } from '../aws/conditional-write';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { conditionally, isConditionFailure } from '../aws/conditional-write';
 
 export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
 
@@ -14,10 +14,37 @@ export interface NodeIdentity {
   cpus: number;
   memoryMiB: number;
   cacheDir: string;
+  /** What the cache may hold: measured from its filesystem, less headroom, under any cap (placement's weight). */
   cacheCapacityBytes: number;
   labels?: Record<string, string>;
   /** The ECS task the agent runs in now (on ECS): a task-stopped event marks the node DEAD only while its record still names that task. */
   taskArn?: string;
+  /** Where the host runs (absent locally). */
+  region?: string;
+  availabilityZone?: string;
+  /** The EC2 instance id (also the node id on AWS). */
+  instanceId?: string;
+  /** GPU model and memory per GPU (from nvidia-smi, else the instance type's table entry). */
+  gpuModel?: string;
+  gpuMemoryMiB?: number;
+  /** The instance type's network bandwidth, e.g. 'up to 10 Gbps', '100 Gbps', and its Gbps figure. */
+  networkBandwidth?: string;
+  networkGbps?: number;
+}
+
+/** The node's shard cache, carried by every heartbeat. */
+export interface NodeCacheLoad {
+  capacityBytes: number;
+  usedBytes: number;
+  /** Capacity not used yet. */
+  freeBytes: number;
+  /** What the cache's filesystem has left. */
+  fsAvailableBytes: number;
+  shards: number;
+  /** Shards placement no longer assigns here, evicted first. */
+  unassigned: number;
+  /** Replicas refused for lack of room. */
+  refused: number;
 }
 
 /** The node's current load, carried by every heartbeat, with what it obeys of the control plane. */
@@ -32,6 +59,8 @@ export interface NodeLoad {
   configVersion?: number;
   configGroup?: string;
   configError?: string;
+  /** The node's shard cache (capacity, use, free space). */
+  cache?: NodeCacheLoad;
 }
 
 export interface NodeItem extends NodeIdentity {
@@ -54,6 +83,9 @@ export interface NodeItem extends NodeIdentity {
   drainRequestedAt?: number;
 }
 
+/** Told when a heartbeat finds its node marked DRAINING by someone else (a lifecycle Lambda, an operator). */
+export type DrainRequested = (nodeId: string, reason: string) => void;
+
 const nodeKey = (nodeId: string) => ({ pk: `NODE#${nodeId}`, sk: 'NODE' });
 const TTL_SECONDS = 7 * 24 * 3600;
 
@@ -64,6 +96,7 @@ export class NodeRegistry {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly opts: { onDrainRequested?: DrainRequested } = {},
   ) {}
 
   /** Joins the cluster as JOINING; the first heartbeat makes the node ACTIVE. */
@@ -80,25 +113,36 @@ export class NodeRegistry {
     await this.doc.send(new PutCommand({ TableName: this.table, Item: item }));
   }
 
-  /** Records a heartbeat with the node's load; a JOINING node becomes ACTIVE. */
+  /**
+   * Records a heartbeat with the node's load; a JOINING node becomes ACTIVE. A node that someone
+   * else marked DRAINING (`markLeaving`, an operator) stays DRAINING: the heartbeat is recorded
+   * without its status, and `onDrainRequested` is told, so the agent drains.
+   */
   async heartbeat(nodeId: string, load: NodeLoad, draining = false, now = Date.now()): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: nodeKey(nodeId),
-        UpdateExpression: 'SET lastHeartbeat = :now, #l = :load, #s = :status, expiresAt = :exp',
-        // A node declared DEAD must rejoin as a new incarnation; its heartbeat alone cannot revive it.
-        ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
-        ExpressionAttributeNames: { '#l': 'load', '#s': 'status' },
-        ExpressionAttributeValues: {
-          ':dead': 'DEAD',
-          ':now': now,
-          ':load': load,
-          ':status': draining ? 'DRAINING' : 'ACTIVE',
-          ':exp': Math.floor(now / 1000) + TTL_SECONDS,
-        },
-      }),
-    );
+    // DynamoDB refuses unused expression values: each form names only those its condition uses.
+    const update = (status: NodeStatus | undefined, condition: string, values: Record<string, string>) =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: nodeKey(nodeId),
+          UpdateExpression: `SET lastHeartbeat = :now, #l = :load, expiresAt = :exp${status ? ', #s = :status' : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#l': 'load', '#s': 'status' },
+          ExpressionAttributeValues: { ':now': now, ':load': load, ':exp': Math.floor(now / 1000) + TTL_SECONDS, ...(status ? { ':status': status } : {}), ...values },
+        }),
+      );
+    // A node declared DEAD must rejoin as a new incarnation; its heartbeat alone cannot revive it.
+    if (draining) return void (await update('DRAINING', 'attribute_exists(pk) AND #s <> :dead', { ':dead': 'DEAD' }));
+    try {
+      await update('ACTIVE', 'attribute_exists(pk) AND #s <> :dead AND #s <> :draining', { ':dead': 'DEAD', ':draining': 'DRAINING' });
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Refused: DEAD, gone, or DRAINING by someone else's hand (rare: read the item to tell which).
+      const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: nodeKey(nodeId), ConsistentRead: true }))).Item as NodeItem | undefined;
+      if (item?.status !== 'DRAINING') throw err;
+      await update(undefined, 'attribute_exists(pk) AND #s = :draining', { ':draining': 'DRAINING' });
+      this.opts.onDrainRequested?.(nodeId, item.drainReason ?? 'marked DRAINING in the registry');
+    }
   }
 
   /**

@@ -37,6 +37,10 @@ export const AgentMetric = {
   leaderChanges: 'LeaderChanges',
   /** Shards copied into a node's cache by the replica puller. */
   replicasPulled: 'ReplicasPulled',
+  /** Shards evicted from a node's cache to make room (placement no longer assigned them there). */
+  cacheEvictions: 'CacheEvictions',
+  /** Shards a node's cache refused for lack of room (replica REFUSED). */
+  cacheRefusals: 'CacheRefusals',
 } as const;
 
 /** Chunker Lambda metrics (EMF through Powertools Metrics). */

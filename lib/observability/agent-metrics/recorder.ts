@@ -61,6 +61,8 @@ export class AgentMetrics {
   private readonly throttles: Counter<'service'>;
   private readonly leaderChanges: Counter;
   private readonly replicasPulled: Counter;
+  private readonly cacheEvents: Counter<'event'>;
+  private cacheReport?: { usedBytes: number; capacityBytes: number };
 
   constructor(private readonly opts: AgentMetricsOptions) {
     this.now = opts.now ?? Date.now;
@@ -88,6 +90,29 @@ export class AgentMetrics {
     this.throttles = new Counter({ name: 'shardline_throttles_total', help: 'Throttling responses seen, by service (every SDK attempt)', labelNames: ['service'], registers });
     this.leaderChanges = new Counter({ name: 'shardline_leader_changes_total', help: 'Times this node acquired the leader lease', registers });
     this.replicasPulled = new Counter({ name: 'shardline_replicas_pulled_total', help: 'Shards copied into this node cache', registers });
+    this.cacheEvents = new Counter({
+      name: 'shardline_cache_events_total',
+      help: 'Shard cache events: adopted (taken back without a pull), evicted, refused (no room), corrupt, removed',
+      labelNames: ['event'],
+      registers,
+    });
+    const cache = () => this.cacheReport;
+    new Gauge({
+      name: 'shardline_cache_used_bytes',
+      help: 'Bytes of shard files in this node cache',
+      registers,
+      collect() {
+        this.set(cache()?.usedBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'shardline_cache_capacity_bytes',
+      help: 'What this node cache may hold (its filesystem less headroom, under any cap)',
+      registers,
+      collect() {
+        this.set(cache()?.capacityBytes ?? 0);
+      },
+    });
     const inFlight = () => this.inFlightSource();
     new Gauge({
       name: 'shardline_chunks_in_flight',
@@ -165,6 +190,18 @@ export class AgentMetrics {
   recordReplicaPulled(count = 1): void {
     this.replicasPulled.inc(count);
     this.window.add(AgentMetric.replicasPulled, 'Count', count);
+  }
+
+  /** Records a shard cache event (wire to `AgentDeps.onCacheEvent`); evictions and refusals also go to CloudWatch. */
+  recordCacheEvent(event: 'adopted' | 'evicted' | 'refused' | 'corrupt' | 'removed'): void {
+    this.cacheEvents.inc({ event });
+    if (event === 'evicted') this.window.add(AgentMetric.cacheEvictions, 'Count', 1);
+    if (event === 'refused') this.window.add(AgentMetric.cacheRefusals, 'Count', 1);
+  }
+
+  /** The cache's latest use and capacity, for its gauges (wire to `AgentDeps.onCacheReport`). */
+  setCacheReport(report: { usedBytes: number; capacityBytes: number }): void {
+    this.cacheReport = report;
   }
 
   /** Called on each of the leader's sweeps with its fencing token: a new token is a leader change. */
