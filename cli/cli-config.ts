@@ -7,6 +7,7 @@
  */
 import { Argument, Option } from 'commander';
 import { CONTROL_ACTIONS } from '../lib/control/control-actions';
+import { checkDatasetName } from '../lib/dataset/index-format';
 import { DEFAULT_LIMIT } from '../lib/logs/query';
 import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-port';
 import { INSTANCE_TYPES } from '../lib/ops/capacity/aws-limits';
@@ -21,6 +22,7 @@ import { CLOUDWATCH_DEFAULT_SINCE, countArg, numberArg, portArg, stackOption, st
 interface CommandModules {
   chaos: typeof import('./commands/chaos');
   control: typeof import('./commands/control');
+  dataset: typeof import('./commands/dataset');
   demo: typeof import('./commands/demo');
   doctor: typeof import('./commands/doctor');
   ingest: typeof import('./commands/ingest');
@@ -140,7 +142,13 @@ export const COMMANDS: readonly CommandDeclaration[] = [
     name: 'run',
     description: 'process every object already under s3://bucket/prefix (runs the run state machine and waits for the run manifest)',
     arguments: [new Argument('<source>', 's3://bucket/prefix, or a prefix of the ingest bucket')],
-    options: [new Option('--no-wait', 'start the execution and return'), new Option('--json', 'print JSON'), stackOption(), stateDirOption()],
+    options: [
+      new Option('--index <name>', 'when the run completes, build dataset index NAME from its objects (see shardline dataset index)').argParser(usage(checkDatasetName)),
+      new Option('--no-wait', 'start the execution and return'),
+      new Option('--json', 'print JSON'),
+      stackOption(),
+      stateDirOption(),
+    ],
     module: 'control',
     handler: 'run',
   },
@@ -178,6 +186,40 @@ export const COMMANDS: readonly CommandDeclaration[] = [
     ],
     module: 'control',
     handler: 'configSet',
+  },
+  { name: 'dataset', description: 'dataset indexes: the immutable, versioned shard lists training jobs read (clients/python: ShardlineDataset)' },
+  {
+    name: 'dataset index',
+    description:
+      'build the next version of a dataset index from COMPLETE objects and store it at s3://<processed>/indexes/NAME/VERSION.json; refuses objects not COMPLETE or unbalanced. ' +
+      'A run can build one itself when it completes: shardline run SOURCE --index NAME (run state machine input {"bucket", "prefix", "index": {"name": NAME}})',
+    options: [
+      new Option('--run <runId>', "a finished run's objects (shardline runs)"),
+      new Option('--prefix <prefix>', 'the newest object of every source key under this prefix ("" for all)'),
+      new Option('--objects <keys...>', 'the newest object of each of these source keys'),
+      new Option('--name <name>', "the dataset's name (letters, digits, . _ -)").argParser(usage(checkDatasetName)).makeOptionMandatory(),
+      new Option('--out <file>', 'also write the index to this local file'),
+      new Option('--json', 'print a JSON summary'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'dataset',
+    handler: 'datasetIndex',
+  },
+  {
+    name: 'dataset list',
+    description: "dataset names, their versions, and the newest version's records, shards and creation time",
+    options: [new Option('--json', 'print JSON'), stackOption(), stateDirOption()],
+    module: 'dataset',
+    handler: 'datasetList',
+  },
+  {
+    name: 'dataset show',
+    description: 'one index version: lineage (source object versions, config version), records, shards per holder',
+    arguments: [new Argument('<name>', 'dataset name')],
+    options: [new Option('--version <n>', 'this version (default: the newest)').argParser(countArg), new Option('--json', 'print the index itself'), stackOption(), stateDirOption()],
+    module: 'dataset',
+    handler: 'datasetShow',
   },
   {
     name: 'logs',

@@ -36,11 +36,12 @@ export async function control(action: string, opts: TargetOptions & { reason?: s
   process.exitCode = report(result, Boolean(opts.json)) || !opts.wait ? 0 : 1;
 }
 
-/** `shardline run <source>`: runs the run state machine over a prefix and waits for the run manifest. */
-export async function run(source: string, opts: TargetOptions & { wait: boolean; json?: boolean }): Promise<void> {
+/** `shardline run <source>`: runs the run state machine over a prefix and waits for the run manifest (and, with --index, the dataset index). */
+export async function run(source: string, opts: TargetOptions & { index?: string; wait: boolean; json?: boolean }): Promise<void> {
   const target = await resolveTarget(opts);
   const { bucket, prefix } = parseRunSource(source, target.resources.ingestBucket);
-  const result = await startExecution(target.clients.sfn, target.resources.runStateMachineArn, { bucket, prefix }, { name: `run-${new Date().toISOString().replace(/[:.]/g, '-')}`, wait: opts.wait });
+  const input = { bucket, prefix, ...(opts.index ? { index: { name: opts.index } } : {}) };
+  const result = await startExecution(target.clients.sfn, target.resources.runStateMachineArn, input, { name: `run-${new Date().toISOString().replace(/[:.]/g, '-')}`, wait: opts.wait });
   process.exitCode = report(result, Boolean(opts.json)) || !opts.wait ? 0 : 1;
 }
 

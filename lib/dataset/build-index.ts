@@ -89,7 +89,7 @@ export function assembleIndex(opts: AssembleOptions): DatasetIndex {
         ordinal: shards.length,
         bucket: opts.processedBucket,
         key: s.key,
-        codec: s.key.endsWith('.gz') ? 'gzip' : 'none',
+        codec: codecOf(s.key, (s as { codec?: string }).codec),
         sha256: s.sha256,
         bytes: s.bytes,
         records: s.records,
@@ -111,6 +111,18 @@ export function assembleIndex(opts: AssembleOptions): DatasetIndex {
     objects,
     shards,
   };
+}
+
+/**
+ * How a shard's bytes are compressed: what its manifest entry declares, else what its key's
+ * extension says (`.gz` gzip, `.zst` zstd, anything else stored as written). A reader refuses a
+ * codec it cannot decode when it loads the index, not halfway through an epoch.
+ */
+export function codecOf(key: string, declared?: string): string {
+  if (declared) return declared;
+  if (key.endsWith('.gz')) return 'gzip';
+  if (key.endsWith('.zst')) return 'zstd';
+  return 'none';
 }
 
 /** Throws {@link IndexRefusedError} when nothing matched, or naming every object that cannot be indexed. */

@@ -28,7 +28,8 @@ export interface IndexedShard {
   ordinal: number;
   bucket: string;
   key: string;
-  codec: 'gzip' | 'none';
+  /** `gzip`, `zstd` or `none` (see `codecOf`). */
+  codec: string;
   sha256: string;
   bytes: number;
   records: number;

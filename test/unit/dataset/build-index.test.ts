@@ -1,4 +1,4 @@
-import { assembleIndex, IndexRefusedError, objectProblems, type IndexInput } from '../../../lib/dataset/build-index';
+import { assembleIndex, codecOf, IndexRefusedError, objectProblems, type IndexInput } from '../../../lib/dataset/build-index';
 import type { ObjectItem } from '../../../lib/ledger/items';
 import type { ObjectManifest } from '../../../lib/ledger/manifest';
 
@@ -140,5 +140,14 @@ describe('objectProblems', () => {
 
   it('reports failed chunks of a FAILED object', () => {
     expect(objectProblems(input('k', 'o1', [1, 1], { status: 'FAILED', chunksDone: 1, failedChunks: 1 }))).toEqual(['s3://ingest/k (o1) is FAILED (1 of 2 chunks done, 1 failed)']);
+  });
+});
+
+describe('codecOf', () => {
+  it("takes the manifest's codec when it names one, else the key's extension", () => {
+    expect(codecOf('shards/o/part-000000-a1.jsonl.gz')).toBe('gzip');
+    expect(codecOf('shards/o/part-000000-a1.jsonl.zst')).toBe('zstd');
+    expect(codecOf('shards/o/part-000000-a1.jsonl')).toBe('none');
+    expect(codecOf('shards/o/part-000000-a1.jsonl.gz', 'zstd')).toBe('zstd');
   });
 });
