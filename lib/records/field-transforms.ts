@@ -9,20 +9,24 @@ export function setField(record: JsonObject, key: string, value: unknown): void 
   else record[key] = value;
 }
 
-/** Keeps only the listed fields (those the record has), in the record's order. */
+/** Keeps only the listed fields (those the record has), in the record's order; the record itself when it has no other field. */
 export function selectFields(record: JsonObject, fields: ReadonlySet<string>): JsonObject {
+  const keys = Object.keys(record);
+  if (keys.every((key) => fields.has(key))) return record;
   const out: JsonObject = {};
-  for (const key of Object.keys(record)) if (fields.has(key)) setField(out, key, record[key]);
+  for (const key of keys) if (fields.has(key)) setField(out, key, record[key]);
   return out;
 }
 
 /**
  * Renames fields (`{ old: new }`), keeping the record's field order. Renames apply at once, so
- * `{ a: 'b', b: 'a' }` swaps; a renamed field wins over an existing field of the same name.
+ * `{ a: 'b', b: 'a' }` swaps; a renamed field wins over an existing field of the same name. The
+ * record itself when it has none of the fields to rename.
  */
 export function renameFields(record: JsonObject, renames: ReadonlyMap<string, string>): JsonObject {
   const shadowed = new Set<string>();
   for (const [from, to] of renames) if (Object.prototype.hasOwnProperty.call(record, from)) shadowed.add(to);
+  if (shadowed.size === 0) return record;
   const out: JsonObject = {};
   for (const key of Object.keys(record)) {
     const renamed = renames.get(key);
@@ -40,13 +44,26 @@ export interface NormalizeOptions {
   fields?: ReadonlySet<string>;
 }
 
-/** Normalizes the record's top-level string fields (Unicode NFC, whitespace runs → one space, trimmed). */
+/**
+ * Normalizes the record's top-level string fields (Unicode NFC, whitespace runs → one space,
+ * trimmed). The record itself when no field changes, so its original bytes can be written.
+ */
 export function normalizeStrings(record: JsonObject, options: NormalizeOptions): JsonObject {
-  const out: JsonObject = {};
-  for (const key of Object.keys(record)) {
-    const v = record[key];
-    setField(out, key, typeof v === 'string' && (!options.fields || options.fields.has(key)) ? normalizeString(v, options) : v);
+  const keys = Object.keys(record);
+  const values = keys.map((key) => record[key]);
+  let changed = false;
+  for (let i = 0; i < keys.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'string' || (options.fields && !options.fields.has(keys[i]))) continue;
+    const normalized = normalizeString(v, options);
+    if (normalized !== v) {
+      values[i] = normalized;
+      changed = true;
+    }
   }
+  if (!changed) return record;
+  const out: JsonObject = {};
+  for (let i = 0; i < keys.length; i++) setField(out, keys[i], values[i]);
   return out;
 }
 

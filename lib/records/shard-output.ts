@@ -18,6 +18,12 @@ export interface ShardOutputOptions {
   compress?: boolean;
   /** zlib compression level. @default 6 */
   level?: number;
+  /**
+   * The bytes written are already encoded (a shard from `processChunk` with a codec): they pass
+   * through unchanged and are hashed, but their lines cannot be counted (`lines` is 0: the
+   * caller knows them). Implies no compression. @default false
+   */
+  encoded?: boolean;
 }
 
 /** A shard being written: write JSON Lines (or raw bytes) in, stream output bytes out. */
@@ -36,13 +42,14 @@ export interface ShardOutput {
  * same bytes (zlib writes no mtime or file name into the gzip header).
  */
 export function createShardOutput(options: ShardOutputOptions = {}): ShardOutput {
-  const compress = options.compress ?? true;
+  const compress = !options.encoded && (options.compress ?? true);
   let lines = 0;
   let bytes = 0;
   const hash = createHash('sha256');
 
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      if (options.encoded) return done(null, chunk);
       let i = chunk.indexOf(0x0a);
       while (i >= 0) {
         lines++;

@@ -20,9 +20,18 @@ export interface RecordPipeline {
   readonly dataset: DatasetConfig;
   /** A transformer with fresh per-chunk state (duplicates are dropped within a chunk). */
   forChunk(): ChunkTransformer;
+  /**
+   * Every step but the chunk-wide dedupe, and stateless: for blocks of a chunk processed apart
+   * (in worker threads), whose outputs are deduped in chunk order afterwards with
+   * {@link recordDigest}. An `out` value is the record itself when no step changed it.
+   */
+  readonly perRecord: ChunkTransformer;
 }
 
 type Step = (record: JsonObject) => JsonObject;
+
+/** The outcome of a record equal to an earlier one of its chunk (after transforms). */
+export const DUPLICATE = { kind: 'filtered', code: 'duplicate', reason: 'duplicate of an earlier record in the chunk' } as const satisfies RecordOutcome;
 
 /**
  * Builds the record pipeline of a dataset config, in this order: JSON Schema check of the
@@ -41,24 +50,32 @@ export function buildRecordPipeline(config: DatasetConfig): RecordPipeline {
   const steps = transformSteps(dataset);
   const lengthCheck = dataset.lengthFilter ? lengthFilter(dataset.lengthFilter) : undefined;
 
+  const perRecord: ChunkTransformer = {
+    apply(record: JsonObject): RecordOutcome {
+      const violation = validate?.(record);
+      if (violation) return { kind: 'rejected', ...violation };
+      let value = record;
+      for (const step of steps) value = step(value);
+      const tooLong = lengthCheck?.(value);
+      if (tooLong) return { kind: 'filtered', ...tooLong };
+      return { kind: 'out', value };
+    },
+  };
+
   return {
     dataset,
+    perRecord,
     forChunk(): ChunkTransformer {
-      const seen = dataset.dedupe ? new Set<string>() : undefined;
+      if (!dataset.dedupe) return perRecord;
+      const seen = new Set<string>();
       return {
         apply(record: JsonObject): RecordOutcome {
-          const violation = validate?.(record);
-          if (violation) return { kind: 'rejected', ...violation };
-          let value = record;
-          for (const step of steps) value = step(value);
-          const tooLong = lengthCheck?.(value);
-          if (tooLong) return { kind: 'filtered', ...tooLong };
-          if (seen) {
-            const digest = recordDigest(value);
-            if (seen.has(digest)) return { kind: 'filtered', code: 'duplicate', reason: 'duplicate of an earlier record in the chunk' };
-            seen.add(digest);
-          }
-          return { kind: 'out', value };
+          const outcome = perRecord.apply(record);
+          if (outcome.kind !== 'out') return outcome;
+          const digest = recordDigest(outcome.value);
+          if (seen.has(digest)) return DUPLICATE;
+          seen.add(digest);
+          return outcome;
         },
       };
     },

@@ -45,11 +45,24 @@ async function run(
 const balanced = (r: ChunkResult) => r.recordsIn === r.recordsOut + r.recordsRejected + r.recordsFiltered;
 
 describe('processChunk', () => {
-  it('writes each JSON Lines record as one JSON line when the records are valid', async () => {
-    const { shard, result } = await run('{"a": 1}\n\n{ "b" : "x" }\r\n');
+  it('writes each JSON Lines record as its original bytes, ended by a bare newline, when no transform changes it', async () => {
+    const { shard, shardBytes, result } = await run('{"a": 1}\n\n{ "b" : "x" }\r\n');
 
-    expect(shard).toEqual(['{"a":1}', '{"b":"x"}']);
+    expect(shard).toEqual(['{"a": 1}', '{ "b" : "x" }']);
+    expect(shardBytes.toString()).toBe('{"a": 1}\n{ "b" : "x" }\n');
     expect(result).toMatchObject({ recordsIn: 2, recordsOut: 2, recordsRejected: 0, recordsFiltered: 0 });
+  });
+
+  it('writes a record as compact JSON when a transform changes it', async () => {
+    const { shard } = await run('{"a": 1, "b": " x  y "}\n{"a": 2, "b": "z"}\n', { dataset: { normalize: {} } });
+
+    expect(shard).toEqual(['{"a":1,"b":"x y"}', '{"a": 2, "b": "z"}']);
+  });
+
+  it("drops the byte order mark of the object's first record", async () => {
+    const { shard } = await run(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a": 1}\n{"b": 2}\n')]));
+
+    expect(shard).toEqual(['{"a": 1}', '{"b": 2}']);
   });
 
   it('writes rejects with offset, index, reason and the raw line when records are bad', async () => {

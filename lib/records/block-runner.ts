@@ -1,0 +1,31 @@
+import { encodeBlock } from './block-codec';
+import { processBlock, type BlockResult, type BlockTask } from './process-block';
+import type { ShardCodec } from './shard-codec';
+import type { RecordPipeline } from './transforms';
+
+/** Bytes to encode as one gzip member or zstd frame (the deduped output of a block). */
+export interface EncodeTask {
+  bytes: Uint8Array;
+  codec: ShardCodec;
+  level: number;
+}
+
+/**
+ * Where blocks are processed: on the calling thread ({@link inlineRunner}) or on a pool of
+ * worker threads (`RecordPool`). Both give the same bytes for the same task.
+ */
+export interface BlockRunner {
+  /** Blocks worked on at once (a chunk keeps about twice this many in flight). */
+  readonly parallelism: number;
+  /** Runs the record path of one block. The task's bytes may be moved to another thread: do not use them after. */
+  process(task: BlockTask, pipeline: RecordPipeline): Promise<BlockResult>;
+  /** Encodes plain JSON Lines (the task's bytes may be moved too). */
+  encode(task: EncodeTask): Promise<Uint8Array>;
+}
+
+/** Runs blocks on the calling thread, one at a time. */
+export const inlineRunner: BlockRunner = {
+  parallelism: 1,
+  process: async (task, pipeline) => processBlock(task, pipeline.perRecord),
+  encode: async ({ bytes, codec, level }) => (bytes.length > 0 ? encodeBlock(bytes, codec, level) : bytes),
+};

@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { inlineRunner, type BlockRunner, type EncodeTask } from '../block-runner';
+import type { BlockResult, BlockTask } from '../process-block';
+import type { RecordPipeline } from '../transforms';
+import type { WorkerTask } from './record-worker';
+
+/**
+ * Set (as `true`) by the agent bundle's build (scripts/build-agent.cjs): the worker is then
+ * `worker.js` beside the bundle, piscina's own worker and this pool's handler in one file, so
+ * both share piscina's module (its `move()` marks results for transfer).
+ */
+declare const SHARDLINE_AGENT_BUNDLE: boolean | undefined;
+
+/**
+ * Record workers when neither the config nor the agent's flag says: a quarter of the cores the
+ * process may use, at least one, so most cores stay with training on a GPU host.
+ */
+export function defaultRecordWorkers(cpus = availableParallelism()): number {
+  return Math.max(1, Math.floor(cpus / 4));
+}
+
+/** Where piscina finds the handler: the bundle's worker, compiled JavaScript, or the TypeScript source through tsx. */
+function workerEntry(): { filename: string; execArgv?: string[] } {
+  if (typeof SHARDLINE_AGENT_BUNDLE !== 'undefined' && SHARDLINE_AGENT_BUNDLE) return { filename: join(__dirname, 'worker.js') };
+  const compiled = join(__dirname, 'record-worker.js');
+  if (existsSync(compiled)) return { filename: compiled };
+  // From the sources (jest, tsx): tsx's loader is inherited from a tsx process, else required here.
+  const underTsx = process.execArgv.some((arg) => arg.includes('tsx'));
+  return { filename: join(__dirname, 'record-worker.ts'), execArgv: underTsx ? undefined : [...process.execArgv, '--require', 'tsx/cjs'] };
+}
+
+/**
+ * The record path on a pool of worker threads (piscina), a fixed number of them. Block bytes
+ * are moved to the worker and the output moved back (transfer, not copy). Idle workers do not
+ * keep the process alive.
+ */
+export class RecordPool implements BlockRunner {
+  readonly parallelism: number;
+  private readonly piscina: Piscina;
+
+  constructor(workers: number) {
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`a record pool needs at least one worker, not ${workers}`);
+    this.parallelism = workers;
+    const entry = workerEntry();
+    this.piscina = new Piscina({ ...entry, minThreads: workers, maxThreads: workers, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
+  }
+
+  async process(task: BlockTask, pipeline: RecordPipeline): Promise<BlockResult> {
+    const message: WorkerTask = { kind: 'block', task, dataset: pipeline.dataset, datasetKey: datasetKey(pipeline) };
+    return (await this.piscina.run(message, { transferList: transferable(task.bytes) })) as BlockResult;
+  }
+
+  async encode(task: EncodeTask): Promise<Uint8Array> {
+    const message: WorkerTask = { kind: 'encode', task };
+    return (await this.piscina.run(message, { transferList: transferable(task.bytes) })) as Uint8Array;
+  }
+
+  /** Stops the workers once their tasks are done. */
+  async close(): Promise<void> {
+    await this.piscina.close();
+  }
+}
+
+/** The buffer to move with a task: only one the bytes own whole (a shared one is copied instead). */
+function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  const buffer = bytes.buffer;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && buffer.byteLength > Buffer.poolSize ? [buffer] : [];
+}
+
+const keys = new WeakMap<RecordPipeline, string>();
+function datasetKey(pipeline: RecordPipeline): string {
+  let key = keys.get(pipeline);
+  if (key === undefined) keys.set(pipeline, (key = JSON.stringify(pipeline.dataset)));
+  return key;
+}
+
+let shared: RecordPool | undefined;
+let override: number | undefined;
+
+/** Fixes the process's record workers (the agent's `--record-workers`), whatever the config says. */
+export function setRecordWorkers(workers: number | undefined): void {
+  override = workers;
+}
+
+/**
+ * The process's block runner for a configured worker count: `0` runs blocks on the calling
+ * thread; otherwise one shared pool (the agent's `--record-workers`, else `configured`, else
+ * {@link defaultRecordWorkers}). A new count (a new config version) replaces the pool; the old
+ * one finishes its tasks and stops.
+ */
+export function recordRunner(configured?: number): BlockRunner {
+  const workers = override ?? configured ?? defaultRecordWorkers();
+  if (workers === 0) return inlineRunner;
+  if (shared?.parallelism !== workers) {
+    const old = shared;
+    shared = new RecordPool(workers);
+    void old?.close().catch(() => undefined);
+  }
+  return shared;
+}
