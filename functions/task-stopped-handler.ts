@@ -1,8 +1,11 @@
 /**
- * The task-stopped Lambda's handler, built from its dependencies. EventBridge delivers ECS "Task
- * State Change" events with lastStatus STOPPED; the agent that ran in that task is declared DEAD at
- * once, and the leader hands its work back on its next sweep (well before its heartbeat would age
- * out). `task-stopped.ts` wires it from the environment on Lambda; tests call the factory.
+ * The task-stopped Lambda's handler, built from its dependencies. EventBridge delivers the agent
+ * service's ECS "Task State Change" events with lastStatus STOPPED; the node whose registry record
+ * still names that task is declared DEAD at once, and the leader hands its work back on its next
+ * sweep (well before its heartbeat would age out). A node is a host, not a task: when the agent
+ * restarted (a deploy, a crash) and its new task already rejoined, the record names the new task
+ * and nothing is marked. `task-stopped.ts` wires it from the environment on Lambda; tests call the
+ * factory.
  */
 import middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -20,7 +23,7 @@ export interface TaskStateChange {
 }
 
 export interface TaskStoppedHandlerDeps {
-  readonly registry: Pick<NodeRegistry, 'markStopped'>;
+  readonly registry: Pick<NodeRegistry, 'markTaskStopped'>;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -32,11 +35,9 @@ export function createTaskStoppedHandler({ registry, logger, metrics }: TaskStop
     metrics.addMetric(TaskStoppedMetric.nodesMarkedDead, MetricUnit.Count, 0); // a steady series, and never an empty flush
     if (!taskArn) throw new Error(`malformed ECS task state change: no taskArn (event ${event.id})`);
     if (lastStatus !== 'STOPPED') return { marked: false, reason: `lastStatus ${lastStatus}` };
-    // The agent's node id on ECS is its task id (see lib/cluster/node-identity.ts).
-    const nodeId = taskArn.split('/').pop() as string;
-    const marked = await registry.markStopped(nodeId, `${stopCode ?? ''} ${stoppedReason ?? ''}`.trim());
-    if (marked) metrics.addMetric(TaskStoppedMetric.nodesMarkedDead, MetricUnit.Count, 1);
-    logger.info(marked ? 'node declared dead from task-stopped event' : 'task-stopped event for an unknown or dead node', { nodeId, stopCode });
-    return { marked, nodeId };
+    const nodeId = await registry.markTaskStopped(taskArn, `${stopCode ?? ''} ${stoppedReason ?? ''}`.trim());
+    if (nodeId) metrics.addMetric(TaskStoppedMetric.nodesMarkedDead, MetricUnit.Count, 1);
+    logger.info(nodeId ? 'node declared dead from task-stopped event' : 'task-stopped event for a task no live node runs (replaced, left or dead)', { nodeId, taskArn, stopCode });
+    return nodeId ? { marked: true, nodeId } : { marked: false };
   }).use(logMetrics(metrics));
 }

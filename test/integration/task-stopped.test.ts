@@ -19,7 +19,20 @@ const event = (detail: Detail): EventBridgeEvent<'ECS Task State Change', Detail
   'detail-type': 'ECS Task State Change',
   detail,
 });
-const identity = (nodeId: string) => ({ nodeId, failureDomain: 'us-east-1a', instanceType: 'g5.xlarge', gpus: 1, cpus: 4, memoryMiB: 16000, cacheDir: '/c', cacheCapacityBytes: 1e11 });
+const taskArn = (id: string) => `arn:aws:ecs:us-east-1:123456789012:task/cluster/${id}`;
+/** A node is its host (an EC2 instance id); its record names the agent task running there now. */
+const identity = (nodeId: string, task: string) => ({
+  nodeId,
+  failureDomain: 'us-east-1a',
+  instanceType: 'g5.xlarge',
+  gpus: 1,
+  cpus: 4,
+  memoryMiB: 16000,
+  cacheDir: '/c',
+  cacheCapacityBytes: 1e11,
+  taskArn: taskArn(task),
+});
+const nodeOf = async (registry: NodeRegistry, nodeId: string) => (await registry.list()).find((n) => n.nodeId === nodeId);
 
 describe('task-stopped handler on ECS task state change events', () => {
   let local: ProvisionedEndpoint;
@@ -37,23 +50,39 @@ describe('task-stopped handler on ECS task state change events', () => {
     await local?.server.stop();
   });
 
-  it('declares the node of a stopped task DEAD at once', async () => {
-    await registry.join(identity('task123'));
-    await registry.heartbeat('task123', { inFlight: 1, chunksDone: 0, concurrency: 4 });
+  it('declares DEAD at once the node whose record names the stopped task', async () => {
+    await registry.join(identity('i-0aaa', 'task123'));
+    await registry.heartbeat('i-0aaa', { inFlight: 1, chunksDone: 0, concurrency: 4 });
 
-    const result = await handler(event({ taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/cluster/task123', lastStatus: 'STOPPED', stopCode: 'SpotInterruption' }), {} as Context);
+    const result = await handler(event({ taskArn: taskArn('task123'), lastStatus: 'STOPPED', stopCode: 'SpotInterruption' }), {} as Context);
 
-    expect(result).toEqual({ marked: true, nodeId: 'task123' });
-    const node = (await registry.list()).find((n) => n.nodeId === 'task123');
+    expect(result).toEqual({ marked: true, nodeId: 'i-0aaa' });
+    const node = await nodeOf(registry, 'i-0aaa');
     expect(node).toMatchObject({ status: 'DEAD', detectedBy: 'task-stopped: SpotInterruption' });
     expect(node?.recoveredAt).toBeUndefined(); // the leader's next sweep hands its work back
   });
 
+  it('leaves the node alone when a replacement agent task on the same host already rejoined', async () => {
+    await registry.join(identity('i-0bbb', 'old-task'));
+    await registry.join(identity('i-0bbb', 'new-task')); // the agent restarted (a deploy): same host, new task
+    await registry.heartbeat('i-0bbb', { inFlight: 0, chunksDone: 0, concurrency: 4 });
+
+    const result = await handler(event({ taskArn: taskArn('old-task'), lastStatus: 'STOPPED', stopCode: 'ServiceSchedulerInitiated' }), {} as Context);
+
+    expect(result).toEqual({ marked: false });
+    expect((await nodeOf(registry, 'i-0bbb'))?.status).toBe('ACTIVE');
+  });
+
+  it('marks nothing for a task no node names', async () => {
+    const result = await handler(event({ taskArn: taskArn('never-joined'), lastStatus: 'STOPPED' }), {} as Context);
+    expect(result).toEqual({ marked: false });
+  });
+
   it('ignores a task that is not stopped', async () => {
-    await registry.join(identity('task456'));
-    const result = await handler(event({ taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/cluster/task456', lastStatus: 'RUNNING' }), {} as Context);
+    await registry.join(identity('i-0ccc', 'task456'));
+    const result = await handler(event({ taskArn: taskArn('task456'), lastStatus: 'RUNNING' }), {} as Context);
     expect(result.marked).toBe(false);
-    expect((await registry.list()).find((n) => n.nodeId === 'task456')?.status).toBe('JOINING');
+    expect((await nodeOf(registry, 'i-0ccc'))?.status).toBe('JOINING');
   });
 
   it('reports an event without a task ARN instead of dropping it', async () => {
