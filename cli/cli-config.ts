@@ -68,12 +68,14 @@ export const COMMANDS: readonly CommandDeclaration[] = [
   },
   {
     name: 'local chaos',
-    description: 'fault injection while data flows: SIGKILL / SIGSTOP agents and report detection, recovery and accounting',
+    description: 'fault injection while data flows: SIGKILL / SIGSTOP / SIGTERM agents, start new ones, and report detection, recovery, replica moves and accounting',
     options: [
       new Option('--agents <n>', 'agent processes').default(6).argParser(countArg),
       new Option('--kill <n>', 'agents to SIGKILL during the run').default(2).argParser(Number),
       new Option('--pause <n>', 'agents to SIGSTOP, then SIGCONT after --pause-ms').default(0).argParser(Number),
       new Option('--pause-ms <ms>', 'how long a paused agent stays stopped').default(8000).argParser(Number),
+      new Option('--leave <n>', 'agents to SIGTERM during the run (clean leave): reports the time back to R').default(0).argParser(Number),
+      new Option('--join <n>', 'new agents to start during the run: reports shards moved against the minimum').default(0).argParser(Number),
       new Option('--restart-after-ms <ms>', 'restart killed agents after this long').argParser(Number),
       new Option('--slow-ms <ms>', 'extra work per chunk in every agent (makes pauses land mid-chunk)').argParser(Number),
       new Option('--size <size>', 'dataset size').default('6MB'),

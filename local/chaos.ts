@@ -13,6 +13,7 @@ import { startLocalEnvironment, type LocalEnvironment } from './environment';
 import { listKeys } from '../lib/storage/list-keys';
 import { ChunkLedger } from '../lib/ledger/chunk-ledger';
 import { presentReplicas, readManifest, verifyObject } from './verify';
+import { joinNode, leaveNode, type JoinRecord, type LeaveRecord, type MembershipContext } from './membership-actions';
 
 export interface ChaosOptions {
   agents: number;
@@ -21,6 +22,10 @@ export interface ChaosOptions {
   /** Agents to SIGSTOP for `pauseMs`, then SIGCONT (zombies whose late commits must be refused). */
   pause?: number;
   pauseMs?: number;
+  /** Agents to SIGTERM while data flows (a clean leave: their replicas are handed off). */
+  leave?: number;
+  /** New agents to start while data flows (a join: the leader moves to them the shards whose placement changed). */
+  join?: number;
   /** Start killed agents again (same node id) this long after the kill. @default never */
   restartAfterMs?: number;
   sizeBytes: number;
@@ -55,6 +60,8 @@ export interface ChaosReport {
   chunks: number;
   seconds: number;
   replicasRestoredMs?: number;
+  leaves: LeaveRecord[];
+  joins: JoinRecord[];
   lateCommitsRefused: number;
   problems: string[];
 }
@@ -63,9 +70,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Fault injection while data flows: starts a local cluster, ingests a dataset, kills (SIGKILL)
- * and pauses (SIGSTOP/SIGCONT) agents on a schedule spread over the run, and reports detection
- * and recovery per failure, leader changes, and whether every record arrived exactly once with
- * every shard back at R replicas.
+ * and pauses (SIGSTOP/SIGCONT) agents, then has agents leave (SIGTERM) and new ones join, on a
+ * schedule spread over the run, and reports detection and recovery per failure, leader changes,
+ * time back to R per leave, shards moved per join against the minimum, and whether every record
+ * arrived exactly once with every shard back at R replicas.
  */
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => undefined);
@@ -96,8 +104,42 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   await ingestPath(data.path, { bucket: target.resources.ingestBucket, prefix: 'chaos/' }, { s3: target.clients.s3 });
   log(`ingested ${(data.bytes / 1e6).toFixed(1)} MB (${data.records} records) into ${opts.agents} agents`);
 
-  const planned = [...Array(opts.kill).fill('kill'), ...Array(opts.pause ?? 0).fill('pause')] as Array<'kill' | 'pause'>;
+  type Action = 'kill' | 'pause' | 'leave' | 'join';
+  const planned = [...Array(opts.kill).fill('kill'), ...Array(opts.pause ?? 0).fill('pause'), ...Array(opts.leave ?? 0).fill('leave'), ...Array(opts.join ?? 0).fill('join')] as Action[];
   const failures: FailureRecord[] = [];
+  const membership: MembershipContext = {
+    target,
+    registry,
+    heartbeatTimeoutMs: env.state.config.heartbeatTimeoutSeconds * 1000,
+    replicationFactor: env.state.config.replicationFactor,
+    watchMs: 60_000,
+    everyMs: 300,
+  };
+  // Leaves and joins are watched one at a time, apart from the schedule, so that their figures are their own.
+  const leaveWatches: Array<Promise<LeaveRecord>> = [];
+  const joinWatches: Array<Promise<JoinRecord>> = [];
+  let watching: Promise<unknown> = Promise.resolve();
+  let watchBusy = false;
+  const watch = <T>(run: () => Promise<T>): Promise<T> => {
+    watchBusy = true;
+    const record = watching.then(run).finally(() => (watchBusy = false));
+    watching = record.catch((err) => log(`membership watch failed: ${(err as Error).message}`));
+    return record;
+  };
+  const startMembershipAction = (action: 'leave' | 'join', leaderHolder?: string): boolean => {
+    if (action === 'join') {
+      const index = env.agents.length + 1;
+      log(`starting agent-${index} (join)`);
+      joinWatches.push(watch(() => joinNode(membership, () => env.restartAgent(index))));
+      return true;
+    }
+    const agent = env.agents.find((a) => a.nodeId !== leaderHolder && !victims.has(a.nodeId) && a.process.exitCode === null && a.process.signalCode === null);
+    if (!agent) return false;
+    victims.add(agent.nodeId);
+    log(`SIGTERM ${agent.nodeId} (clean leave)`);
+    leaveWatches.push(watch(() => leaveNode(membership, agent)));
+    return true;
+  };
   const leaderChanges: ChaosReport['leaderChanges'] = [];
   const victims = new Set<string>();
   let object: ObjectItem | undefined;
@@ -110,9 +152,13 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     if (object?.status === 'COMPLETE' || object?.status === 'FAILED') break;
     // The next failure waits for a live leader that is not a victim (after the leader's kill, for its successor).
     const leaderLive = leader !== undefined && !victims.has(leader.holder) && leader.expiresAt > Date.now();
-    const due = leaderLive && object && object.chunkCount > 0 && failures.length < planned.length && object.chunksDone >= ((failures.length + 1) * object.chunkCount) / (planned.length + 2);
-    if (due) {
-      const action = planned[failures.length];
+    const done = failures.length + leaveWatches.length + joinWatches.length;
+    const due = leaderLive && !watchBusy && object && object.chunkCount > 0 && done < planned.length && object.chunksDone >= ((done + 1) * object.chunkCount) / (planned.length + 2);
+    const next = planned[done];
+    if (due && (next === 'leave' || next === 'join')) {
+      startMembershipAction(next, leader?.holder);
+    } else if (due && (next === 'kill' || next === 'pause')) {
+      const action = next;
       const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
       // The first victim is the leader; the others are followers that hold leases right now, so
       // that every failure has work in flight to recover and is detected by a live leader (a
@@ -137,9 +183,26 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     }
     await sleep(250);
   }
+  // Leaves and joins the run was too short for happen after it.
+  for (let done = failures.length + leaveWatches.length + joinWatches.length; done < planned.length; done++) {
+    await watching;
+    const next = planned[done];
+    if (next === 'leave' || next === 'join') startMembershipAction(next, (await LeaderLease.read(target.clients.doc, target.resources.controlTable))?.holder);
+  }
+  await watching;
+  const settledRecords = async <T>(ws: Array<Promise<T>>) => (await Promise.allSettled(ws)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const leaves = await settledRecords(leaveWatches);
+  const joins = await settledRecords(joinWatches);
   const seconds = (Date.now() - started) / 1000;
   const problems: string[] = [];
   if (object?.status !== 'COMPLETE') problems.push(`object did not complete (status ${object?.status ?? 'not planned'})`);
+  if (leaves.length + joins.length < (opts.leave ?? 0) + (opts.join ?? 0)) problems.push('some leaves or joins could not be made or watched');
+  for (const l of leaves) {
+    if (l.backAtRMs === undefined) problems.push(`the shards ${l.nodeId} held were not back at R within ${membership.watchMs / 1000} s of its leave`);
+    if ((l.fewestCopies ?? Infinity) < membership.replicationFactor) problems.push(`a shard ${l.nodeId} held fell to ${l.fewestCopies} PRESENT copies while it left`);
+    if (l.exitedMs === undefined) problems.push(`${l.nodeId} did not exit after SIGTERM`);
+  }
+  for (const j of joins) if (j.settledMs === undefined) problems.push(`the shards placed when ${j.nodeId} joined did not settle on their placement`);
 
   // Failure detection and hand-back, from what the detector recorded on each dead node.
   for (let i = 0; i < 60 && failures.some((f) => f.handedBackMs === undefined); i++) {
@@ -178,7 +241,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   const lateCommitsRefused = await countInLogs(env, 'lease lost; late result discarded');
   const orphans = await countOrphans(target, object);
   if (orphans > 0) problems.push(`${orphans} output file(s) of abandoned attempts left in the processed bucket`);
-  return { failures, leaderChanges, records, chunks: object?.chunkCount ?? 0, seconds, replicasRestoredMs, lateCommitsRefused, problems };
+  return { failures, leaderChanges, records, chunks: object?.chunkCount ?? 0, seconds, replicasRestoredMs, leaves, joins, lateCommitsRefused, problems };
 }
 
 /** Copies what the detector wrote on each failed node (before a rejoin overwrites it). */

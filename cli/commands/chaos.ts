@@ -7,6 +7,8 @@ export async function chaosCommand(opts: {
   kill: number;
   pause: number;
   pauseMs: number;
+  leave?: number;
+  join?: number;
   restartAfterMs?: number;
   slowMs?: number;
   size: string;
@@ -19,6 +21,8 @@ export async function chaosCommand(opts: {
     kill: opts.kill,
     pause: opts.pause,
     pauseMs: opts.pauseMs,
+    leave: opts.leave,
+    join: opts.join,
     restartAfterMs: opts.restartAfterMs,
     slowMs: opts.slowMs,
     sizeBytes: parseSize(opts.size),
@@ -46,6 +50,16 @@ export function renderChaosReport(r: ChaosReport): string {
       f.restartedFirst
         ? `${who} restarted and rejoined before it could be declared dead (it handed its own leases back)`
         : `${who} detected after ${ms(f.detectedMs)}, work handed back after ${ms(f.handedBackMs)} (${f.leasesRevoked ?? 0} leases, ${f.replicasMoved ?? 0} replicas re-placed)`,
+    );
+  }
+  for (const l of r.leaves) {
+    lines.push(
+      `  leave ${l.nodeId.padEnd(10)}          ${l.shards} shards back at R on live nodes after ${ms(l.backAtRMs)} (fewest PRESENT copies meanwhile ${l.fewestCopies ?? '—'}), exited after ${ms(l.exitedMs)}`,
+    );
+  }
+  for (const j of r.joins) {
+    lines.push(
+      `  join  ${j.nodeId.padEnd(10)}          ${j.moved ?? '—'} of ${j.shards} shards moved (minimum ${j.minimum ?? '—'}), settled after ${ms(j.settledMs)} (fewest PRESENT copies meanwhile ${j.fewestCopies ?? '—'})`,
     );
   }
   lines.push(`  leader changes    ${r.leaderChanges.map((l) => `${l.holder}#${l.token}`).join(' → ') || '—'}`);
