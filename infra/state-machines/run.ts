@@ -23,34 +23,45 @@ const path = sfn.JsonPath.stringAt;
 export const RUN_PAGE_SIZE = 100;
 
 /**
- * The run state machine. Input `{ bucket, prefix }`. Processes every object already under the
- * prefix: records the run, lists the prefix page by page onto the ingest-events queue (the chunker
- * plans each key under the run's own object ids, so a dataset can be run again with a new
- * config), then waits until the leader agent settles the run and writes the run manifest,
- * publishes a completion notice to SNS, and fails when chunks failed.
+ * The run state machine. Input `{ bucket, prefix }`, optionally with `index: { name }`. Processes
+ * every object already under the prefix: records the run, lists the prefix page by page onto the
+ * ingest-events queue (the chunker plans each key under the run's own object ids, so a dataset
+ * can be run again with a new config), then waits until the leader agent settles the run and
+ * writes the run manifest, publishes a completion notice to SNS, and fails when chunks failed.
+ * With `index`, the run item carries the name and the leader builds that dataset index from the
+ * run's objects as it settles the run (no Lambda): the output names it, and the execution fails
+ * with `IndexFailed` when it could not be built (the run's data is processed all the same).
  */
 export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   const id = (name: string) => `Run${name}`;
   const runKey = { pk: S('RUN'), sk: S(path('$$.Execution.Name')) };
 
-  const invalid = new sfn.Fail(scope, id('InvalidInput'), { error: 'InvalidInput', cause: 'input must be { "bucket": "...", "prefix": "..." } (prefix may be "")' });
-
-  const create = new tasks.DynamoPutItem(scope, id('Record'), {
-    table: t.controlTable,
-    item: {
-      ...runKey,
-      runId: S(path('$$.Execution.Name')),
-      bucket: S(path('$.bucket')),
-      prefix: S(path('$.prefix')),
-      status: S('RUNNING'),
-      objectsListed: tasks.DynamoAttributeValue.fromNumber(0),
-      listingComplete: tasks.DynamoAttributeValue.fromBoolean(false),
-      startedAt: S(path('$$.State.EnteredTime')),
-      executionId: S(path('$$.Execution.Id')),
-    },
-    conditionExpression: 'attribute_not_exists(pk)',
-    resultPath: sfn.JsonPath.DISCARD,
+  const invalid = new sfn.Fail(scope, id('InvalidInput'), {
+    error: 'InvalidInput',
+    cause: 'input must be { "bucket": "...", "prefix": "..." } (prefix may be ""), optionally with "index": { "name": "..." }',
   });
+
+  const record = (name: string, withIndex: boolean) =>
+    new tasks.DynamoPutItem(scope, id(name), {
+      table: t.controlTable,
+      item: {
+        ...runKey,
+        runId: S(path('$$.Execution.Name')),
+        bucket: S(path('$.bucket')),
+        prefix: S(path('$.prefix')),
+        status: S('RUNNING'),
+        objectsListed: tasks.DynamoAttributeValue.fromNumber(0),
+        listingComplete: tasks.DynamoAttributeValue.fromBoolean(false),
+        startedAt: S(path('$$.State.EnteredTime')),
+        executionId: S(path('$$.Execution.Id')),
+        // The leader reads it when it settles the run (RunItem.index in lib/ledger/run-ledger.ts).
+        ...(withIndex ? { index: tasks.DynamoAttributeValue.fromMap({ name: S(path('$.index.name')) }) } : {}),
+      },
+      conditionExpression: 'attribute_not_exists(pk)',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+  const create = record('Record', false);
+  const createWithIndex = record('RecordWithIndex', true);
 
   const listFirst = listPage(scope, id('ListFirst'), t, false);
   const listNext = listPage(scope, id('ListNext'), t, true);
@@ -95,18 +106,33 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
       failedChunks: path('$.run.Item.failedChunks.N'),
       execution: path('$$.Execution.Id'),
     });
-  const summary = new sfn.Pass(scope, id('Summary'), {
+  const totals = {
+    'runId.$': '$$.Execution.Name',
+    'status.$': '$.run.Item.status.S',
+    manifest: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
+    'objectsListed.$': 'States.StringToJson($.run.Item.objectsListed.N)',
+    'recordsIn.$': 'States.StringToJson($.run.Item.recordsIn.N)',
+    'recordsOut.$': 'States.StringToJson($.run.Item.recordsOut.N)',
+    'recordsRejected.$': 'States.StringToJson($.run.Item.recordsRejected.N)',
+    'failedChunks.$': 'States.StringToJson($.run.Item.failedChunks.N)',
+  };
+  const summary = new sfn.Pass(scope, id('Summary'), { parameters: totals });
+  const summaryWithIndex = new sfn.Pass(scope, id('SummaryWithIndex'), {
     parameters: {
-      'runId.$': '$$.Execution.Name',
-      'status.$': '$.run.Item.status.S',
-      manifest: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
-      'objectsListed.$': 'States.StringToJson($.run.Item.objectsListed.N)',
-      'recordsIn.$': 'States.StringToJson($.run.Item.recordsIn.N)',
-      'recordsOut.$': 'States.StringToJson($.run.Item.recordsOut.N)',
-      'recordsRejected.$': 'States.StringToJson($.run.Item.recordsRejected.N)',
-      'failedChunks.$': 'States.StringToJson($.run.Item.failedChunks.N)',
+      ...totals,
+      index: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.indexKey.S')),
+      'indexVersion.$': 'States.StringToJson($.run.Item.indexVersion.N)',
     },
   });
+  const indexFailed = new sfn.Fail(scope, id('IndexFailed'), {
+    error: 'IndexFailed',
+    cause:
+      "the run completed, but the dataset index its input asked for could not be built: the reason is the run's indexError (shardline runs, or index.error in the run manifest); fix it, then shardline dataset index --run <runId> --name <name>",
+  });
+  const indexed = new sfn.Choice(scope, id('Indexed'))
+    .when(sfn.Condition.isPresent('$.run.Item.indexKey'), summaryWithIndex)
+    .when(sfn.Condition.isPresent('$.run.Item.indexError'), indexFailed)
+    .otherwise(summary);
   const notifyComplete = new tasks.SnsPublish(scope, id('NotifyComplete'), {
     topic: t.topic,
     subject: 'shardline run complete',
@@ -125,7 +151,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   });
 
   const done = new sfn.Choice(scope, id('Settled'))
-    .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'COMPLETE'), notifyComplete.next(summary))
+    .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'COMPLETE'), notifyComplete.next(indexed))
     .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'FAILED'), notifyFailed.next(failed))
     .otherwise(wait);
   wait.next(read).next(done);
@@ -136,8 +162,13 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   listFirst.next(hasKeys);
   listNext.next(hasKeys);
 
+  const source = sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), sfn.Condition.isPresent('$.prefix'), sfn.Condition.isString('$.prefix'));
+  // The name itself is checked by the leader (letters, digits, . _ -): a bad one ends in IndexFailed with the reason.
+  const indexName = sfn.Condition.and(sfn.Condition.isPresent('$.index.name'), sfn.Condition.isString('$.index.name'));
+  createWithIndex.next(listFirst);
   return new sfn.Choice(scope, id('Validate'))
-    .when(sfn.Condition.and(sfn.Condition.isPresent('$.bucket'), sfn.Condition.isString('$.bucket'), sfn.Condition.isPresent('$.prefix'), sfn.Condition.isString('$.prefix')), create.next(listFirst))
+    .when(sfn.Condition.and(source, sfn.Condition.isPresent('$.index')), new sfn.Choice(scope, id('ValidateIndex')).when(indexName, createWithIndex).otherwise(invalid))
+    .when(source, create.next(listFirst))
     .otherwise(invalid);
 }
 

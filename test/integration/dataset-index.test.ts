@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -10,7 +11,8 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { ReplicaPuller } from '../../lib/agent/replica-puller';
-import { chunkObject } from '../../lib/chunker/chunker';
+import { chunkObject, handleIngestEvent } from '../../lib/chunker/chunker';
+import { startExecution } from '../../lib/control/executions';
 import { writeLocalState } from '../../lib/aws/local-state';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { ConfigStore } from '../../lib/control/config-store';
@@ -329,4 +331,52 @@ describe('dataset index (chunker and agent path, local endpoint)', () => {
       await rm(stateDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  /**
+   * Runs the run state machine (executed by moto) with `input`, playing the chunker and the
+   * leader in-process until the execution ends; returns how it ended.
+   */
+  async function runStateMachine(name: string, input: Record<string, unknown>): Promise<{ status?: string; output?: Record<string, unknown>; error?: string }> {
+    const { executionArn } = await startExecution(env.clients.sfn, env.resources.runStateMachineArn, input, { name, wait: false });
+    const chunker = { s3: env.clients.s3, sqs: env.clients.sqs, objects: objects(), runs: runs(), workQueueUrl: env.resources.workQueueUrl, processedBucket: env.resources.processedBucket, config };
+    return waitFor(
+      async () => {
+        const events = await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.ingestEventsQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        for (const m of events.Messages ?? []) {
+          // Only the run's listed pages: the uploads' own notifications are not this test's business.
+          if (m.Body?.includes('shardlineRun')) await handleIngestEvent(chunker, m.Body);
+          await env.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: env.resources.ingestEventsQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+        }
+        const work = await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: env.resources.workQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }));
+        for (const m of work.Messages ?? []) await handleChunkMessage(worker(), m);
+        await settleRuns({ runs: runs(), s3: env.clients.s3, processedBucket: env.resources.processedBucket, buildIndex: (r, m, o) => buildRunIndex(deps, r, m, o) });
+        const d = await env.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return d.status !== 'RUNNING' && { status: d.status, output: d.output ? (JSON.parse(d.output) as Record<string, unknown>) : undefined, error: d.error };
+      },
+      90_000,
+      200,
+    );
+  }
+
+  it('the run state machine carries an index name to the leader, which builds it as the run settles; the output names it', async () => {
+    for (const [key, n] of [
+      ['sfn/one.jsonl', 30],
+      ['sfn/two.jsonl', 20],
+    ] as const)
+      await env.clients.s3.send(new PutObjectCommand({ Bucket: env.resources.ingestBucket, Key: key, Body: jsonl(key, n).body }));
+
+    const ok = await runStateMachine('run-sfn-index', { bucket: env.resources.ingestBucket, prefix: 'sfn/', index: { name: 'sfn-run' } });
+
+    expect(ok).toMatchObject({ status: 'SUCCEEDED', output: { status: 'COMPLETE', recordsOut: 50, index: `s3://${env.resources.processedBucket}/indexes/sfn-run/1.json`, indexVersion: 1 } });
+    expect(await readIndex(deps, 'sfn-run', 1)).toMatchObject({ source: { kind: 'run', runId: 'run-sfn-index' }, records: 50 });
+    expect(await runs().get('run-sfn-index')).toMatchObject({ index: { name: 'sfn-run' }, indexVersion: 1 });
+
+    const plain = await runStateMachine('run-sfn-plain', { bucket: env.resources.ingestBucket, prefix: 'sfn/' });
+    expect(plain).toMatchObject({ status: 'SUCCEEDED', output: { status: 'COMPLETE', recordsOut: 50 } });
+    expect(plain.output).not.toHaveProperty('index');
+
+    expect(await runStateMachine('run-sfn-bad-name', { bucket: env.resources.ingestBucket, prefix: 'sfn/', index: { name: '../x' } })).toMatchObject({ status: 'FAILED', error: 'IndexFailed' });
+    expect(await runStateMachine('run-sfn-no-name', { bucket: env.resources.ingestBucket, prefix: 'sfn/', index: {} })).toMatchObject({ status: 'FAILED', error: 'InvalidInput' });
+    expect(await indexVersions(deps, 'sfn-run')).toEqual([1]);
+  }, 180_000);
 });

@@ -1,0 +1,70 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { defaultStageConfig } from '../../infra/config';
+import { createShardlineStack } from '../../infra/shardline-stack';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: () => string };
+
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = createShardlineStack(app, 'RunTest', defaultStageConfig('test'));
+const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
+const machineId = stack.getLogicalId(stack.shardline.controlPlane.runStateMachine.node.defaultChild as never);
+
+/** The run definition, every reference replaced by a placeholder as deployed values would be. */
+const run: { States: Record<string, any> } = JSON.parse(
+  (resources[machineId].Properties.DefinitionString['Fn::Join'][1] as unknown[])
+    .map((p) => (typeof p === 'string' ? p : (p as { Ref?: string }).Ref === 'AWS::Partition' ? 'aws' : 'resolved-reference'))
+    .join(''),
+);
+
+describe('run state machine: the dataset index input flag', () => {
+  it('still passes asl-validator', () => {
+    expect(aslValidator(run).errorsText()).toBe('');
+  });
+
+  it('routes an input with index to a check of index.name, and anything else malformed to InvalidInput', () => {
+    const validate = run.States.RunValidate;
+    expect(validate.Choices[0].And).toEqual(expect.arrayContaining([{ Variable: '$.index', IsPresent: true }]));
+    expect(validate.Choices[0].Next).toBe('RunValidateIndex');
+    expect(validate.Choices[1].Next).toBe('RunRecord');
+    expect(validate.Default).toBe('RunInvalidInput');
+    expect(run.States.RunValidateIndex).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.index.name', IsPresent: true },
+            { Variable: '$.index.name', IsString: true },
+          ],
+          Next: 'RunRecordWithIndex',
+        },
+      ],
+      Default: 'RunInvalidInput',
+    });
+  });
+
+  it('carries the index name into the run item, which the leader reads when it settles the run', () => {
+    const withIndex = run.States.RunRecordWithIndex;
+    expect(withIndex.Parameters.Item.index).toEqual({ M: { name: { 'S.$': '$.index.name' } } });
+    expect(withIndex.Next).toBe(run.States.RunRecord.Next);
+    expect(run.States.RunRecord.Parameters.Item).not.toHaveProperty('index');
+    expect(Object.keys(withIndex.Parameters.Item).filter((k) => k !== 'index')).toEqual(Object.keys(run.States.RunRecord.Parameters.Item));
+  });
+
+  it('reports the built index in the output of a complete run, and fails with IndexFailed when it could not be built', () => {
+    expect(run.States.RunNotifyComplete.Next).toBe('RunIndexed');
+    expect(run.States.RunIndexed.Choices).toEqual([
+      { Variable: '$.run.Item.indexKey', IsPresent: true, Next: 'RunSummaryWithIndex' },
+      { Variable: '$.run.Item.indexError', IsPresent: true, Next: 'RunIndexFailed' },
+    ]);
+    expect(run.States.RunIndexed.Default).toBe('RunSummary');
+    expect(run.States.RunSummaryWithIndex.Parameters).toMatchObject({
+      'index.$': expect.stringContaining('$.run.Item.indexKey.S'),
+      'indexVersion.$': 'States.StringToJson($.run.Item.indexVersion.N)',
+      'recordsOut.$': 'States.StringToJson($.run.Item.recordsOut.N)',
+    });
+    expect(run.States.RunSummary.Parameters).not.toHaveProperty('index.$');
+    expect(run.States.RunIndexFailed).toMatchObject({ Type: 'Fail', Error: 'IndexFailed' });
+  });
+});
