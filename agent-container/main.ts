@@ -12,6 +12,7 @@ import { countThrottles } from '../lib/aws/throttle-counter';
 import { InstanceMetadata } from '../lib/cluster/imds';
 import { cachePolicyFrom, resolveNodeIdentity } from '../lib/cluster/node-identity';
 import { NodeRegistry } from '../lib/cluster/registry';
+import { setRecordWorkers } from '../lib/records/pool/record-pool';
 import { configFromEnv } from '../lib/config/pipeline-config';
 import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-telemetry';
 import { createLogger, logTo } from '../lib/observability/logger';
@@ -27,6 +28,12 @@ const metricsPort = (value: string): number => {
   }
 };
 
+const recordWorkers = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of threads (0 or more)');
+  return n;
+};
+
 const program = new Command('shardline-agent')
   .description('shardline node agent: processes chunks and caches shards for training')
   .option('--node-id <id>', 'node id (default: the EC2 instance id on AWS, else the host name): stable across agent restarts')
@@ -37,6 +44,7 @@ const program = new Command('shardline-agent')
   .option('--node-group <group>', 'node group whose central config overrides apply (default: $SHARDLINE_NODE_GROUP or "default")')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
+  .addOption(new Option('--record-workers <n>', 'worker threads for the record path, 0: none (default: config recordWorkers, else a quarter of the CPUs, at least 1)').argParser(recordWorkers))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(metricsPort))
   .option('--metrics-host <host>', 'address the /metrics endpoint listens on', '0.0.0.0')
@@ -44,6 +52,7 @@ const program = new Command('shardline-agent')
   .action(async (opts) => {
     const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
+    setRecordWorkers(opts.recordWorkers);
     const overrides = {
       nodeId: opts.nodeId,
       failureDomain: opts.failureDomain,

@@ -1,11 +1,12 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
 import { replicasOf } from '../lib/cluster/replica-repair';
 import type { ObjectManifest } from '../lib/ledger/manifest';
 import { ObjectLedger } from '../lib/ledger/object-ledger';
+import { createShardDecoder } from '../lib/records/block-codec';
+import { codecOfKey } from '../lib/records/shard-codec';
 import type { Target } from '../lib/aws/target';
 
 /** What reading back an object's outputs showed. */
@@ -47,8 +48,7 @@ export async function verifyObject(target: Target, objectId: string, idField = '
     const hash = createHash('sha256');
     const body = (out.Body as Readable).on('data', (b: Buffer) => hash.update(b));
     let lines = 0;
-    for await (const line of createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity })) {
-      if (!line) continue;
+    for await (const line of shardLines(body.pipe(createShardDecoder(shard.codec ?? codecOfKey(shard.key))))) {
       lines++;
       const id = String((JSON.parse(line) as Record<string, unknown>)[idField]);
       if (ids.has(id)) duplicateIds++;
@@ -62,6 +62,22 @@ export async function verifyObject(target: Target, objectId: string, idField = '
   if (duplicateIds) problems.push(`${duplicateIds} duplicate record id(s)`);
   if (shardRecords !== t.recordsOut) problems.push(`shards hold ${shardRecords} records, manifest says ${t.recordsOut} out`);
   return { manifest, shardRecords, checksumMismatches, duplicateIds, ids, problems };
+}
+
+/**
+ * The non-empty lines of a decoded shard, split at `\n` only: a record that keeps its original
+ * bytes may hold a `\r` inside (JSON whitespace), which a readline interface would split at.
+ */
+async function* shardLines(decoded: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const utf8 = new StringDecoder('utf8'); // a character may span two pieces
+  let tail = '';
+  for await (const chunk of decoded) {
+    const lines = (tail + utf8.write(chunk)).split('\n');
+    tail = lines.pop() ?? '';
+    for (const line of lines) if (line) yield line;
+  }
+  tail += utf8.end();
+  if (tail) yield tail;
 }
 
 /** Counts PRESENT replicas of every chunk across the given nodes. */

@@ -2,13 +2,18 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { ChunkMessage } from '../chunking/chunk';
-import type { DatasetConfig } from '../config/pipeline-config';
+import type { DatasetConfig, PipelineConfig } from '../config/pipeline-config';
 import type { OutputFile, RecordCounts } from '../ledger/items';
+import { recordRunner } from '../records/pool/record-pool';
 import { processChunk } from '../records/process-chunk';
 import { readFirstLine } from '../records/read-first-line';
+import { shardExtension } from '../records/shard-codec';
 import { createShardOutput } from '../records/shard-output';
 import { buildRecordPipeline } from '../records/transforms';
 import { layout } from '../storage/layout';
+
+/** The config fields the chunk processor reads (codec fields default as in `PipelineConfig`). */
+export type ChunkProcessorConfig = Pick<PipelineConfig, 'dataset'> & Partial<Pick<PipelineConfig, 'shardCodec' | 'gzipLevel' | 'zstdLevel' | 'recordWorkers'>>;
 
 /** What processing one chunk produced (not yet committed). */
 export interface ChunkOutcome {
@@ -32,11 +37,13 @@ function pipelineFor(dataset: DatasetConfig) {
 
 /**
  * Streams one chunk from S3 through the record pipeline into its shard and rejects files in the
- * processed bucket. Memory is bounded by the stream buffers, never by the chunk or object size:
- * the ranged GET is read with backpressure and abandoned once the last owned record ends.
+ * processed bucket. The record path runs on the process's record workers (`recordWorkers`, see
+ * `recordRunner`); the shard is encoded with `shardCodec`, which its key's extension names.
+ * Memory is bounded by the stream buffers and the blocks in flight, never by the chunk or object
+ * size: the ranged GET is read with backpressure and abandoned once the last owned record ends.
  */
 export async function processChunkFromS3(
-  deps: { s3: S3Client; processedBucket: string; config: { dataset: DatasetConfig }; abandoned?: () => boolean },
+  deps: { s3: S3Client; processedBucket: string; config: ChunkProcessorConfig; abandoned?: () => boolean },
   msg: ChunkMessage,
   attempt: number,
 ): Promise<ChunkOutcome> {
@@ -53,16 +60,20 @@ export async function processChunkFromS3(
   // Ranged reads in windows: the chunk's own range first, then small windows only while the last
   // record runs on, so neither side ever materialises the rest of a large object.
   const body = rangedReads(deps.s3, msg, bodyOffset, msg.end + TAIL_WINDOW_BYTES, lastByte + 1, download, deps.abandoned);
-  const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary);
+  const codec = deps.config.shardCodec ?? 'gzip';
+  const level = codec === 'zstd' ? (deps.config.zstdLevel ?? 1) : (deps.config.gzipLevel ?? 1);
+  const shardKey = layout.shardKey(msg.objectId, msg.index, attempt, binary ? 'bin' : shardExtension(codec));
   const rejectsKey = layout.rejectsKey(msg.objectId, msg.index, attempt);
-  const shardOut = createShardOutput({ compress: !binary });
-  const rejectsOut = createShardOutput();
+  // Line shards arrive encoded block by block; binary bytes pass through as they are.
+  const shardOut = createShardOutput(binary ? { compress: false } : { encoded: true });
+  const rejectsOut = createShardOutput({ level: 1 });
   const uploads = Promise.all([upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable), upload(deps.s3, deps.processedBucket, rejectsKey, rejectsOut.readable)]);
   const t0 = Date.now();
   try {
     const result = await processChunk(
       { body, bodyOffset, start: msg.start, end: msg.end, format: msg.format, compression: msg.compression, csvHeader, pipeline: pipelineFor(deps.config.dataset) },
       { shard: shardOut.writable, rejects: rejectsOut.writable },
+      { runner: recordRunner(deps.config.recordWorkers), codec, level },
     );
     shardOut.writable.end();
     rejectsOut.writable.end();
@@ -72,7 +83,8 @@ export async function processChunkFromS3(
     const { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn } = result;
     return {
       counts: { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn },
-      shard: { key: shardKey, ...shard },
+      // An encoded shard's lines are its records, which the record path counted.
+      shard: { key: shardKey, ...shard, lines: binary ? shard.lines : recordsOut },
       rejects: { key: rejectsKey, ...rejects },
       timings: { downloadMs: headerMs + download.ms, processMs: Math.max(0, t1 - t0 - download.ms), uploadMs: Date.now() - t1 },
     };

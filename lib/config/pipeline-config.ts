@@ -71,6 +71,22 @@ export const PipelineConfig = z
      */
     rebalanceAssignmentsPerSecond: z.number().int().min(1).max(1000).default(4),
     dataset: DatasetConfig.default({ dedupe: false }),
+    /**
+     * Codec of the shards the agents write: `gzip` (`.jsonl.gz`), `zstd` (`.jsonl.zst`, through a
+     * native binding) or `none` (`.jsonl`). Manifests and dataset indexes name it; the CLI's
+     * verify and the Python reader read all three.
+     */
+    shardCodec: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
+    /** gzip level of shards: 1 is fastest; 6 costs about 3× the CPU for shards a few percent smaller. */
+    gzipLevel: z.number().int().min(1).max(9).default(1),
+    /** zstd level of shards: 1 is fastest (and still smaller than gzip's 1). */
+    zstdLevel: z.number().int().min(1).max(19).default(1),
+    /**
+     * Worker threads that run the record path on each agent (0: on the agent's own thread).
+     * Absent: a quarter of the host's CPUs, at least one, so that most cores stay with training.
+     * The agent's `--record-workers` flag overrides it on one host.
+     */
+    recordWorkers: z.number().int().min(0).max(256).optional(),
   })
   .strict();
 export type PipelineConfig = z.infer<typeof PipelineConfig>;

@@ -1,4 +1,5 @@
 import { DeleteObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { codecOfKey, type ShardCodec } from '../records/shard-codec';
 import { listKeys } from '../storage/list-keys';
 import { layout } from '../storage/layout';
 import type { ChunkItem, ObjectItem, OutputFile, RecordCounts } from './items';
@@ -14,7 +15,11 @@ export interface ObjectManifest {
   chunkCount: number;
   totals: RecordCounts;
   balanced: boolean;
-  shards: Array<OutputFile & { chunk: number; records: number; replicas: string[] }>;
+  /**
+   * `codec`: how the shard's bytes are encoded (`none` for plain JSON Lines and binary), as its
+   * key's extension says; absent in manifests written before shards had a choice (gzip).
+   */
+  shards: Array<OutputFile & { chunk: number; records: number; replicas: string[]; codec?: ShardCodec }>;
   rejects: Array<OutputFile & { chunk: number }>;
   completedAt: string;
 }
@@ -39,7 +44,7 @@ export function buildManifest(object: ObjectItem, chunks: ChunkItem[], now = new
     chunkCount: object.chunkCount,
     totals,
     balanced: done.length === object.chunkCount && totals.recordsIn === totals.recordsOut + totals.recordsRejected + totals.recordsFiltered,
-    shards: done.map((c) => ({ ...(c.shard as OutputFile), chunk: c.index, records: c.recordsOut ?? 0, replicas: c.replicas ?? [] })),
+    shards: done.map((c) => ({ ...(c.shard as OutputFile), chunk: c.index, records: c.recordsOut ?? 0, replicas: c.replicas ?? [], codec: codecOfKey((c.shard as OutputFile).key) })),
     rejects: done.filter((c) => c.rejects && c.rejects.lines > 0).map((c) => ({ ...(c.rejects as OutputFile), chunk: c.index })),
     completedAt: now.toISOString(),
   };

@@ -6,8 +6,8 @@
 const part = (index: number) => `part-${String(index).padStart(6, '0')}`;
 
 export const layout = {
-  /** The output shard of one attempt at one chunk. */
-  shardKey: (objectId: string, index: number, attempt: number, binary = false) => `shards/${objectId}/${part(index)}-a${attempt}.${binary ? 'bin' : 'jsonl.gz'}`,
+  /** The output shard of one attempt at one chunk; its extension names the codec (`jsonl.gz`, `jsonl.zst`, `jsonl`; `bin` for binary). */
+  shardKey: (objectId: string, index: number, attempt: number, extension = 'jsonl.gz') => `shards/${objectId}/${part(index)}-a${attempt}.${extension}`,
   /** The rejected records of one attempt at one chunk. */
   rejectsKey: (objectId: string, index: number, attempt: number) => `rejects/${objectId}/${part(index)}-a${attempt}.jsonl.gz`,
   /** The manifest of one object version, under its source key so users can find it. */

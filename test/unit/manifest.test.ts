@@ -63,4 +63,13 @@ describe('buildManifest', () => {
     ]);
     expect(m.shards).toHaveLength(1);
   });
+
+  it("names each shard's codec by its key's extension", () => {
+    const zstd = { ...chunk(1, { recordsIn: 1, recordsOut: 1 }), shard: { key: 'shards/o/part-000001-a1.jsonl.zst', sha256: 'z', bytes: 9, lines: 1 } };
+    const binary = { ...chunk(2, { recordsIn: 1, recordsOut: 1 }), shard: { key: 'shards/o/part-000002-a1.bin', sha256: 'b', bytes: 9, lines: 0 } };
+
+    const m = buildManifest({ ...object, chunkCount: 3 }, [chunk(0, { recordsIn: 1, recordsOut: 1 }), zstd, binary]);
+
+    expect(m.shards.map((s) => s.codec)).toEqual(['gzip', 'zstd', 'none']);
+  });
 });
