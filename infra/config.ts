@@ -1,26 +1,47 @@
 import type { PipelineConfig } from '../lib/config/pipeline-config';
 import { parsePipelineConfig } from '../lib/config/pipeline-config';
 
-/** The agent fleet: GPU training hosts running the node agent as an ECS service. */
+/**
+ * The agent fleet: GPU training hosts in an Auto Scaling group, the node agent running on each
+ * as an ECS daemon that reserves no GPU (see docs/gpu-hosts.md).
+ */
 export interface FleetConfig {
-  /** EC2 instance type of the GPU hosts. @default 'g5.xlarge' */
+  /** EC2 instance type of the GPU hosts (the first choice when `instanceTypes` adds more). @default 'g5.xlarge' */
   readonly instanceType: string;
+  /**
+   * Further instance types the Auto Scaling group may launch besides `instanceType` (a mixed
+   * instances policy): more Spot pools, or a fleet of several GPU types. Each needs a GPU the ECS
+   * GPU-optimized AMI supports. @default []
+   */
+  readonly instanceTypes: readonly string[];
+  /** Run the hosts on Spot above `onDemandBaseCapacity` (capacity-optimized allocation, capacity rebalancing). @default false */
+  readonly spot: boolean;
+  /** Hosts that stay On-Demand when `spot` is on. @default 0 */
+  readonly onDemandBaseCapacity: number;
   /** Fewest GPU hosts the Auto Scaling group keeps. @default 1 */
   readonly minCapacity: number;
   /** Most GPU hosts the Auto Scaling group may run. @default 4 */
   readonly maxCapacity: number;
-  /** Agent tasks (one per host). @default 1 */
-  readonly desiredCount: number;
-  /** GPUs each agent task reserves. @default 1 */
-  readonly gpusPerTask: number;
-  /** CPU units per task (1024 = 1 vCPU). @default 2048 */
-  readonly taskCpu: number;
-  /** Memory per task in MiB. @default 8192 */
-  readonly taskMemoryMiB: number;
-  /** Host directory of the shard cache (instance store or EBS). @default '/var/cache/shardline' */
+  /** CPU units reserved for the agent daemon on each host (1024 = 1 vCPU); the rest stays with training tasks. @default 1024 */
+  readonly agentCpu: number;
+  /** Memory (MiB) reserved for the agent daemon on each host (a soft reservation). @default 2048 */
+  readonly agentMemoryMiB: number;
+  /** Host directory of the shard cache: the mount point of the cache disk. @default '/var/cache/shardline' */
   readonly cacheHostPath: string;
-  /** Cache capacity in GiB the agent advertises for placement. @default 200 */
+  /** Cache capacity in GiB the agent advertises for placement at most. @default 200 */
   readonly cacheCapacityGiB: number;
+  /**
+   * Size (GiB) of the encrypted EBS data volume that holds the cache on hosts without NVMe
+   * instance store (with instance store it stays unused); 0 attaches none, and a host without
+   * instance store then runs no agent (the cache never goes on the root volume). @default 200
+   */
+  readonly cacheVolumeGiB: number;
+  /** Seconds a terminating host waits for its agent to drain and hand off (Auto Scaling lifecycle hook heartbeat) before it goes anyway. @default 300 */
+  readonly leaveTimeoutSeconds: number;
+  /** Define the example training task definition (GPUs, the shard cache mounted read-only). @default true */
+  readonly trainingTaskExample: boolean;
+  /** GPUs the example training task requests. @default 1 */
+  readonly trainingTaskGpus: number;
 }
 
 /** The chunk work queue the agents long-poll. */
@@ -81,14 +102,19 @@ export function defaultStageConfig(stageName: string): StageConfig {
     stageName,
     fleet: {
       instanceType: 'g5.xlarge',
+      instanceTypes: [],
+      spot: false,
+      onDemandBaseCapacity: 0,
       minCapacity: 1,
       maxCapacity: 4,
-      desiredCount: 1,
-      gpusPerTask: 1,
-      taskCpu: 2048,
-      taskMemoryMiB: 8192,
+      agentCpu: 1024,
+      agentMemoryMiB: 2048,
       cacheHostPath: '/var/cache/shardline',
       cacheCapacityGiB: 200,
+      cacheVolumeGiB: 200,
+      leaveTimeoutSeconds: 300,
+      trainingTaskExample: true,
+      trainingTaskGpus: 1,
     },
     // Locally a poison chunk should dead-letter in seconds, not minutes.
     workQueue: { visibilityTimeoutSeconds: 300, maxReceiveCount: stageName === 'local' ? 3 : 5 },
@@ -104,9 +130,7 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   const errors: string[] = [];
   const { fleet, workQueue, chunker } = config;
   if (!/^[a-z][a-z0-9-]{0,20}$/.test(config.stageName)) errors.push(`stageName '${config.stageName}' must be lowercase letters, digits, dashes`);
-  if (fleet.minCapacity < 0 || fleet.minCapacity > fleet.maxCapacity) errors.push('fleet.minCapacity must be between 0 and maxCapacity');
-  if (fleet.desiredCount > fleet.maxCapacity) errors.push('fleet.desiredCount must not exceed maxCapacity');
-  if (fleet.gpusPerTask < 1) errors.push('fleet.gpusPerTask must be at least 1');
+  errors.push(...fleetConfigErrors(fleet));
   if (workQueue.maxReceiveCount < 1 || workQueue.maxReceiveCount > 1000) errors.push('workQueue.maxReceiveCount must be 1..1000');
   if (workQueue.visibilityTimeoutSeconds < 30 || workQueue.visibilityTimeoutSeconds > 43200) errors.push('workQueue.visibilityTimeoutSeconds must be 30..43200');
   if (chunker.batchSize < 1 || chunker.batchSize > 10) errors.push('chunker.batchSize must be 1..10');
@@ -120,6 +144,24 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   }
   if (errors.length > 0) throw new Error(`invalid stage config '${config.stageName}': ${errors.join('; ')}`);
   return config;
+}
+
+/** What is wrong with the fleet settings of a stage config. */
+function fleetConfigErrors(fleet: FleetConfig): string[] {
+  const errors: string[] = [];
+  const whole = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
+  for (const type of [fleet.instanceType, ...fleet.instanceTypes]) if (!/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/.test(type)) errors.push(`fleet: '${type}' is not an EC2 instance type`);
+  if (fleet.minCapacity < 0 || fleet.minCapacity > fleet.maxCapacity) errors.push('fleet.minCapacity must be between 0 and maxCapacity');
+  if (!whole(fleet.onDemandBaseCapacity, 0, fleet.maxCapacity)) errors.push('fleet.onDemandBaseCapacity must be a whole number between 0 and maxCapacity');
+  if (!whole(fleet.agentCpu, 128, 16384)) errors.push('fleet.agentCpu must be 128..16384 CPU units');
+  if (!whole(fleet.agentMemoryMiB, 256, 65536)) errors.push('fleet.agentMemoryMiB must be 256..65536');
+  if (!whole(fleet.cacheVolumeGiB, 0, 16384)) errors.push('fleet.cacheVolumeGiB must be 0..16384');
+  // Auto Scaling accepts 30..7200 s; a Spot notice gives two minutes, and a drain needs them.
+  if (!whole(fleet.leaveTimeoutSeconds, 120, 7200)) errors.push('fleet.leaveTimeoutSeconds must be 120..7200');
+  if (!whole(fleet.trainingTaskGpus, 1, 16)) errors.push('fleet.trainingTaskGpus must be 1..16');
+  if (!fleet.cacheHostPath.startsWith('/') || fleet.cacheHostPath === '/' || /[^A-Za-z0-9/_.-]/.test(fleet.cacheHostPath))
+    errors.push(`fleet.cacheHostPath '${fleet.cacheHostPath}' must be an absolute path below /`);
+  return errors;
 }
 
 /** What is wrong with the alarm settings of a stage config. */

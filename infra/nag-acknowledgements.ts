@@ -3,10 +3,12 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 import type { AgentFleet } from './constructs/agent-fleet';
 import type { ControlPlane } from './constructs/control-plane';
+import type { HostLeavingDetector } from './constructs/host-leaving-detector';
 import type { Ingest } from './constructs/ingest';
 import type { State } from './constructs/state';
 import type { Storage } from './constructs/storage';
 import type { TaskStoppedDetector } from './constructs/task-stopped-detector';
+import type { TrainingTaskExample } from './constructs/training-task-example';
 
 // Every cdk-nag AwsSolutions finding shardline accepts is listed here, each on the narrowest
 // construct and with its reason; everything else is fixed in the constructs themselves. One
@@ -31,6 +33,8 @@ export interface NagSubjects {
   readonly ingest: Ingest;
   readonly fleet: AgentFleet;
   readonly taskStopped: TaskStoppedDetector;
+  readonly hostLeaving: HostLeavingDetector;
+  readonly trainingTaskExample?: TrainingTaskExample;
   readonly controlPlane: ControlPlane;
   /** Existing buckets runs may process (read grants to their objects). */
   readonly sourceBucketNames: readonly string[];
@@ -44,6 +48,8 @@ export function acknowledgeNagFindings(parts: NagSubjects): void {
   acknowledgeIngestFindings(ingest, { buckets: [processedBucket], ledgerTable });
   acknowledgeAgentFleetFindings(fleet, { buckets: [ingest.ingestBucket, processedBucket], ledgerTable });
   acknowledgeTaskStoppedFindings(parts.taskStopped);
+  acknowledgeHostLeavingFindings(parts.hostLeaving);
+  if (parts.trainingTaskExample) acknowledgeTrainingTaskExampleFindings(parts.trainingTaskExample, { buckets: [processedBucket] });
   acknowledgeControlPlaneFindings(parts.controlPlane);
   acknowledgeSourceBucketReads([ingest.chunker.role, fleet.taskDefinition.taskRole], parts.sourceBucketNames);
 }
@@ -80,12 +86,35 @@ export function acknowledgeAgentFleetFindings(fleet: AgentFleet, granted: Grante
   ack(asg, 'L1', 'The ECS drain hook Lambda is CDK-owned; its runtime is chosen by aws-cdk-lib.');
   ack(asg, 'SNS3', 'The drain-hook topic is CDK-owned and only the Auto Scaling service publishes to it.');
   ack(asg, 'AS3', 'Scaling activity is visible in the ECS service events and the Auto Scaling activity history; shardline alarms on healthy node count instead.');
+  // cdk-nag reads a mixed instances policy without following it to the launch template.
+  ack(asg, 'EC26', 'Every EBS volume is encrypted by the launch template the group launches from (root and cache data volume: Encrypted true).');
   ack(fleet.taskDefinition, 'ECS2', 'The environment holds resource names and the pipeline config, no secrets.');
+  ack(
+    fleet.taskDefinition.taskRole,
+    `IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/<${asgLogicalId}>]`,
+    "A drained agent completes (or extends) its host's lifecycle action on this Auto Scaling group only; the group id segment is unknown until deploy.",
+  );
 }
 
 /** The task-stopped handler's log policy. */
 export function acknowledgeTaskStoppedFindings(detector: TaskStoppedDetector): void {
   ack(detector.handler, MANAGED_LOGS_POLICY, "The AWS managed basic execution role only allows writing this function's logs.");
+}
+
+/** The host-leaving handler's log policy. */
+export function acknowledgeHostLeavingFindings(detector: HostLeavingDetector): void {
+  ack(detector.handler, MANAGED_LOGS_POLICY, "The AWS managed basic execution role only allows writing this function's logs.");
+}
+
+/** The example training task: its environment, and its read grant on the processed bucket. */
+export function acknowledgeTrainingTaskExampleFindings(example: TrainingTaskExample, granted: Pick<GrantedData, 'buckets'>): void {
+  ack(example.taskDefinition, 'ECS2', 'The environment holds the cache directory and the processed bucket name, no secrets.');
+  const role = example.taskDefinition.taskRole;
+  for (const finding of ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*']) ack(role, `IAM5[${finding}]`, GRANTS_REASON);
+  for (const bucket of granted.buckets) {
+    const arn = arnOf(bucket);
+    if (arn) ack(role, `IAM5[Resource::${arn}/*]`, GRANTS_REASON);
+  }
 }
 
 /** Step Functions log delivery and X-Ray. */

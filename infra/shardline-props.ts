@@ -5,7 +5,7 @@ import { defaultStageConfig, validateStageConfig, type ChunkerConfig, type Fleet
 export interface ShardlineProps {
   /** Stage name (lowercase letters, digits, dashes): in the dashboard and alarm names, and the `Stage` dimension of shardline's metrics. */
   readonly stageName: string;
-  /** GPU hosts and the agent task, field by field over the defaults. @default 1 to 4 g5.xlarge hosts, one agent task with one GPU per host (see {@link FleetConfig}) */
+  /** GPU hosts and the agent task, field by field over the defaults. @default 1 to 4 On-Demand g5.xlarge hosts, the agent a daemon on each reserving no GPU (see {@link FleetConfig}) */
   readonly fleet?: Partial<FleetConfig>;
   /** The chunk work queue, field by field over the defaults. @default visibility timeout 300 s, dead-letter after 5 receives (3 on the `local` stage) */
   readonly workQueue?: Partial<WorkQueueConfig>;

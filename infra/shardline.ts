@@ -8,11 +8,13 @@ import type { ResourceNames } from '../lib/resources';
 import type { StageConfig } from './config';
 import { AgentFleet } from './constructs/agent-fleet';
 import { ControlPlane } from './constructs/control-plane';
+import { HostLeavingDetector } from './constructs/host-leaving-detector';
 import { Ingest } from './constructs/ingest';
 import { Observability } from './constructs/observability';
 import { State } from './constructs/state';
 import { Storage } from './constructs/storage';
 import { TaskStoppedDetector } from './constructs/task-stopped-detector';
+import { TrainingTaskExample } from './constructs/training-task-example';
 import { WorkQueues } from './constructs/work-queues';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { enableMetricsPublishing } from './observability/metrics-publishing';
@@ -22,8 +24,8 @@ export type { ShardlineProps } from './shardline-props';
 
 /**
  * The whole of shardline as one construct: storage, state tables, queues, ingest with the
- * chunker, the GPU agent fleet, failure detection, the Step Functions control plane and
- * observability. Add it to any stack; `resourceNames` is what clients need to find it (the
+ * chunker, the GPU agent fleet (a daemon per host), failure detection, host-leaving notices
+ * (Spot, scale-in), the Step Functions control plane, observability and an example training task. Add it to any stack; `resourceNames` is what clients need to find it (the
  * stack outputs of `infra/shardline-stack.ts`). Props are validated at synth: a value that
  * cannot deploy stops the synth with the reason. The cdk-nag AwsSolutions findings it accepts
  * are acknowledged, with reasons, on its own resources.
@@ -37,6 +39,10 @@ export class Shardline extends Construct {
   public readonly ingest: Ingest;
   public readonly fleet: AgentFleet;
   public readonly taskStopped: TaskStoppedDetector;
+  /** Spot interruption warnings and scale-in lifecycle actions: the leaving host's node drains. */
+  public readonly hostLeaving: HostLeavingDetector;
+  /** The example training task definition (GPUs, the shard cache read-only), when `fleet.trainingTaskExample` is on. */
+  public readonly trainingTaskExample?: TrainingTaskExample;
   public readonly observability: Observability;
   public readonly controlPlane: ControlPlane;
 
@@ -102,9 +108,25 @@ export class Shardline extends Construct {
     });
     this.taskStopped = new TaskStoppedDetector(this, 'TaskStoppedDetector', {
       cluster: this.fleet.cluster,
+      agentServiceName: this.fleet.service.serviceName,
       nodesTable: this.state.nodesTable,
       logRetentionDays: config.logRetentionDays,
     });
+    this.hostLeaving = new HostLeavingDetector(this, 'HostLeavingDetector', {
+      autoScalingGroup: this.fleet.autoScalingGroup,
+      lifecycleHook: this.fleet.leavingHook,
+      nodesTable: this.state.nodesTable,
+      spot: config.fleet.spot,
+      logRetentionDays: config.logRetentionDays,
+    });
+    if (config.fleet.trainingTaskExample) {
+      this.trainingTaskExample = new TrainingTaskExample(this, 'TrainingTaskExample', {
+        cacheHostPath: config.fleet.cacheHostPath,
+        processedBucket: this.storage.processedBucket,
+        gpus: config.fleet.trainingTaskGpus,
+        logRetentionDays: config.logRetentionDays,
+      });
+    }
     this.observability = new Observability(this, 'Observability', {
       stageName: config.stageName,
       workQueue: this.workQueues.workQueue,
@@ -135,8 +157,6 @@ export class Shardline extends Construct {
       ingestEventsQueue: this.ingest.eventsQueue,
       sourceBuckets: [this.ingest.ingestBucket, ...sourceBuckets],
       processedBucket: this.storage.processedBucket,
-      agentService: this.fleet.service,
-      agentDesiredCount: config.fleet.desiredCount,
       circuitBreakerAlarms: this.observability.circuitBreakerAlarms,
       logRetentionDays: config.logRetentionDays,
     });
@@ -172,7 +192,7 @@ export class Shardline extends Construct {
       chunkerLogGroup: this.ingest.chunker.logGroup.logGroupName,
     };
 
-    enableMetricsPublishing({ stageName: config.stageName, agentTaskDefinition: this.fleet.taskDefinition, lambdas: [this.ingest.chunker, this.taskStopped.handler] });
+    enableMetricsPublishing({ stageName: config.stageName, agentTaskDefinition: this.fleet.taskDefinition, lambdas: [this.ingest.chunker, this.taskStopped.handler, this.hostLeaving.handler] });
     acknowledgeNagFindings(this);
   }
 }

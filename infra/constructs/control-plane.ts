@@ -1,7 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -21,9 +20,6 @@ export interface ControlPlaneProps {
   readonly ingestEventsQueue: sqs.IQueue;
   readonly sourceBuckets: s3.IBucket[];
   readonly processedBucket: s3.IBucket;
-  /** The agent service the control state machine scales (stop, emergency-stop, resume). */
-  readonly agentService: ecs.IBaseService;
-  readonly agentDesiredCount: number;
   /** Alarms that trip the circuit breaker: in ALARM, the pipeline is paused. */
   readonly circuitBreakerAlarms?: cloudwatch.IAlarm[];
   readonly logRetentionDays: number;
@@ -51,17 +47,12 @@ export class ControlPlane extends Construct {
         logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       });
 
-    const service = props.agentService;
     this.controlStateMachine = machine(
       'Control',
       controlDefinition(this, {
         controlTable: props.controlTable,
         eventSourceMappingId: props.chunkerEventSource.eventSourceMappingId,
         eventSourceMappingArn: props.chunkerEventSource.eventSourceMappingArn,
-        clusterName: service.cluster.clusterName,
-        serviceName: service.serviceName,
-        serviceArn: service.serviceArn,
-        agentDesiredCount: props.agentDesiredCount,
       }),
       Duration.hours(1),
     );

@@ -8,14 +8,21 @@ import { RESOURCES } from '../../lib/resources';
 import { shardlineFunction } from './shardline-function';
 
 export interface TaskStoppedDetectorProps {
+  /** The cluster the agents run in. */
   readonly cluster: ecs.ICluster;
+  /** The agent service: only its tasks are followed (training tasks on the same hosts are not). */
+  readonly agentServiceName: string;
+  /** The node registry, where the node still running a stopped task is marked DEAD. */
   readonly nodesTable: dynamodb.ITable;
+  /** Days of the handler's log retention. */
   readonly logRetentionDays: number;
 }
 
 /**
- * Faster failure detection on AWS: an EventBridge rule on the cluster's ECS task-stopped events
- * invokes a Lambda that declares the task's node DEAD at once; the leader then hands its work back.
+ * Faster failure detection on AWS: an EventBridge rule on the agent service's ECS task-stopped
+ * events invokes a Lambda that declares DEAD the node whose record still names that task; the
+ * leader then hands its work back. A node is a host: once a replacement agent task has rejoined,
+ * the old task's event changes nothing.
  */
 export class TaskStoppedDetector extends Construct {
   public readonly rule: events.Rule;
@@ -29,11 +36,12 @@ export class TaskStoppedDetector extends Construct {
     });
     props.nodesTable.grantReadWriteData(this.handler);
     this.rule = new events.Rule(this, 'TaskStopped', {
-      description: 'shardline: an agent task stopped; declare its node dead at once',
+      description: 'shardline: an agent task stopped; declare its node dead at once unless a new task rejoined',
       eventPattern: {
         source: ['aws.ecs'],
         detailType: ['ECS Task State Change'],
-        detail: { clusterArn: [props.cluster.clusterArn], lastStatus: ['STOPPED'] },
+        // ECS puts a service's tasks in the group `service:<name>`.
+        detail: { clusterArn: [props.cluster.clusterArn], group: [`service:${props.agentServiceName}`], lastStatus: ['STOPPED'] },
       },
       targets: [new targets.LambdaFunction(this.handler, { retryAttempts: 3 })],
     });

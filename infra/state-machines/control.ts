@@ -11,11 +11,6 @@ export interface ControlTargets {
   /** The chunker's SQS event source mapping (UUID); `none` where there is none (local mode). */
   readonly eventSourceMappingId: string;
   readonly eventSourceMappingArn: string;
-  readonly clusterName: string;
-  readonly serviceName: string;
-  readonly serviceArn: string;
-  /** Agent tasks to run again on resume after a stop. */
-  readonly agentDesiredCount: number;
 }
 
 /** Where a value named by the local provisioner as "not created here" lands: the step is skipped. */
@@ -33,8 +28,10 @@ export const NO_LEADER_POLLS = 60;
  * why, when) in the control table, switches the chunker's event source mapping, then waits for
  * the effect that the action promises, reading the activity the leader agent publishes:
  * pause/resume until every node obeys, drain until nothing is queued or in flight, stop until
- * drained and then scales the agent service to zero, emergency-stop until no lease is held.
- * Direct service integrations only (DynamoDB, Lambda's mapping API, ECS): no Lambda glue.
+ * drained and then records STOPPED, emergency-stop until no lease is held. The agents are an ECS
+ * daemon (one per GPU host, no desired count): a stop leaves them running idle, obeying STOPPED
+ * from the control table and keeping their caches for training reads; a resume sets them to work
+ * again. Direct service integrations only (DynamoDB, Lambda's mapping API): no Lambda glue.
  */
 export function controlDefinition(scope: Construct, t: ControlTargets): sfn.IChainable {
   const table = t.controlTable;
@@ -53,9 +50,6 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   const withTargets = new sfn.Pass(scope, id('Targets'), {
     parameters: {
       eventSourceMappingId: t.eventSourceMappingId,
-      cluster: t.clusterName,
-      service: t.serviceName,
-      agentDesiredCount: t.agentDesiredCount,
       none: NOT_DEPLOYED,
     },
     resultPath: '$.targets',
@@ -106,16 +100,6 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     resultPath: sfn.JsonPath.DISCARD,
   });
   switchIngest.addRetry({ errors: ['Lambda.ResourceInUseException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
-
-  const scaleTo = (name: string, count: string | number) =>
-    new tasks.CallAwsService(scope, id(name), {
-      service: 'ecs',
-      action: 'updateService',
-      parameters: { Cluster: path('$.targets.cluster'), Service: path('$.targets.service'), DesiredCount: count },
-      iamResources: [t.serviceArn],
-      iamAction: 'ecs:UpdateService',
-      resultPath: sfn.JsonPath.DISCARD,
-    });
 
   // Waiting on the leader's activity snapshot: only one taken after this action counts.
   const waitLoop = (name: string, done: sfn.Condition, next: sfn.IChainable, giveUp?: { afterPolls: number; then: sfn.IChainable }) => {
@@ -206,21 +190,12 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     }),
     { errors: ['DynamoDB.ConditionalCheckFailedException'], resultPath: '$.error' },
   );
-  const hasService = (name: string, then: sfn.IChainable, skip: sfn.IChainable) =>
-    new sfn.Choice(scope, id(name)).when(sfn.Condition.stringEquals('$.targets.service', NOT_DEPLOYED), skip).otherwise(then);
-  const scaleDown = scaleTo('ScaleAgentsToZero', 0);
-  scaleDown.next(markStopped);
-  const stopWhenDrained = waitLoop('StopDrained', sfn.Condition.and(acked, sfn.Condition.booleanEquals('$.activity.quiescent', true)), hasService('HasServiceToStop', scaleDown, markStopped));
-
-  const scaleUp = scaleTo('ScaleAgentsUp', path('$.targets.agentDesiredCount'));
-  scaleUp.next(obeyed);
-  const resumeAgents = hasService('HasServiceToResume', scaleUp, obeyed);
+  const stopWhenDrained = waitLoop('StopDrained', sfn.Condition.and(acked, sfn.Condition.booleanEquals('$.activity.quiescent', true)), markStopped);
 
   const afterIngest = new sfn.Choice(scope, id('WaitForEffect'))
     .when(sfn.Condition.stringEquals('$.action', 'drain'), drained)
     .when(sfn.Condition.stringEquals('$.action', 'stop'), stopWhenDrained)
     .when(sfn.Condition.stringEquals('$.action', 'emergency-stop'), leasesBack)
-    .when(sfn.Condition.stringEquals('$.action', 'resume'), resumeAgents)
     .otherwise(obeyed);
 
   const ingestStep = new sfn.Choice(scope, id('HasIngestMapping'))

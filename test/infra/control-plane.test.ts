@@ -37,10 +37,9 @@ describe('control plane state machines', () => {
     expect(result.isValid).toBe(true);
   });
 
-  it('control uses direct service integrations only (DynamoDB, the mapping API, ECS), no Lambda glue', () => {
+  it('control uses direct service integrations only (DynamoDB, the mapping API), no Lambda glue and no ECS (the agents are a daemon)', () => {
     const used = new Set(taskResources(control));
     expect([...used].sort()).toEqual([
-      'arn:aws:states:::aws-sdk:ecs:updateService',
       'arn:aws:states:::aws-sdk:lambda:updateEventSourceMapping',
       'arn:aws:states:::dynamodb:getItem',
       'arn:aws:states:::dynamodb:putItem',
@@ -104,15 +103,15 @@ describe('control plane state machines', () => {
     }
   });
 
-  it('the control role may switch only the chunker mapping and update only the agent service', () => {
+  it('the control role may switch only the chunker mapping', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: 'lambda:UpdateEventSourceMapping', Resource: Match.not(Match.exact('*')) }),
-          Match.objectLike({ Action: 'ecs:UpdateService', Resource: { Ref: logicalId(stack.shardline.fleet.service) } }),
-        ]),
-      },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'lambda:UpdateEventSourceMapping', Resource: Match.not(Match.exact('*')) })]) },
     });
+  });
+
+  it('stop records STOPPED once drained, leaving the agent daemons running idle (they keep their caches)', () => {
+    expect(control.States.ControlStopDrainedCheck.Choices[0].Next).toBe('ControlRecordStopped');
+    expect(Object.keys(control.States).filter((name) => /Scale|HasService/.test(name))).toEqual([]);
   });
 
   it('run notices go to an encrypted SNS topic', () => {
@@ -135,11 +134,9 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('safe rolling updates of the agent service', () => {
-  it('deploys with a circuit breaker and rollback and keeps full capacity', () => {
-    template.hasResourceProperties('AWS::ECS::Service', {
-      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
-    });
+describe('updates of the agent daemon', () => {
+  it('replace the agent on each host in place (a daemon takes no extra capacity)', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { SchedulingStrategy: 'DAEMON', DeploymentConfiguration: { MinimumHealthyPercent: 0, MaximumPercent: 100 } });
   });
 });
 

@@ -17,8 +17,8 @@ describe('metrics publishing (CDK)', () => {
     });
   });
 
-  it('tells the chunker and task-stopped Lambdas their stage (their EMF carries it)', () => {
-    for (const fn of [stack.shardline.ingest.chunker, stack.shardline.taskStopped.handler]) {
+  it('tells the chunker, task-stopped and host-leaving Lambdas their stage (their EMF carries it)', () => {
+    for (const fn of [stack.shardline.ingest.chunker, stack.shardline.taskStopped.handler, stack.shardline.hostLeaving.handler]) {
       const props = template.toJSON().Resources[logicalId(fn)].Properties;
       expect(props.Environment.Variables.SHARDLINE_STAGE).toBe('metricstest');
     }

@@ -91,8 +91,34 @@ describe('Shardline in a stack of its user', () => {
 
 describe('resolveStageConfig', () => {
   it('keeps a default wherever a prop is left out or undefined', () => {
-    const config = resolveStageConfig({ stageName: 'dev', fleet: { gpusPerTask: undefined, desiredCount: 2 }, logRetentionDays: undefined });
-    expect(config).toEqual({ ...defaultStageConfig('dev'), fleet: { ...defaultStageConfig('dev').fleet, desiredCount: 2 } });
+    const config = resolveStageConfig({ stageName: 'dev', fleet: { agentCpu: undefined, spot: true, instanceTypes: ['g6.xlarge'] }, logRetentionDays: undefined });
+    expect(config).toEqual({ ...defaultStageConfig('dev'), fleet: { ...defaultStageConfig('dev').fleet, spot: true, instanceTypes: ['g6.xlarge'] } });
+  });
+
+  it('gives the agent daemon a small share of each host and no GPU by default, with a cache data volume and an example training task', () => {
+    expect(defaultStageConfig('dev').fleet).toMatchObject({
+      agentCpu: 1024,
+      agentMemoryMiB: 2048,
+      spot: false,
+      instanceTypes: [],
+      cacheVolumeGiB: 200,
+      leaveTimeoutSeconds: 300,
+      trainingTaskExample: true,
+    });
+    expect(defaultStageConfig('dev').fleet).not.toHaveProperty('gpusPerTask');
+  });
+
+  it.each([
+    [{ agentCpu: 64 }, /fleet.agentCpu must be 128..16384/],
+    [{ agentMemoryMiB: 100 }, /fleet.agentMemoryMiB must be 256..65536/],
+    [{ leaveTimeoutSeconds: 60 }, /fleet.leaveTimeoutSeconds must be 120..7200/],
+    [{ cacheVolumeGiB: -1 }, /fleet.cacheVolumeGiB must be 0..16384/],
+    [{ instanceTypes: ['g5 xlarge'] }, /fleet: 'g5 xlarge' is not an EC2 instance type/],
+    [{ onDemandBaseCapacity: 9 }, /fleet.onDemandBaseCapacity must be a whole number between 0 and maxCapacity/],
+    [{ cacheHostPath: '/' }, /fleet.cacheHostPath '\/' must be an absolute path below \//],
+    [{ trainingTaskGpus: 0 }, /fleet.trainingTaskGpus must be 1..16/],
+  ])('refuses the fleet setting %j with the reason', (fleet, reason) => {
+    expect(() => resolveStageConfig({ stageName: 'dev', fleet })).toThrow(reason);
   });
 
   it('takes a whole stage config unchanged (what the stack passes)', () => {

@@ -148,39 +148,62 @@ describe('Chunker Lambda', () => {
 });
 
 describe('Agent fleet', () => {
-  it('runs GPU instances from the ECS GPU-optimized AMI with IMDSv2 and encrypted volumes', () => {
+  const fleet = stack.shardline.fleet;
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const agentTask = () => resources[logicalId(fleet.taskDefinition)].Properties;
+
+  it('runs GPU instances from the ECS GPU-optimized AMI with IMDSv2, an encrypted root volume and an encrypted cache data volume', () => {
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({
         InstanceType: 'g5.xlarge',
         ImageId: { Ref: Match.stringLikeRegexp('amiamazonlinux2gpu') },
         MetadataOptions: { HttpTokens: 'required' },
-        BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+        BlockDeviceMappings: [
+          Match.objectLike({ DeviceName: '/dev/xvda', Ebs: Match.objectLike({ Encrypted: true }) }),
+          Match.objectLike({ DeviceName: '/dev/xvdb', Ebs: Match.objectLike({ Encrypted: true, VolumeSize: 200 }) }),
+        ],
       }),
     });
   });
 
-  it('adds the Auto Scaling group to the cluster through a capacity provider', () => {
+  it('prepares the cache disk at /var/cache/shardline at boot (instance store, else the data volume; never the root volume)', () => {
+    const userData = JSON.stringify(resources[logicalId(fleet.launchTemplate)].Properties.LaunchTemplateData.UserData);
+    expect(userData).toContain('bash /opt/shardline/prepare-cache-disk.sh /var/cache/shardline xvdb');
+    expect(userData).toContain('mdadm --create');
+  });
+
+  it('adds the Auto Scaling group to the cluster through a capacity provider, On-Demand by default', () => {
     template.resourceCountIs('AWS::ECS::CapacityProvider', 1);
     template.hasResourceProperties('AWS::ECS::ClusterCapacityProviderAssociations', { CapacityProviders: Match.anyValue() });
+    expect(resources[logicalId(fleet.autoScalingGroup)].Properties.MixedInstancesPolicy).toBeUndefined();
   });
 
-  it('defines an EC2 task with a GPU requirement, the host cache volume and awslogs', () => {
-    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      RequiresCompatibilities: ['EC2'],
-      Volumes: [{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }],
-      ContainerDefinitions: [
-        Match.objectLike({
-          ResourceRequirements: [{ Type: 'GPU', Value: '1' }],
-          MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false }],
-          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
-        }),
-      ],
+  it('holds a terminating host up to 300 s (then continues) while its agent drains', () => {
+    expect(resources[logicalId(fleet.leavingHook)].Properties).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' });
+  });
+
+  it('runs the agent as a DAEMON reserving no GPU, 1 vCPU and 2 GiB, with the host cache mounted read-write', () => {
+    expect(agentTask()).toMatchObject({ RequiresCompatibilities: ['EC2'], NetworkMode: 'host', Volumes: [{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }] });
+    const [agent] = agentTask().ContainerDefinitions;
+    expect(agent.ResourceRequirements).toBeUndefined();
+    expect(agent).toMatchObject({
+      Cpu: 1024,
+      MemoryReservation: 2048,
+      MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false }],
+      LogConfiguration: expect.objectContaining({ LogDriver: 'awslogs' }),
     });
+    const service = resources[logicalId(fleet.service)].Properties;
+    expect(service).toMatchObject({ SchedulingStrategy: 'DAEMON', PlacementConstraints: [{ Type: 'memberOf', Expression: 'attribute:shardline.cache-disk exists' }] });
+    expect(service.DesiredCount).toBeUndefined();
   });
 
-  it('deploys the service with a circuit breaker and rollback, keeping full capacity', () => {
-    template.hasResourceProperties('AWS::ECS::Service', {
-      DeploymentConfiguration: { DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100, MaximumPercent: 200 },
+  it('defines the example training task: the GPU requested, the cache mounted read-only', () => {
+    const example = resources[logicalId(stack.shardline.trainingTaskExample!.taskDefinition)].Properties;
+    expect(example.Volumes).toEqual([{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }]);
+    expect(example.ContainerDefinitions[0]).toMatchObject({
+      ResourceRequirements: [{ Type: 'GPU', Value: '1' }],
+      MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/shardline/cache', ReadOnly: true }],
+      Environment: expect.arrayContaining([{ Name: 'SHARDLINE_CACHE_DIR', Value: '/shardline/cache' }]),
     });
   });
 
@@ -190,12 +213,16 @@ describe('Agent fleet', () => {
 });
 
 describe('TaskStoppedDetector', () => {
-  it("routes the cluster's ECS task-stopped events to the handler that declares the node dead", () => {
+  it("routes the agent service's ECS task-stopped events to the handler that declares the node dead", () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ecs'],
         'detail-type': ['ECS Task State Change'],
-        detail: { clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.shardline.fleet.cluster), 'Arn'] }], lastStatus: ['STOPPED'] },
+        detail: {
+          clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.shardline.fleet.cluster), 'Arn'] }],
+          group: [{ 'Fn::Join': ['', ['service:', { 'Fn::GetAtt': [logicalId(stack.shardline.fleet.service), 'Name'] }]] }],
+          lastStatus: ['STOPPED'],
+        },
       },
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.shardline.taskStopped.handler), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 3 } })],
     });
@@ -206,6 +233,58 @@ describe('TaskStoppedDetector', () => {
       Handler: 'index.handler',
       Environment: { Variables: { [RESOURCES.nodesTable.envVar]: { Ref: logicalId(stack.shardline.state.nodesTable) }, POWERTOOLS_SERVICE_NAME: 'shardline-task-stopped' } },
     });
+  });
+});
+
+describe('HostLeavingDetector', () => {
+  it("routes the hosts' termination lifecycle actions to the host-leaving handler", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: [{ Ref: logicalId(stack.shardline.fleet.autoScalingGroup) }], LifecycleHookName: [{ Ref: logicalId(stack.shardline.fleet.leavingHook) }] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack.shardline.hostLeaving.handler), 'Arn'] } })],
+    });
+  });
+
+  it('follows no Spot interruption warnings when the fleet runs no Spot', () => {
+    expect(stack.shardline.hostLeaving.spotInterruptionRule).toBeUndefined();
+  });
+});
+
+describe('a Spot fleet of mixed instance types', () => {
+  const spotStack = createShardlineStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Spot', {
+    ...defaultStageConfig('test'),
+    fleet: { ...defaultStageConfig('test').fleet, spot: true, instanceTypes: ['g6.xlarge', 'g5.2xlarge'], trainingTaskExample: false },
+  });
+  const t = Template.fromStack(spotStack);
+  const spotId = (c: { node: { defaultChild?: unknown } }) => spotStack.getLogicalId(c.node.defaultChild as never);
+
+  it('launches capacity-optimized Spot across the types, with capacity rebalancing', () => {
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      CapacityRebalance: true,
+      MixedInstancesPolicy: {
+        LaunchTemplate: Match.objectLike({ Overrides: [{ InstanceType: 'g5.xlarge' }, { InstanceType: 'g6.xlarge' }, { InstanceType: 'g5.2xlarge' }] }),
+        InstancesDistribution: Match.objectLike({ OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'capacity-optimized' }),
+      },
+    });
+  });
+
+  it('routes Spot interruption warnings to the host-leaving handler', () => {
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [spotId(spotStack.shardline.hostLeaving.handler), 'Arn'] } })],
+    });
+  });
+
+  it('leaves out the example training task when the config says so', () => {
+    expect(spotStack.shardline.trainingTaskExample).toBeUndefined();
+    t.resourceCountIs('AWS::ECS::TaskDefinition', 1);
+  });
+
+  it('passes the cdk-nag AwsSolutions checks', () => {
+    expect(new AwsSolutionsChecks().validateScope(spotStack).violations).toEqual([]);
   });
 });
 

@@ -1,8 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -14,7 +12,7 @@ import { queueWithDlq } from '../../../infra/constructs/work-queues';
 import { acknowledgeControlPlaneFindings } from '../../../infra/nag-acknowledgements';
 import { bareStack, logicalIdOf, nagFindings } from './support';
 
-/** The control plane on what it steers: a chunker mapping, an agent service, buckets and the control table. */
+/** The control plane on what it steers: a chunker mapping, buckets and the control table. */
 function controlPlaneIn(stack: Stack, overrides: Partial<ControlPlaneProps> = {}) {
   const state = new State(stack, 'State', { retainData: false });
   const storage = new Storage(stack, 'Storage', { retainData: false });
@@ -23,27 +21,22 @@ function controlPlaneIn(stack: Stack, overrides: Partial<ControlPlaneProps> = {}
   const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
   const chunkerEventSource = new SqsEventSource(events, { reportBatchItemFailures: true });
   chunker.addEventSource(chunkerEventSource);
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'] });
-  const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'agents', vpc });
-  const agentService = ecs.Ec2Service.fromEc2ServiceAttributes(stack, 'AgentService', { cluster, serviceName: 'agent' });
   const controlPlane = new ControlPlane(stack, 'ControlPlane', {
     controlTable: state.controlTable,
     chunkerEventSource,
     ingestEventsQueue: events,
     sourceBuckets: [ingestBucket],
     processedBucket: storage.processedBucket,
-    agentService,
-    agentDesiredCount: 3,
     logRetentionDays: 14,
     ...overrides,
   });
   acknowledgeControlPlaneFindings(controlPlane);
-  return { controlPlane, ingestBucket, agentService, chunkerEventSource };
+  return { controlPlane, ingestBucket, chunkerEventSource };
 }
 
 const stack = bareStack();
 const alarm = new cloudwatch.Alarm(stack, 'DlqAlarm', { metric: new cloudwatch.Metric({ namespace: 'Test', metricName: 'Dead' }), threshold: 0, evaluationPeriods: 1 });
-const { controlPlane, ingestBucket, agentService, chunkerEventSource } = controlPlaneIn(stack, { circuitBreakerAlarms: [alarm] });
+const { controlPlane, ingestBucket, chunkerEventSource } = controlPlaneIn(stack, { circuitBreakerAlarms: [alarm] });
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 const machines = { control: controlPlane.controlStateMachine, run: controlPlane.runStateMachine };
@@ -69,10 +62,10 @@ describe('ControlPlane state machines', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
   });
 
-  it("lets control switch the chunker's mapping and update the agent service, and no other mapping or service", () => {
+  it("lets control switch the chunker's mapping and no other, and touch no ECS service (the agents are a daemon)", () => {
     const statements = roleActions('control');
-    expect(statements).toContainEqual(expect.objectContaining({ Action: 'ecs:UpdateService', Resource: stack.resolve(agentService.serviceArn) }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'lambda:UpdateEventSourceMapping', Resource: stack.resolve(chunkerEventSource.eventSourceMappingArn) }));
+    expect(JSON.stringify(statements)).not.toMatch(/"ecs:/);
   });
 
   it('lets run list the source buckets', () => {

@@ -11,7 +11,7 @@ const stack = bareStack();
 const state = new State(stack, 'State', { retainData: false });
 const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'] });
 const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', { clusterName: 'agents', vpc });
-const detector = new TaskStoppedDetector(stack, 'TaskStoppedDetector', { cluster, nodesTable: state.nodesTable, logRetentionDays: 14 });
+const detector = new TaskStoppedDetector(stack, 'TaskStoppedDetector', { cluster, agentServiceName: 'agent-daemon', nodesTable: state.nodesTable, logRetentionDays: 14 });
 acknowledgeTaskStoppedFindings(detector);
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
@@ -22,12 +22,12 @@ describe('TaskStoppedDetector', () => {
     template.resourceCountIs('AWS::Lambda::Function', 1);
   });
 
-  it("matches only the cluster's ECS tasks that stopped, and retries delivery to the handler", () => {
+  it("matches only the agent service's ECS tasks that stopped (not training tasks), and retries delivery to the handler", () => {
     expect(resources[logicalIdOf(detector.rule)].Properties).toMatchObject({
       EventPattern: {
         source: ['aws.ecs'],
         'detail-type': ['ECS Task State Change'],
-        detail: { clusterArn: [stack.resolve(cluster.clusterArn)], lastStatus: ['STOPPED'] },
+        detail: { clusterArn: [stack.resolve(cluster.clusterArn)], group: ['service:agent-daemon'], lastStatus: ['STOPPED'] },
       },
       Targets: [expect.objectContaining({ Arn: { 'Fn::GetAtt': [logicalIdOf(detector.handler), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 3 } })],
     });
