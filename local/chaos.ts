@@ -126,17 +126,17 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     watching = record.catch((err) => log(`membership watch failed: ${(err as Error).message}`));
     return record;
   };
-  const startMembershipAction = (action: 'leave' | 'join', leaderHolder?: string): boolean => {
+  const startMembershipAction = (action: 'leave' | 'join', leaderHolder?: string, progress = 'after the run'): boolean => {
     if (action === 'join') {
       const index = env.agents.length + 1;
-      log(`starting agent-${index} (join)`);
+      log(`starting agent-${index} (join) ${progress}`);
       joinWatches.push(watch(() => joinNode(membership, () => env.restartAgent(index))));
       return true;
     }
     const agent = env.agents.find((a) => a.nodeId !== leaderHolder && !victims.has(a.nodeId) && a.process.exitCode === null && a.process.signalCode === null);
     if (!agent) return false;
     victims.add(agent.nodeId);
-    log(`SIGTERM ${agent.nodeId} (clean leave)`);
+    log(`SIGTERM ${agent.nodeId} (clean leave) ${progress}`);
     leaveWatches.push(watch(() => leaveNode(membership, agent)));
     return true;
   };
@@ -155,8 +155,11 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     const done = failures.length + leaveWatches.length + joinWatches.length;
     const due = leaderLive && !watchBusy && object && object.chunkCount > 0 && done < planned.length && object.chunksDone >= ((done + 1) * object.chunkCount) / (planned.length + 2);
     const next = planned[done];
-    if (due && (next === 'leave' || next === 'join')) {
-      startMembershipAction(next, leader?.holder);
+    // A leave or join waits until every failure before it is recovered: a dead node not yet
+    // declared dead still counts as a holder, and its repair would blur the figures.
+    const recovered = failures.every((f) => f.handedBackMs !== undefined);
+    if (due && recovered && (next === 'leave' || next === 'join')) {
+      startMembershipAction(next, leader?.holder, `at ${object?.chunksDone}/${object?.chunkCount} chunks`);
     } else if (due && (next === 'kill' || next === 'pause')) {
       const action = next;
       const nodes = (await registry.list()).filter((n) => n.status === 'ACTIVE' && !victims.has(n.nodeId));
@@ -186,6 +189,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
   // Leaves and joins the run was too short for happen after it.
   for (let done = failures.length + leaveWatches.length + joinWatches.length; done < planned.length; done++) {
     await watching;
+    for (let i = 0; i < 60 && failures.some((f) => f.handedBackMs === undefined); i++) await sleep(250).then(() => recordDetections(registry, failures));
     const next = planned[done];
     if (next === 'leave' || next === 'join') startMembershipAction(next, (await LeaderLease.read(target.clients.doc, target.resources.controlTable))?.holder);
   }
