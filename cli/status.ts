@@ -1,4 +1,5 @@
 import type { NodeLoad } from '../lib/cluster/registry';
+import { cacheSummary, gpuSummary, hostSummary, placeSummary } from '../lib/observability/node-format';
 import type { PipelineStatus } from '../lib/observability/status';
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -32,14 +33,32 @@ export function renderStatus(status: PipelineStatus): string {
   }
   for (const o of status.objects.filter((x) => x.lastError)) lines.push(`  ${o.key}: ${o.lastError} (after a fix: shardline redrive)`);
   lines.push('', `NODES (${status.nodes.length})`);
-  lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'OBEYS', 'CONFIG', 'HEARTBEAT'].join('\t'));
+  lines.push(['NODE', 'STATUS', 'DOMAIN', 'IN-FLIGHT', 'DONE', 'OBEYS', 'CONFIG', 'HEARTBEAT', 'TYPE', 'HOST', 'GPUS', 'NETWORK', 'ZONE', 'CACHE USED/CAPACITY'].join('\t'));
   for (const n of status.nodes) {
     const load: Partial<NodeLoad> = n.load ?? {};
     const config =
       load.configVersion === undefined
         ? '-'
         : `v${load.configVersion}${load.configGroup && load.configGroup !== 'default' ? `/${load.configGroup}` : ''}${load.configError ? ' (newest refused)' : ''}`;
-    lines.push([n.nodeId, n.status, n.failureDomain, load.inFlight ?? 0, load.chunksDone ?? 0, load.desired ?? '-', config, `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`].join('\t'));
+    lines.push(
+      [
+        n.nodeId,
+        n.status,
+        n.failureDomain,
+        load.inFlight ?? 0,
+        load.chunksDone ?? 0,
+        load.desired ?? '-',
+        config,
+        `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`,
+        n.instanceType,
+        hostSummary(n),
+        gpuSummary(n),
+        n.networkBandwidth ?? '-',
+        placeSummary(n),
+        cacheSummary(n.cache, n.cacheCapacityBytes),
+      ].join('\t'),
+    );
   }
+  for (const n of status.nodes.filter((x) => x.status === 'DRAINING' && x.drainReason)) lines.push(`  ${n.nodeId}: draining (${n.drainReason})`);
   return lines.join('\n');
 }

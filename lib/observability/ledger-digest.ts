@@ -49,6 +49,8 @@ export interface ReplicaSummary {
   belowR: number;
   /** Replicas ASSIGNED to a live node but not pulled yet. */
   pendingPulls: number;
+  /** Replicas a live node's cache refused for lack of room (REFUSED). */
+  refused: number;
   /** Shards placed on fewer than R nodes (the leader tops them up as nodes join). */
   flaggedShort: number;
   /** A few of the shards below R, fewest live replicas first. */
@@ -87,9 +89,11 @@ export function digestLedger(items: Array<Record<string, unknown>>, liveNodes: R
 
   const present = new Map<string, number>();
   let pendingPulls = 0;
+  let refused = 0;
   for (const r of replicas) {
     if (!liveNodes.has(r.nodeId)) continue;
     if (r.status === 'PRESENT') present.set(r.chunkId, (present.get(r.chunkId) ?? 0) + 1);
+    else if (r.status === 'REFUSED') refused++;
     else pendingPulls++;
   }
   const processed = chunks.filter((c) => c.status === 'PROCESSED');
@@ -104,6 +108,7 @@ export function digestLedger(items: Array<Record<string, unknown>>, liveNodes: R
       shards: processed.length,
       belowR: below.length,
       pendingPulls,
+      refused,
       flaggedShort: processed.filter((c) => (c as { shortOfReplicas?: string }).shortOfReplicas).length,
       worst: below.slice(0, MAX_WORST),
     },

@@ -1,6 +1,6 @@
 /** The pipeline's status as data: each object's progress, the leader and the nodes (rendered by the CLI). */
 import { LeaderLease, type LeaderLeaseItem } from '../cluster/leader-lease';
-import { NodeRegistry, type NodeItem } from '../cluster/registry';
+import { NodeRegistry, type NodeCacheLoad, type NodeItem } from '../cluster/registry';
 import type { ObjectItem } from '../ledger/items';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { ConfigStore } from '../control/config-store';
@@ -27,12 +27,25 @@ export interface ObjectStatusRow {
   runId?: string;
 }
 
+/** One node as status shows it: health, load, the host's metadata and its cache. */
+export type NodeStatusRow = Pick<NodeItem, 'nodeId' | 'status' | 'failureDomain' | 'instanceType' | 'load'> &
+  Partial<
+    Pick<
+      NodeItem,
+      'region' | 'availabilityZone' | 'instanceId' | 'cpus' | 'memoryMiB' | 'gpus' | 'gpuModel' | 'gpuMemoryMiB' | 'networkBandwidth' | 'networkGbps' | 'cacheCapacityBytes' | 'drainReason'
+    >
+  > & {
+    heartbeatAgeMs: number;
+    /** The cache as the last heartbeat reported it. */
+    cache?: NodeCacheLoad;
+  };
+
 export interface PipelineStatus {
   /** The desired state the control plane recorded, and the central config version. */
   control?: ControlState & { configVersion: number };
   leader?: { holder: string; token: number; expiresInMs: number };
   objects: ObjectStatusRow[];
-  nodes: Array<Pick<NodeItem, 'nodeId' | 'status' | 'failureDomain' | 'instanceType' | 'load'> & { heartbeatAgeMs: number }>;
+  nodes: NodeStatusRow[];
 }
 
 /** Reads every object's progress and the node registry. */
@@ -76,13 +89,28 @@ export function objectRow(o: ObjectItem): ObjectStatusRow {
 }
 
 /** One node item as a status row (heartbeat age clamped at 0 against clock skew). */
-export function nodeRow(n: NodeItem, now: number): PipelineStatus['nodes'][number] {
-  return {
+export function nodeRow(n: NodeItem, now: number): NodeStatusRow {
+  const row: NodeStatusRow = {
     nodeId: n.nodeId,
     status: n.status,
     failureDomain: n.failureDomain,
     instanceType: n.instanceType,
     load: n.load,
     heartbeatAgeMs: Math.max(0, now - n.lastHeartbeat),
+    region: n.region,
+    availabilityZone: n.availabilityZone,
+    instanceId: n.instanceId,
+    cpus: n.cpus,
+    memoryMiB: n.memoryMiB,
+    gpus: n.gpus,
+    gpuModel: n.gpuModel,
+    gpuMemoryMiB: n.gpuMemoryMiB,
+    networkBandwidth: n.networkBandwidth,
+    networkGbps: n.networkGbps,
+    cacheCapacityBytes: n.cacheCapacityBytes,
+    drainReason: n.drainReason,
+    cache: n.load?.cache,
   };
+  // Absent fields stay absent in `status --json`.
+  return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== undefined)) as NodeStatusRow;
 }

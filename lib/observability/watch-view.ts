@@ -1,5 +1,6 @@
 import { formatBytes, formatCount } from '../units';
 import { formatAge, progressBar, sparkline, truncate } from './format';
+import { cacheSummary, gpuSummary } from './node-format';
 import type { NodeHealth, PipelineSnapshot, SnapshotObject } from './snapshot';
 import type { ThroughputPoint } from './throughput';
 
@@ -78,13 +79,16 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   }
 
   lines.push('', bold(`NODES (${snapshot.nodes.length})`));
-  lines.push(truncate(`  ${'NODE'.padEnd(14)} ${'HEALTH'.padEnd(8)} ${'STATUS'.padEnd(8)} ${'IN-FLIGHT'} ${'DONE'.padStart(5)} ${'HEARTBEAT'} CONFIG DOMAIN`, width));
+  lines.push(
+    truncate(`  ${'NODE'.padEnd(14)} ${'HEALTH'.padEnd(8)} ${'STATUS'.padEnd(8)} ${'IN-FLIGHT'} ${'DONE'.padStart(5)} ${'HEARTBEAT'} CONFIG ${'DOMAIN'.padEnd(10)} ${'CACHE'.padEnd(28)} HOST`, width),
+  );
   for (const n of snapshot.nodes) {
     const inFlight = `${n.load?.inFlight ?? 0}/${n.load?.concurrency ?? '?'}`;
     const health = n.health.padEnd(8);
     const row = truncate(
       `  ${truncate(n.nodeId, 14).padEnd(14)} ${health} ${n.status.padEnd(8)} ${inFlight.padStart(9)} ${String(n.load?.chunksDone ?? 0).padStart(5)} ` +
-        `${formatAge(n.heartbeatAgeMs).padStart(9)} ${(n.configVersion !== undefined ? `v${n.configVersion}` : '-').padEnd(6)} ${n.failureDomain}`,
+        `${formatAge(n.heartbeatAgeMs).padStart(9)} ${(n.configVersion !== undefined ? `v${n.configVersion}` : '-').padEnd(6)} ${n.failureDomain.padEnd(10)} ` +
+        `${cacheSummary(n.cache, n.cacheCapacityBytes).padEnd(28)} ${n.instanceType}${n.gpus ? ` ${gpuSummary(n)}` : ''}${n.networkBandwidth ? ` ${n.networkBandwidth}` : ''}`,
       width,
     );
     lines.push(row.replace(` ${health} `, ` ${paint(color, HEALTH_COLOUR[n.health])(health)} `));
@@ -100,7 +104,7 @@ export function renderWatchView(snapshot: PipelineSnapshot, history: ThroughputP
   const r = snapshot.replicas;
   lines.push(
     '',
-    `${bold('REPLICAS')}  R=${snapshot.replicationFactor}  shards ${r.shards}  below R ${r.belowR > 0 ? red(String(r.belowR)) : '0'}  pending pulls ${r.pendingPulls}  flagged short ${r.flaggedShort}`,
+    `${bold('REPLICAS')}  R=${snapshot.replicationFactor}  shards ${r.shards}  below R ${r.belowR > 0 ? red(String(r.belowR)) : '0'}  pending pulls ${r.pendingPulls}  refused ${r.refused > 0 ? red(String(r.refused)) : '0'}  flagged short ${r.flaggedShort}`,
   );
   for (const s of r.worst.slice(0, 5)) lines.push(truncate(`  ${s.chunkId}  ${s.live}/${snapshot.replicationFactor} live  ${s.objectKey}`, width));
 

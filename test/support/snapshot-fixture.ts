@@ -41,7 +41,7 @@ export function snapshotFixture(overrides: Partial<PipelineSnapshot> = {}): Pipe
       { nodeId: 'agent-2', status: 'ACTIVE', failureDomain: 'local-b', instanceType: 'local', load: { inFlight: 0, chunksDone: 5, concurrency: 4 }, heartbeatAgeMs: 9000, health: 'stale' },
     ],
     queues: { work: depth(3, 2), workDlq: depth(), ingestEvents: depth(), ingestEventsDlq: depth() },
-    replicas: { shards: 2, belowR: 0, pendingPulls: 1, flaggedShort: 0, worst: [] },
+    replicas: { shards: 2, belowR: 0, pendingPulls: 1, refused: 0, flaggedShort: 0, worst: [] },
     errors: [],
     totals: {
       objects: 1,

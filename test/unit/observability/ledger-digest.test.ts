@@ -27,9 +27,14 @@ const chunk = (objectId: string, index: number, status: string, extra: Record<st
   attempt: 1,
   ...extra,
 });
-const replica = (nodeId: string, chunkId: string, status: 'ASSIGNED' | 'PRESENT') => ({ pk: `REPLICAS#${nodeId}`, sk: `SHARD#${chunkId}`, nodeId, chunkId, status });
+const replica = (nodeId: string, chunkId: string, status: 'ASSIGNED' | 'PRESENT' | 'REFUSED') => ({ pk: `REPLICAS#${nodeId}`, sk: `SHARD#${chunkId}`, nodeId, chunkId, status });
 
 describe('digestLedger', () => {
+  it('counts replicas a full cache refused apart from pulls pending', () => {
+    const items = [chunk('o1', 0, 'PROCESSED'), replica('n1', 'o1-0', 'REFUSED'), replica('n2', 'o1-0', 'PRESENT'), replica('n3', 'o1-0', 'ASSIGNED')];
+    expect(digestLedger(items, new Set(['n1', 'n2', 'n3']), 2).replicas).toMatchObject({ belowR: 1, pendingPulls: 1, refused: 1 });
+  });
+
   it('sorts objects by creation and ignores item kinds it does not know', () => {
     const d = digestLedger([object('o2', 'b'), { pk: 'RUN#r1', sk: 'RUN' }, object('o1', 'a')], new Set(), 2);
     expect(d.objects.map((o) => o.key)).toEqual(['a', 'b']);
@@ -47,7 +52,7 @@ describe('digestLedger', () => {
       replica('n2', 'o1-1', 'ASSIGNED'), // not pulled yet
     ];
     const d = digestLedger(items, new Set(['n1', 'n2']), 2);
-    expect(d.replicas).toEqual({ shards: 2, belowR: 1, pendingPulls: 1, flaggedShort: 1, worst: [{ chunkId: 'o1-1', objectKey: 'a', live: 1 }] });
+    expect(d.replicas).toEqual({ shards: 2, belowR: 1, pendingPulls: 1, refused: 0, flaggedShort: 1, worst: [{ chunkId: 'o1-1', objectKey: 'a', live: 1 }] });
   });
 
   it('does not count chunks that are not processed as shards', () => {

@@ -42,6 +42,22 @@ describe('renderWatchView', () => {
     expect(lineWith(view, '  agent-2 ')).toMatch(/agent-2\s+stale\s+ACTIVE\s+0\/4\s+5\s+9\.0s\s+-\s+local-b/);
   });
 
+  it("shows each node's cache use against capacity and its host, GPUs and network", () => {
+    const base = snapshotFixture().nodes[0];
+    const node = {
+      ...base,
+      instanceType: 'g5.12xlarge',
+      gpus: 4,
+      gpuModel: 'NVIDIA A10G',
+      gpuMemoryMiB: 24576,
+      networkBandwidth: '40 Gbps',
+      cache: { capacityBytes: 4e9, usedBytes: 1e9, freeBytes: 3e9, fsAvailableBytes: 9e9, shards: 3, unassigned: 0, refused: 2 },
+    };
+    const view = renderWatchView(snapshotFixture({ nodes: [node] }), [], { width: 160 });
+    expect(lineWith(view, '  agent-1 ')).toContain('1.00 GB/4.00 GB (25%) 2 refused');
+    expect(lineWith(view, '  agent-1 ')).toContain('g5.12xlarge 4×A10G 24G 40 Gbps');
+  });
+
   it('draws a progress bar per object from chunks done over chunks', () => {
     const view = renderWatchView(snapshotFixture(), [], { width: 120 });
     const line = lineWith(view, 'train.jsonl');
@@ -70,7 +86,7 @@ describe('renderWatchView', () => {
   it('shows replicas below R and the recent errors with the redrive hint', () => {
     const view = renderWatchView(
       snapshotFixture({
-        replicas: { shards: 5, belowR: 1, pendingPulls: 0, flaggedShort: 1, worst: [{ chunkId: 'o1-000003', objectKey: 'datasets/train.jsonl', live: 1 }] },
+        replicas: { shards: 5, belowR: 1, pendingPulls: 0, refused: 0, flaggedShort: 1, worst: [{ chunkId: 'o1-000003', objectKey: 'datasets/train.jsonl', live: 1 }] },
         errors: [{ objectId: 'o1', objectKey: 'datasets/train.jsonl', chunk: 3, kind: 'FAILED', attempt: 5, message: 'boom:\n  bad record' }],
       }),
       [],

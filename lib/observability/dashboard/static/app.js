@@ -126,8 +126,25 @@
     $('leader').textContent = l && l.expiresInMs > 0 ? l.holder + ' (token ' + l.token + ')' : 'none';
   }
 
+  // The node's cache from its last heartbeat: used of capacity, and refusals for lack of room.
+  function cacheText(n) {
+    var c = n.cache;
+    if (!c) return n.cacheCapacityBytes ? '? / ' + bytes(n.cacheCapacityBytes) : '–';
+    var pct = c.capacityBytes > 0 ? Math.round((c.usedBytes / c.capacityBytes) * 100) : 0;
+    return bytes(c.usedBytes) + ' / ' + bytes(c.capacityBytes) + ' (' + pct + '%)' + (c.refused ? ' · ' + c.refused + ' refused' : '');
+  }
+  // Instance type, GPUs (count × model, memory), network class and zone.
+  function hostText(n) {
+    var parts = [n.instanceType];
+    if (n.gpus) parts.push(n.gpus + '×' + String(n.gpuModel || 'GPU').replace(/^NVIDIA\s+/i, '') + (n.gpuMemoryMiB ? ' ' + Math.round(n.gpuMemoryMiB / 1024) + 'G' : ''));
+    if (n.cpus) parts.push(n.cpus + ' vCPU ' + Math.round((n.memoryMiB || 0) / 1024) + 'G');
+    if (n.networkBandwidth) parts.push(n.networkBandwidth);
+    if (n.availabilityZone || n.region) parts.push(n.availabilityZone || n.region);
+    return parts.join(' · ');
+  }
+
   function renderNodes(nodes) {
-    if (!nodes.length) return replace($('nodes'), [el('tr', {}, [el('td', { colspan: '8', class: 'muted', text: 'no nodes yet' })])]);
+    if (!nodes.length) return replace($('nodes'), [el('tr', {}, [el('td', { colspan: '10', class: 'muted', text: 'no nodes yet' })])]);
     replace(
       $('nodes'),
       nodes.map(function (n) {
@@ -141,6 +158,8 @@
           el('td', { class: 'num', text: age(n.heartbeatAgeMs) }),
           el('td', { text: n.configVersion == null ? '–' : 'v' + n.configVersion }),
           el('td', { text: n.failureDomain }),
+          el('td', { class: 'num cache', text: cacheText(n) }),
+          el('td', { class: 'host', title: n.instanceId || '', text: hostText(n) + (n.drainReason ? ' · draining: ' + n.drainReason : '') }),
         ]);
       }),
     );
