@@ -15,9 +15,12 @@ export { RECEIVE_VISIBILITY_SECONDS } from './work-message';
  */
 export const PLACEMENT_SETTLE_MS = 3000;
 
-/** How a drain ends: by when the node's replicas must be handed off (a spot notice or lifecycle hook's deadline). */
+/** How long before a drain's deadline the replica handoff ends, leaving time to leave the registry and exit. */
+export const DEADLINE_MARGIN_MS = 5000;
+
+/** How a drain ends. */
 export interface DrainOptions {
-  /** Epoch ms. @default 60 s from the start of the drain */
+  /** When the host goes away (epoch ms: a Spot notice's time, a lifecycle hook's timeout); the handoff ends `DEADLINE_MARGIN_MS` before. @default 60 s from the start of the drain */
   deadline?: number;
 }
 
@@ -81,7 +84,7 @@ export class Agent {
     if (this.stopping) return;
     this.stopping = true;
     const { control, membership, work, replicas, leader, handoff } = this.parts;
-    const deadline = opts.deadline ?? this.clock.now() + HANDOFF_DEADLINE_MS;
+    const deadline = opts.deadline !== undefined ? opts.deadline - DEADLINE_MARGIN_MS : this.clock.now() + HANDOFF_DEADLINE_MS;
     this.deps.log('info', 'draining', { inFlight: work.inFlight, handoffDeadline: new Date(deadline).toISOString() });
     // No new work from now on; heartbeats and the leader lease go on while in-flight chunks finish.
     const finished = Promise.all([work.drain(), replicas.stop()]);

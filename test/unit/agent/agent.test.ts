@@ -1,5 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { Agent, PLACEMENT_SETTLE_MS } from '../../../lib/agent/agent';
+import { Agent, DEADLINE_MARGIN_MS, PLACEMENT_SETTLE_MS } from '../../../lib/agent/agent';
 import { ControlFollower } from '../../../lib/agent/control-follower';
 import { LeaderDuties } from '../../../lib/agent/leader-duties';
 import { Membership } from '../../../lib/agent/membership';
@@ -124,15 +124,15 @@ describe('Agent', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('leaves no sooner than PLACEMENT_SETTLE_MS after announcing it drains, so no shard lands on it after it left', async () => {
+  it('leaves no sooner than PLACEMENT_SETTLE_MS after announcing it drains, and ends the handoff DEADLINE_MARGIN_MS before a given deadline', async () => {
     const { clock, agent, events } = setup({ chunkMs: 100, messages: 0 });
     await agent.start();
     events.length = 0;
-    const draining = agent.drain({ deadline: 30_000 });
+    const draining = agent.drain({ deadline: 30_000 }); // the handoff ends DEADLINE_MARGIN_MS before
     await clock.advance(PLACEMENT_SETTLE_MS);
     await draining;
     expect(events.filter((e) => !e.endsWith('heartbeat (draining)'))).toEqual([
-      '0 hand off replicas (deadline 30000)',
+      `0 hand off replicas (deadline ${30_000 - DEADLINE_MARGIN_MS})`,
       `${PLACEMENT_SETTLE_MS} replicas handed off`,
       `${PLACEMENT_SETTLE_MS} stop following control`,
       `${PLACEMENT_SETTLE_MS} release lease`,
