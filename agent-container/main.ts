@@ -7,9 +7,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Agent, REGISTRY_VIEW_MAX_AGE_MS } from '../lib/agent/agent';
 import { realClock } from '../lib/agent/clock';
 import { LeaveNotice, type LeaveReason } from '../lib/agent/leave-notice';
-import { createAwsClients } from '../lib/aws/clients';
+import { clientOnSameEndpoint, createAwsClients } from '../lib/aws/clients';
 import { countThrottles } from '../lib/aws/throttle-counter';
 import { InstanceMetadata } from '../lib/cluster/imds';
+import { completeLifecycleAction, lifecycleHookOf } from '../lib/cluster/lifecycle-hook';
 import { cachePolicyFrom, resolveNodeIdentity } from '../lib/cluster/node-identity';
 import { NodeRegistry } from '../lib/cluster/registry';
 import { setRecordWorkers } from '../lib/records/pool/record-pool';
@@ -105,7 +106,10 @@ const program = new Command('shardline-agent')
       notice.stop();
       logger.info('draining', { signal });
       agent.drain({ deadline }).then(
-        () => telemetry.stop().finally(() => process.exit(0)),
+        () =>
+          releaseInstance()
+            .then(() => telemetry.stop())
+            .finally(() => process.exit(0)),
         (err) => {
           logger.error('drain failed', { error: err as Error });
           process.exit(1);
@@ -113,12 +117,21 @@ const program = new Command('shardline-agent')
       );
     };
     // On AWS, instance metadata says when the host goes away (Spot notice, scale-in); the same drain follows.
+    const imds = identity.instanceId ? new InstanceMetadata(fetch as never) : undefined;
     const notice = new LeaveNotice({
-      imds: identity.instanceId ? new InstanceMetadata(fetch as never) : undefined,
+      imds,
       drain: (why: LeaveReason) => shutdown(why.reason, why.deadline),
       clock: realClock,
       log: logTo(logger),
     });
+    // Drained on a scale-in: let Auto Scaling terminate now rather than at its hook's timeout.
+    const hook = lifecycleHookOf(process.env, identity.instanceId);
+    const releaseInstance = async () => {
+      if (!hook || !(notice.reason || (await imds?.get('autoscaling/target-lifecycle-state')) === 'Terminated')) return;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only on the drain that needs it
+      const { AutoScalingClient } = require('@aws-sdk/client-auto-scaling') as typeof import('@aws-sdk/client-auto-scaling');
+      await completeLifecycleAction(clientOnSameEndpoint(clients, AutoScalingClient), hook, logTo(logger));
+    };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
     await agent.start();

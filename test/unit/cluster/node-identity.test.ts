@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectGpus, parseNvidiaSmi } from '../../../lib/cluster/gpu-info';
+import { lifecycleHookOf } from '../../../lib/cluster/lifecycle-hook';
 import { bandwidthClass, instanceTypeInfo } from '../../../lib/cluster/instance-catalog';
 import { cachePolicyFrom, resolveNodeIdentity, type MetadataFetch } from '../../../lib/cluster/node-identity';
 
@@ -123,5 +124,14 @@ describe('instance type table', () => {
     expect(instanceTypeInfo('m5.large')).toBeUndefined();
     expect(instanceTypeInfo('local')).toBeUndefined();
     expect(instanceTypeInfo(undefined)).toBeUndefined();
+  });
+});
+
+describe('lifecycleHookOf', () => {
+  it('names the hook only when the group, the hook and the instance are all known', () => {
+    const env = { SHARDLINE_ASG_NAME: 'fleet-asg', SHARDLINE_LIFECYCLE_HOOK: 'drain-hook' };
+    expect(lifecycleHookOf(env, 'i-1')).toEqual({ autoScalingGroupName: 'fleet-asg', lifecycleHookName: 'drain-hook', instanceId: 'i-1' });
+    expect(lifecycleHookOf(env, undefined)).toBeUndefined(); // locally: no instance
+    expect(lifecycleHookOf({ SHARDLINE_ASG_NAME: 'fleet-asg' }, 'i-1')).toBeUndefined();
   });
 });
