@@ -132,4 +132,25 @@ describe('buildRecordPipeline', () => {
 
     expect(run.apply({ body: 'x' })).toEqual({ kind: 'out', value: { text: 'x' } });
   });
+
+  it.each([
+    ['selectFields', { selectFields: ['a', 'b'] }],
+    ['renameFields', { renameFields: { c: 'd' } }],
+    ['normalize', { normalize: {} }],
+  ])('returns the record itself when %s changes nothing, so its original bytes can be written', (_step, dataset) => {
+    const record = { a: 1, b: 'already normal' };
+
+    const outcome = build(dataset).perRecord.apply(record);
+
+    expect(outcome.kind === 'out' && outcome.value).toBe(record);
+  });
+
+  it('returns a new record when a step changes it', () => {
+    const record = { a: 1, b: '  spaced  ' };
+
+    const outcome = build({ normalize: {} }).perRecord.apply(record);
+
+    expect(outcome).toEqual({ kind: 'out', value: { a: 1, b: 'spaced' } });
+    expect(outcome.kind === 'out' && outcome.value).not.toBe(record);
+  });
 });
