@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 /** The manifest's file name in the cache directory (read by the Python reader, `shardline.cache`). */
 export const CACHE_MANIFEST_FILE = 'manifest.json';
@@ -46,8 +46,10 @@ export interface CacheManifest {
 export interface CacheManifestShard {
   chunkId: string;
   objectId: string;
-  /** Absolute path of the file. */
+  /** Absolute path of the file, as the agent sees it. */
   path: string;
+  /** The path below the cache directory: where a container mounting the cache elsewhere finds the file. */
+  relativePath: string;
   sha256: string;
   bytes: number;
   shardKey: string;
@@ -62,13 +64,14 @@ export interface CacheManifestShard {
 }
 
 /** The manifest of `entries`, sorted by chunk id so that equal caches give equal files. */
-export function buildManifest(nodeId: string, entries: Iterable<CacheEntry>, capacityBytes: number, now: number): CacheManifest {
+export function buildManifest(nodeId: string, entries: Iterable<CacheEntry>, capacityBytes: number, now: number, cacheDir = '/'): CacheManifest {
   const shards = [...entries]
     .sort((a, b) => a.chunkId.localeCompare(b.chunkId) || a.path.localeCompare(b.path))
     .map((e) => ({
       chunkId: e.chunkId,
       objectId: e.objectId,
       path: e.path,
+      relativePath: relative(cacheDir, e.path),
       sha256: e.sha256,
       bytes: e.bytes,
       shardKey: e.shardKey,

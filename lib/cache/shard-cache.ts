@@ -250,7 +250,7 @@ export class ShardCache {
   async flush(): Promise<boolean> {
     const now = this.opts.now();
     if (!this.dirty && !(this.verifiedSinceFlush && now - this.lastFlush >= VERIFY_FLUSH_MS)) return false;
-    await writeManifest(this.opts.dir, buildManifest(this.opts.nodeId, this.entries.values(), this.capacity, now));
+    await writeManifest(this.opts.dir, buildManifest(this.opts.nodeId, this.entries.values(), this.capacity, now, this.opts.dir));
     this.dirty = false;
     this.verifiedSinceFlush = false;
     this.lastFlush = now;

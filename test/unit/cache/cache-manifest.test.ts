@@ -21,7 +21,7 @@ const entry = (chunkId: string, over: Partial<CacheEntry> = {}): CacheEntry => (
 
 describe('cache manifest', () => {
   it('lists every shard with the fields the Python reader reads, records, capacity and use', () => {
-    const manifest = buildManifest('i-0abc', [entry('obj-000001', { records: undefined, assigned: false }), entry('obj-000000')], 5000, Date.UTC(2026, 0, 4));
+    const manifest = buildManifest('i-0abc', [entry('obj-000001', { records: undefined, assigned: false }), entry('obj-000000')], 5000, Date.UTC(2026, 0, 4), '/cache');
     expect(manifest).toEqual({
       version: 1,
       nodeId: 'i-0abc',
@@ -33,6 +33,7 @@ describe('cache manifest', () => {
           chunkId: 'obj-000000',
           objectId: 'obj',
           path: '/cache/shards/obj/obj-000000.jsonl.gz',
+          relativePath: 'shards/obj/obj-000000.jsonl.gz',
           sha256: 'ab'.repeat(32),
           bytes: 1000,
           shardKey: 'shards/obj/obj-000000.jsonl.gz',

@@ -13,6 +13,7 @@ const manifestOf = (...shards: Array<{ path: string; sha256: string; bytes?: num
     chunkId: s.path,
     objectId: 'o',
     path: s.path,
+    relativePath: s.path.slice(1),
     sha256: s.sha256,
     bytes: s.bytes ?? 10,
     shardKey: `k/${s.path}`,
