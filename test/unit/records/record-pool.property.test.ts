@@ -83,7 +83,11 @@ const caseArb = fc
   .map(({ lines, bom, finalNewline, range, format, dataset, codec, blockBytes, bufferSizes }): Case => {
     // Strings of code units up to 0xff stand for raw bytes (latin1), so lines can hold invalid UTF-8.
     const text = lines
-      .map((l, i) => Buffer.from(l.line, /[^\x00-\xff]/.test(l.line) ? 'utf8' : 'latin1').toString('latin1') + (i < lines.length - 1 || finalNewline ? (l.crlf ? '\r\n' : '\n') : ''))
+      .map(
+        (l, i) =>
+          Buffer.from(l.line, [...l.line].some((ch) => (ch.codePointAt(0) ?? 0) > 0xff) ? 'utf8' : 'latin1').toString('latin1') +
+          (i < lines.length - 1 || finalNewline ? (l.crlf ? '\r\n' : '\n') : ''),
+      )
       .join('');
     const data = Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'latin1')]);
     const [a, b] = range.map((r) => Math.floor(r * data.length)).sort((x, y) => x - y);
