@@ -165,18 +165,28 @@ describe('shard cache (replica puller, real SDK clients, local endpoint)', () =>
     const manifest = await readManifest(cacheDir);
     expect(manifest).toMatchObject({ version: 1, nodeId, usedBytes: shards[0].bytes + shards[1].bytes });
     expect(manifest?.capacityBytes).toBeGreaterThan(0);
-    expect(manifest?.shards.map((s) => ({ chunkId: s.chunkId, path: s.path, sha256: s.sha256, bytes: s.bytes, shardKey: s.shardKey, records: s.records, assigned: s.assigned }))).toEqual(
-      shards
-        .slice(0, 2)
-        .map((s) => ({
-          chunkId: s.chunkId,
-          path: join(cacheDir, 'shards', s.objectId, s.shardKey.split('/').pop() as string),
-          sha256: s.sha256,
-          bytes: s.bytes,
-          shardKey: s.shardKey,
-          records: s.records,
-          assigned: true,
-        })),
+    expect(
+      manifest?.shards.map((s) => ({
+        chunkId: s.chunkId,
+        path: s.path,
+        relativePath: s.relativePath,
+        sha256: s.sha256,
+        bytes: s.bytes,
+        shardKey: s.shardKey,
+        records: s.records,
+        assigned: s.assigned,
+      })),
+    ).toEqual(
+      shards.slice(0, 2).map((s) => ({
+        chunkId: s.chunkId,
+        path: join(cacheDir, 'shards', s.objectId, s.shardKey.split('/').pop() as string),
+        relativePath: `shards/${s.objectId}/${s.shardKey.split('/').pop()}`,
+        sha256: s.sha256,
+        bytes: s.bytes,
+        shardKey: s.shardKey,
+        records: s.records,
+        assigned: true,
+      })),
     );
   });
 
