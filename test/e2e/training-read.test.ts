@@ -82,7 +82,7 @@ describe('training read end to end (3 agents, index, Python reader as 4 ranks on
     return { rank, ids, stats: summary.stats };
   }
 
-  it('gives every valid record exactly once per epoch across 4 ranks, equal counts, mostly from the hosts’ caches', async () => {
+  it('gives every valid record exactly once per epoch across 4 ranks, in equal counts, each reading from its host’s cache what that host holds', async () => {
     const { body, ids, bad } = dataset();
     const key = 'training/corpus ✓.jsonl';
     await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: key, Body: body }));
