@@ -9,9 +9,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Tuple
 
+from .decode import ZSTD_HELP, zstd_backend
+
 INDEX_FORMAT = "shardline.index/v1"
-#: Codecs this reader decodes; anything else is refused when the index is loaded.
-SUPPORTED_CODECS = ("gzip", "none")
+#: Codecs this reader decodes; anything else is refused when the index is loaded, and so is zstd
+#: when neither the zstandard module nor the zstd tool is here (see ``decode.zstd_backend``).
+SUPPORTED_CODECS = ("gzip", "zstd", "none")
 
 
 class IndexFormatError(ValueError):
@@ -60,6 +63,7 @@ def parse_index(doc: Mapping[str, Any], source: str = "<index>") -> DatasetIndex
         )
     except (KeyError, TypeError, ValueError) as err:
         raise IndexFormatError(f"{source}: malformed index: {err!r}") from err
+    zstd_ok = not any(s.codec == "zstd" for s in shards) or zstd_backend() is not None
     for i, shard in enumerate(shards):
         if shard.ordinal != i:
             raise IndexFormatError(f"{source}: shard ordinals must be 0..{len(shards) - 1}; found {shard.ordinal} at position {i}")
@@ -67,6 +71,8 @@ def parse_index(doc: Mapping[str, Any], source: str = "<index>") -> DatasetIndex
             raise IndexFormatError(f"{source}: shard {shard.key} has a negative record count")
         if shard.codec not in SUPPORTED_CODECS:
             raise IndexFormatError(f"{source}: shard {shard.key} uses codec {shard.codec!r}, which this reader cannot decode (supported: {', '.join(SUPPORTED_CODECS)})")
+        if shard.codec == "zstd" and not zstd_ok:
+            raise IndexFormatError(f"{source}: shard {shard.key} is zstd, which {ZSTD_HELP}")
     total = sum(s.records for s in shards)
     if "records" in doc and int(doc["records"]) != total:
         raise IndexFormatError(f"{source}: records is {doc['records']} but the shards hold {total}")

@@ -1,4 +1,4 @@
-"""Small datasets for the tests: gzip JSON Lines shards, an index, host caches."""
+"""Small datasets for the tests: gzip, zstd or plain JSON Lines shards, an index, host caches."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import unittest
 from typing import Dict, List, Optional, Sequence
+
+EXTENSIONS = {"gzip": ".gz", "zstd": ".zst", "none": ""}
 
 
 def record(ordinal: int, line: int) -> dict:
@@ -16,7 +20,24 @@ def record(ordinal: int, line: int) -> dict:
 
 def shard_bytes(ordinal: int, records: int, codec: str = "gzip") -> bytes:
     text = "".join(json.dumps(record(ordinal, i), separators=(",", ":")) + "\n" for i in range(records)).encode()
+    if codec == "zstd":
+        return zstd_frames(text)
     return gzip.compress(text, compresslevel=1, mtime=0) if codec == "gzip" else text
+
+
+def zstd_frames(text: bytes, frames: int = 3) -> bytes:
+    """``text`` as several zstd frames cut at line ends, as the agents write a shard (one frame per block)."""
+    lines = text.splitlines(keepends=True)
+    step = max(1, -(-len(lines) // frames))
+    pieces = [b"".join(lines[i:i + step]) for i in range(0, len(lines), step)] or [b""]
+    try:
+        import zstandard
+        return b"".join(zstandard.ZstdCompressor(level=1).compress(p) for p in pieces)
+    except ImportError:
+        pass
+    if shutil.which("zstd") is None:
+        raise unittest.SkipTest("writing a zstd shard needs the zstandard module or the zstd tool")
+    return b"".join(subprocess.run(["zstd", "-1", "-cq"], input=p, capture_output=True, check=True).stdout for p in pieces)
 
 
 class Dataset:
@@ -28,7 +49,7 @@ class Dataset:
         self.files: Dict[str, bytes] = {}
         shards = []
         for ordinal, n in enumerate(records):
-            key = f"shards/obj-{ordinal % 3}/part-{ordinal:06d}.a1.jsonl" + (".gz" if codec == "gzip" else "")
+            key = f"shards/obj-{ordinal % 3}/part-{ordinal:06d}.a1.jsonl" + EXTENSIONS[codec]
             data = shard_bytes(ordinal, n, codec)
             self.files[key] = data
             shards.append({
