@@ -1,7 +1,9 @@
 """This host's shard cache: the agent's ``manifest.json`` and checksum-verified reads.
 
-Shards are found through the manifest (shard key → absolute path), never by guessing a
-layout. A cached file is hashed the first time this process reads it; later reads of the same
+Shards are found through the manifest (shard key → path), never by guessing a layout. The
+agent writes each shard's ``relativePath`` (to the cache directory) beside its absolute ``path``:
+the relative one is used first, so a training container that mounts the host's cache elsewhere
+(e.g. read-only at ``/shardline/cache``) still finds the files. A cached file is hashed the first time this process reads it; later reads of the same
 file (same size and modification time) are trusted. A file whose hash is wrong is never used.
 """
 
@@ -33,8 +35,10 @@ def read_manifest(cache_dir: str) -> Dict[str, Tuple[str, str]]:
     out: Dict[str, Tuple[str, str]] = {}
     for entry in doc.get("shards", []) if isinstance(doc, dict) else []:
         try:
-            out[str(entry["shardKey"])] = (str(entry["path"]), str(entry["sha256"]).lower())
-        except (KeyError, TypeError):
+            relative = entry.get("relativePath")
+            path = os.path.join(cache_dir, str(relative)) if relative else str(entry["path"])
+            out[str(entry["shardKey"])] = (path, str(entry["sha256"]).lower())
+        except (KeyError, TypeError, AttributeError):
             continue
     return out
 

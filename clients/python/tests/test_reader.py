@@ -78,6 +78,22 @@ class YieldTests(ReaderTestCase):
         self.assertEqual([r["id"] for r in a], first)
         self.assertEqual(a.stats()["local_fraction"], 1.0)
 
+    def test_cache_mounted_elsewhere_is_found_through_relative_paths(self):
+        # The agent writes its own absolute paths; a training container mounts the same disk at
+        # another path (read-only), so the reader resolves relativePath against its cache_dir.
+        cache = self.data.cache("host-mounted")
+        manifest_path = os.path.join(cache, "manifest.json")
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+        for entry in manifest["shards"]:
+            entry["relativePath"] = os.path.relpath(entry["path"], cache)
+            entry["path"] = os.path.join("/var/cache/shardline-agent-view", entry["relativePath"])
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f)
+        ds = open_ds(self.data, cache, rank=0, world_size=1, shuffle=False)
+        self.assertEqual([r["id"] for r in ds], self.data.all_ids)
+        self.assertEqual(ds.stats()["local_fraction"], 1.0)
+
     def test_shuffle_off_reads_index_order(self):
         ds = open_ds(self.data, self.cache, rank=0, world_size=1, shuffle=False)
         self.assertEqual([r["id"] for r in ds], self.data.all_ids)
