@@ -39,7 +39,7 @@ export interface RebalanceReport {
  * The leader's join rebalance. Told of every registry read (`observe`), it starts a pass when a
  * node joins the healthy set, and once when this node takes the lead (to finish what a previous
  * leader left): never on a timer. A pass reads every healthy node's replicas once (one query each),
- * moves only the shards whose holders are not their top-R placement, at most
+ * moves only the shards held by R nodes that are not their top-R placement (see `planMoves`), at most
  * `assignmentsPerSecond` new copies per node per second, and drops a surplus holder's replica only
  * once the whole placement holds the shard PRESENT. A membership change during a pass ends it and
  * starts a fresh one; leaves and deaths alone start none (the leaver hands off, the detector repairs).

@@ -49,13 +49,16 @@ export function holdingsOf(replicas: Iterable<ReplicaItem>): Map<string, ShardHo
 
 /**
  * The moves that bring every shard to its placement over `nodes`: a shard whose holders are
- * already its top R does not move. A shard no node can take (no usable node) is left alone.
+ * already its top R does not move. A shard with fewer holders than its placement is left alone:
+ * it lost a copy to a node that died (the failure detector re-places it) or that is leaving (the
+ * leaver hands it off), or it was placed short (the leader's top-up adds to it); moving it here too
+ * would race with them.
  */
 export function planMoves(holdings: Iterable<ShardHolding>, nodes: PlacementNode[], replicationFactor: number): ShardMove[] {
   const moves: ShardMove[] = [];
   for (const shard of holdings) {
     const placement = placeShard(shard.chunkId, nodes, replicationFactor);
-    if (placement.length === 0) continue;
+    if (placement.length === 0 || shard.holders.size < placement.length) continue;
     const { add, remove } = diffPlacement([...shard.holders.keys()], placement);
     if (add.length > 0 || remove.length > 0) moves.push({ chunkId: shard.chunkId, template: shard.template, placement, add, drop: remove });
   }

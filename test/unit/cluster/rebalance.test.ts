@@ -44,13 +44,15 @@ describe('planMoves', () => {
     expect(planMoves(settled(shardIds(200), nodes, 2), nodes, 2)).toEqual([]);
   });
 
-  it('tops up a shard with fewer than R holders and drops a surplus one', () => {
+  it('drops a surplus holder, and leaves a shard with fewer than R holders to the detector, the leaver and the top-up', () => {
     const nodes = cluster(4);
     const [c] = shardIds(1);
     const [first, second] = placeShard(c, nodes, 2);
     const outside = nodes.map((n) => n.nodeId).find((n) => n !== first && n !== second) as string;
-    expect(planMoves(holdingsOf([replica(first, c)]).values(), nodes, 2)).toMatchObject([{ add: [second], drop: [] }]);
     expect(planMoves(holdingsOf([replica(first, c), replica(second, c), replica(outside, c)]).values(), nodes, 2)).toMatchObject([{ add: [], drop: [outside] }]);
+    expect(planMoves(holdingsOf([replica(outside, c)]).values(), nodes, 2)).toEqual([]);
+    // With a single node, a placement of one: its holder is all it needs.
+    expect(planMoves(holdingsOf([replica(first, c)]).values(), [nodes.find((n) => n.nodeId === first)!], 2)).toEqual([]);
   });
 });
 
