@@ -40,6 +40,10 @@ function workerEntry(): { filename: string; execArgv?: string[] } {
 export class RecordPool implements BlockRunner {
   readonly parallelism: number;
   private readonly piscina: Piscina;
+  private pending = 0;
+  /** Set when retired: later tasks go there, and the workers stop once their tasks are done. */
+  private successor?: BlockRunner;
+  private closing?: Promise<void>;
 
   constructor(workers: number) {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`a record pool needs at least one worker, not ${workers}`);
@@ -49,18 +53,44 @@ export class RecordPool implements BlockRunner {
   }
 
   async process(task: BlockTask, pipeline: RecordPipeline): Promise<BlockResult> {
+    if (this.successor) return this.successor.process(task, pipeline);
     const message: WorkerTask = { kind: 'block', task, dataset: pipeline.dataset, datasetKey: datasetKey(pipeline) };
-    return (await this.piscina.run(message, { transferList: transferable(task.bytes) })) as BlockResult;
+    return (await this.run(message, task.bytes)) as BlockResult;
   }
 
   async encode(task: EncodeTask): Promise<Uint8Array> {
-    const message: WorkerTask = { kind: 'encode', task };
-    return (await this.piscina.run(message, { transferList: transferable(task.bytes) })) as Uint8Array;
+    if (this.successor) return this.successor.encode(task);
+    return (await this.run({ kind: 'encode', task }, task.bytes)) as Uint8Array;
+  }
+
+  /**
+   * Hands over to `successor` (a new worker count): tasks of chunks still running here go there
+   * (every runner gives the same bytes, so a chunk may switch between blocks), and the workers
+   * stop once the tasks already sent are done.
+   */
+  retire(successor: BlockRunner): void {
+    this.successor = successor;
+    this.closeWhenIdle();
   }
 
   /** Stops the workers once their tasks are done. */
   async close(): Promise<void> {
-    await this.piscina.close();
+    this.closing ??= this.piscina.close();
+    await this.closing;
+  }
+
+  private async run(message: WorkerTask, bytes: Uint8Array): Promise<unknown> {
+    this.pending++;
+    try {
+      return await this.piscina.run(message, { transferList: transferable(bytes) });
+    } finally {
+      this.pending--;
+      this.closeWhenIdle();
+    }
+  }
+
+  private closeWhenIdle(): void {
+    if (this.successor && this.pending === 0) void this.close().catch(() => undefined);
   }
 }
 
@@ -89,15 +119,13 @@ export function setRecordWorkers(workers: number | undefined): void {
  * The process's block runner for a configured worker count: `0` runs blocks on the calling
  * thread; otherwise one shared pool (the agent's `--record-workers`, else `configured`, else
  * {@link defaultRecordWorkers}). A new count (a new config version) replaces the pool; the old
- * one finishes its tasks and stops.
+ * one hands its later tasks over and stops (see {@link RecordPool.retire}).
  */
 export function recordRunner(configured?: number): BlockRunner {
   const workers = override ?? configured ?? defaultRecordWorkers();
-  if (workers === 0) return inlineRunner;
-  if (shared?.parallelism !== workers) {
-    const old = shared;
-    shared = new RecordPool(workers);
-    void old?.close().catch(() => undefined);
-  }
-  return shared;
+  if (shared?.parallelism === workers || (shared === undefined && workers === 0)) return shared ?? inlineRunner;
+  const next = workers === 0 ? undefined : new RecordPool(workers);
+  shared?.retire(next ?? inlineRunner);
+  shared = next;
+  return next ?? inlineRunner;
 }
