@@ -59,7 +59,7 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
   });
 
   it('uploads two ranks from two hosts, commits the step once, and restores identical bytes elsewhere', async () => {
-    const files = [
+    const files: Array<Record<string, Buffer>> = [
       { 'model.pt': randomBytes(13 * MiB), 'meta.json': Buffer.from('{"lr": 0.1}') },
       { 'model.pt': randomBytes(11 * MiB + 7), 'empty.bin': Buffer.alloc(0) },
     ];
