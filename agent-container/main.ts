@@ -19,7 +19,7 @@ import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-te
 import { createLogger, logTo } from '../lib/observability/logger';
 import { stageFromEnv } from '../lib/observability/stage';
 import { resourcesFromEnv } from '../lib/resources';
-import { parsePort } from '../lib/units';
+import { parsePort, parseRate } from '../lib/units';
 
 const metricsPort = (value: string): number => {
   try {
@@ -35,6 +35,14 @@ const recordWorkers = (value: string): number => {
   return n;
 };
 
+const checkpointRate = (value: string): number => {
+  try {
+    return parseRate(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+
 const program = new Command('shardline-agent')
   .description('shardline node agent: processes chunks and caches shards for training')
   .option('--node-id <id>', 'node id (default: the EC2 instance id on AWS, else the host name): stable across agent restarts')
@@ -46,6 +54,9 @@ const program = new Command('shardline-agent')
   .option('--fail-keys <regex>', 'fault injection for chaos tests: fail every chunk of objects whose key matches')
   .addOption(new Option('--slow-ms <ms>', 'fault injection for chaos tests: extra milliseconds of work per chunk').argParser(Number))
   .addOption(new Option('--record-workers <n>', 'worker threads for the record path, 0: none (default: config recordWorkers, else a quarter of the CPUs, at least 1)').argParser(recordWorkers))
+  .addOption(new Option('--checkpoint-dir <dir>', 'spool directory where training processes hand off checkpoints (shared with them); absent: no checkpoint uploads').env('SHARDLINE_CHECKPOINT_DIR'))
+  .addOption(new Option('--checkpoint-concurrency <n>', 'checkpoint multipart parts in flight at once on this host').default(4).argParser(recordWorkers))
+  .addOption(new Option('--checkpoint-rate <rate>', 'cap on checkpoint upload bandwidth, e.g. 500MB/s (default: none)').argParser(checkpointRate))
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(metricsPort))
   .option('--metrics-host <host>', 'address the /metrics endpoint listens on', '0.0.0.0')
@@ -96,6 +107,9 @@ const program = new Command('shardline-agent')
       cachePolicy: cachePolicyFrom(overrides),
       onCacheEvent: (event) => telemetry.metrics.recordCacheEvent(event.kind),
       onCacheReport: (report) => telemetry.metrics.setCacheReport(report),
+      checkpoints: opts.checkpointDir
+        ? { dir: opts.checkpointDir, concurrency: Math.max(1, opts.checkpointConcurrency), maxBytesPerSecond: opts.checkpointRate, endpoint: clients.endpoint, region: clients.region }
+        : undefined,
       ...telemetry.hooks,
     });
     telemetry.metrics.setInFlightSource(() => agent.chunksInFlight);

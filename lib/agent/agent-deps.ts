@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CapacityPolicy } from '../cache/capacity';
+import type { CheckpointAgentOptions } from '../checkpoint/agent-part';
 import type { NodeCacheLoad, NodeIdentity, NodeRegistry } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { Log } from '../log';
@@ -39,6 +40,8 @@ export interface AgentDeps {
   slowMs?: number;
   /** Seconds one receive call waits for a message (long polling). */
   pollWaitSeconds?: number;
+  /** Uploads the training checkpoints handed off in this spool directory (docs/checkpoints.md); absent: no uploader. */
+  checkpoints?: CheckpointAgentOptions;
 }
 
 /** How old a registry read may be for the leader's activity, gauges and placement (the detector reads every 500 ms). */

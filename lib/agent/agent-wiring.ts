@@ -2,6 +2,7 @@
  * The wiring of the agent's parts over real clients: what each part needs, taken from the AWS
  * clients, the ledgers and the other parts. The parts themselves know nothing of AWS.
  */
+import { wireCheckpointUploader, type CheckpointPart } from '../checkpoint/agent-part';
 import { handBackLeases, placementOf } from '../cluster/failure-detector';
 import { ReplicaMoves } from '../cluster/replica-moves';
 import { ControlTable, leasingAllowed } from '../control/control-state';
@@ -33,6 +34,8 @@ export interface AgentParts {
   handoff: Pick<ReplicaHandoff, 'run'>;
   /** Reads what the receive rules need of the work queue (its maxReceiveCount). */
   readQueueRules: () => Promise<void>;
+  /** Makes training checkpoints handed off on this host durable (only with `deps.checkpoints`). */
+  checkpoints?: CheckpointPart;
 }
 
 /** Builds the agent's parts over real clients. */
@@ -87,7 +90,10 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
   const readQueueRules = async () => {
     worker.maxReceiveCount = await maxReceiveCountOf(deps.sqs, names.workQueueUrl);
   };
-  return { control, membership, work, replicas, leader, handoff, readQueueRules };
+  const checkpoints = deps.checkpoints
+    ? wireCheckpointUploader({ s3: deps.s3, doc: deps.doc, bucket: names.processedBucket, ledgerTable: names.ledgerTable, node: identity.nodeId, clock, log }, deps.checkpoints)
+    : undefined;
+  return { control, membership, work, replicas, leader, handoff, readQueueRules, checkpoints };
 }
 
 /** The chunk worker's dependencies; its `config` is replaced whenever a new version is applied. */

@@ -70,6 +70,7 @@ export class Agent {
     leader.start();
     work.start();
     replicas.start();
+    await this.parts.checkpoints?.start();
     const view = control.current();
     this.deps.log('info', 'agent started', { ...this.deps.identity, concurrency: work.concurrency, desired: view.state.desired, configVersion: view.configVersion });
   }
@@ -86,12 +87,15 @@ export class Agent {
     const { control, membership, work, replicas, leader, handoff } = this.parts;
     const deadline = opts.deadline !== undefined ? opts.deadline - DEADLINE_MARGIN_MS : this.clock.now() + HANDOFF_DEADLINE_MS;
     this.deps.log('info', 'draining', { inFlight: work.inFlight, handoffDeadline: new Date(deadline).toISOString() });
+    // A checkpoint upload in flight may finish until the deadline; past it, it resumes from the spool on restart.
+    const uploads = this.parts.checkpoints?.stop(deadline);
     // No new work from now on; heartbeats and the leader lease go on while in-flight chunks finish.
     const finished = Promise.all([work.drain(), replicas.stop()]);
     await membership.announceDraining().catch(() => undefined);
     const settled = Promise.all([finished, this.clock.sleep(PLACEMENT_SETTLE_MS)]);
     await handoff.run({ deadline, settled }).catch((err) => this.deps.log('error', 'replica handoff failed', { error: (err as Error).message }));
     await finished;
+    await uploads;
     membership.stop();
     leader.stop();
     await leader.recoveriesDone(); // hand back a dead node's work before leaving the lead
