@@ -78,8 +78,11 @@ export const spoolPaths = {
   /** Written by the agent when it starts: the bucket and table, so that training processes need no configuration. */
   agentFile: 'agent.json',
   stepDir: (job: string, step: number) => `${job}/${stepLabel(step)}`,
-  /** The files of one rank's part. */
-  partDir: (job: string, step: number, rank: number) => `${job}/${stepLabel(step)}/${rankLabel(rank)}`,
+  /**
+   * The files of one save of one rank's part. A save writes a new directory, so that saving a step
+   * again never changes the files of an earlier save the agent may be uploading.
+   */
+  partDir: (job: string, step: number, rank: number, saveId: string) => `${job}/${stepLabel(step)}/${rankLabel(rank)}-${saveId}`,
   /** The hand-off: written last, by rename, by the training process. */
   manifest: (job: string, step: number, rank: number) => `${job}/${stepLabel(step)}/${rankLabel(rank)}.part.json`,
   /** Written back by the agent: UPLOADING, DURABLE, COMPLETE or FAILED. */

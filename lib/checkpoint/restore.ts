@@ -69,7 +69,7 @@ export async function restoreCheckpoint(deps: RestoreDeps, req: RestoreRequest):
     if (!manifest) throw new CorruptCheckpoint(`the manifest of rank ${rank} is missing from s3://${deps.bucket}/${part.manifestKey}`);
     const dir = byRank ? join(req.dest, rankLabel(rank)) : req.dest;
     await mkdir(dir, { recursive: true });
-    const locals = (req.localCopies ?? []).map((spool) => (name: string) => join(spool, spoolPaths.partDir(req.job, step, rank), name));
+    const locals = (req.localCopies ?? []).map((spool) => (name: string) => join(spool, spoolPaths.partDir(req.job, step, rank, part.saveId), name));
     for (const file of manifest.files) {
       const localPath = await firstExisting(
         locals.map((pathOf) => pathOf(file.name)),

@@ -29,7 +29,7 @@ export interface Spool {
   readStatus(job: string, step: number, rank: number): Promise<PartStatus | undefined>;
   writeStatus(job: string, step: number, rank: number, status: PartStatus): Promise<void>;
   /** The absolute path of a file of a part. */
-  filePath(job: string, step: number, rank: number, name: string): string;
+  filePath(job: string, step: number, rank: number, saveId: string, name: string): string;
   writeAgentInfo(info: AgentInfo): Promise<void>;
   /**
    * Deletes the local copies of `job`'s steps that are finished (every part handed off there has a
@@ -74,8 +74,8 @@ export class FsSpool implements Spool {
     await writeAtomically(join(this.dir, spoolPaths.status(job, step, rank)), status);
   }
 
-  filePath(job: string, step: number, rank: number, name: string): string {
-    return join(this.dir, spoolPaths.partDir(job, step, rank), name);
+  filePath(job: string, step: number, rank: number, saveId: string, name: string): string {
+    return join(this.dir, spoolPaths.partDir(job, step, rank, saveId), name);
   }
 
   async writeAgentInfo(info: AgentInfo): Promise<void> {

@@ -188,7 +188,7 @@ export class CheckpointUploader {
       const started = clock.now();
       let uploaded;
       try {
-        uploaded = await backend.upload(m, (name) => spool.filePath(m.job, m.step, m.rank, name), { signal, onBytes: (n) => this.current && (this.current.sent += n) });
+        uploaded = await backend.upload(m, (name) => spool.filePath(m.job, m.step, m.rank, m.saveId, name), { signal, onBytes: (n) => this.current && (this.current.sent += n) });
       } catch (err) {
         if (err instanceof PartRejected) return this.fail(m, m.saveId, err.message);
         throw err;

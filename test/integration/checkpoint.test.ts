@@ -100,7 +100,7 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
     const model = randomBytes(18 * MiB);
     await savePart(spoolOf(0), { job: 'fix', step: 5, rank: 0, worldSize: 1, files: { 'model.pt': model } });
     await whenState(0, 'fix', 5, 0, 'COMPLETE');
-    const local = join(spoolOf(0), spoolPaths.partDir('fix', 5, 0), 'model.pt');
+    const local = join(spoolOf(0), spoolPaths.partDir('fix', 5, 0, (await registry.part('fix', 5, 0))?.saveId as string), 'model.pt');
     // A flipped byte in the second part of the local copy: that part comes from S3, the rest stays local.
     await flipByte(local, 9 * MiB);
     const a = await restoreCheckpoint({ s3: env.clients.s3, registry, bucket }, { job: 'fix', dest: join(root, 'fix-a'), localCopies: [spoolOf(0)] });

@@ -9,7 +9,8 @@ export async function savePart(
   spool: string,
   part: { job: string; step: number; rank: number; worldSize: number; attempt?: number; files: Record<string, Buffer>; retention?: RetentionSpec },
 ): Promise<SpoolManifest> {
-  const dir = join(spool, spoolPaths.partDir(part.job, part.step, part.rank));
+  const saveId = randomBytes(8).toString('hex');
+  const dir = join(spool, spoolPaths.partDir(part.job, part.step, part.rank, saveId));
   await mkdir(dir, { recursive: true });
   for (const [name, bytes] of Object.entries(part.files)) await writeFile(join(dir, name), bytes);
   const manifest: SpoolManifest = {
@@ -19,7 +20,7 @@ export async function savePart(
     rank: part.rank,
     worldSize: part.worldSize,
     attempt: part.attempt ?? 0,
-    saveId: randomBytes(8).toString('hex'),
+    saveId,
     savedAt: new Date().toISOString(),
     files: Object.entries(part.files).map(([name, bytes]) => ({ name, bytes: bytes.length })),
     metadata: { note: `step ${part.step}` },

@@ -27,8 +27,8 @@ class MemorySpool implements Spool {
     const key = spoolPaths.status(job, step, rank);
     this.statuses.set(key, [...(this.statuses.get(key) ?? []), status]);
   }
-  filePath(job: string, step: number, rank: number, name: string) {
-    return `/spool/${spoolPaths.partDir(job, step, rank)}/${name}`;
+  filePath(job: string, step: number, rank: number, saveId: string, name: string) {
+    return `/spool/${spoolPaths.partDir(job, step, rank, saveId)}/${name}`;
   }
   async writeAgentInfo() {}
   async pruneLocal() {
