@@ -10,7 +10,7 @@
  * - a 4 MiB chunk's record-path latency with the pool (median and p90);
  * - memory: peak RSS growth of a pool run over 1/4 of the file and over all of it.
  *
- *   npm run bench:processing [-- --mb 256] [--workers N] [--runs 2] [--latency-runs 20] [--json]
+ *   npm run bench:processing [-- --mb 256] [--workers N] [--runs 2] [--latency-runs 20] [--block-kib K] [--json]
  *
  * MB/s are decimal megabytes of input per second of wall time.
  */
@@ -40,6 +40,8 @@ const RUNS = arg('runs', 2);
 const LATENCY_RUNS = arg('latency-runs', 20);
 const JSON_OUT = args.includes('--json');
 const READ_BUFFER = MIB;
+/** Block size of the record path (lib/records/line-blocks.ts); the default unless given. */
+const BLOCK_BYTES = args.includes('--block-kib') ? arg('block-kib', 1024) * 1024 : undefined;
 
 /** Issue 12's targets on the 2-core development machine. */
 const TARGETS = { perCoreMBps: 100, ofPlainLoop: 0.9, twoWorkersOverOne: 1.7, chunkLatencyMs: 50 };
@@ -64,7 +66,7 @@ async function recordPath(file: string, bytes: number, runner: BlockRunner, code
   await processChunk(
     { body: createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: READ_BUFFER }), bodyOffset: 0, start: 0, end: bytes, format: 'jsonl', compression: 'none', pipeline },
     { shard: shard.writable, rejects: rejects.writable },
-    { runner, codec, level },
+    { runner, codec, level, blockBytes: BLOCK_BYTES },
   );
   shard.writable.end();
   rejects.writable.end();
@@ -156,7 +158,7 @@ async function chunkLatency(chunk: Buffer, runner: BlockRunner, codec: ShardCode
   await processChunk(
     { body: pieces(chunk, 64 * 1024), bodyOffset: 0, start: 0, end: chunk.length, format: 'jsonl', compression: 'none', pipeline },
     { shard: shard.writable, rejects: rejects.writable },
-    { runner, codec, level },
+    { runner, codec, level, blockBytes: BLOCK_BYTES },
   );
   shard.writable.end();
   rejects.writable.end();
@@ -230,22 +232,26 @@ async function main(): Promise<void> {
     log(`  ${`${h.codec}, ${h.workers} worker${h.workers > 1 ? 's' : ''}`.padEnd(26)}${fmt(h.MBps).padStart(8)}${fmt(h.cpuCores, 2).padStart(17)}${fmt(h.overOneWorker, 2).padStart(14)}×`);
 
   // The command-line peers.
+  // Each is compared with shardline's record path per core with the matching codec (jq: the fastest).
+  const perCoreOf = (codec?: string) => (codec ? perCore.find((p) => p.codec === codec) : [...perCore].filter((p) => p.codec !== 'none').sort((a, b) => b.shardlineMBps - a.shardlineMBps)[0]);
   const tools = [
-    { name: "jq -cR 'fromjson? | objects'", tool: 'jq', command: `jq -cR 'fromjson? | objects' '${file}' > /dev/null` },
-    { name: 'gzip -1', tool: 'gzip', command: `gzip -1 -c '${file}' > /dev/null` },
-    { name: 'zstd -1 -T1', tool: 'zstd', command: `zstd -q -1 -T1 -c '${file}' > /dev/null` },
+    { name: "jq -cR 'fromjson? | objects'", tool: 'jq', command: `jq -cR 'fromjson? | objects' '${file}' > /dev/null`, versus: perCoreOf() },
+    { name: 'gzip -1', tool: 'gzip', command: `gzip -1 -c '${file}' > /dev/null`, versus: perCoreOf('gzip-1') },
+    { name: 'zstd -1 -T1', tool: 'zstd', command: `zstd -q -1 -T1 -c '${file}' > /dev/null`, versus: perCoreOf('zstd-1') },
   ];
-  const peers: Array<{ peer: string; MBps: number | null }> = [];
+  const peers: Array<{ peer: string; MBps: number | null; shardlineCodec: string; shardlineOverPeer: number | null }> = [];
   for (const t of tools) {
     let best: number | undefined;
     for (let r = 0; r < RUNS; r++) {
       const s = timedCommand(t.tool, t.command);
       if (s !== undefined) best = Math.min(best ?? Infinity, s);
     }
-    peers.push({ peer: t.name, MBps: best === undefined ? null : mbps(size, best) });
+    const MBps = best === undefined ? null : mbps(size, best);
+    const versus = t.versus as (typeof perCore)[number];
+    peers.push({ peer: t.name, MBps, shardlineCodec: versus.codec, shardlineOverPeer: MBps === null ? null : versus.shardlineMBps / MBps });
   }
-  log('\ncommand-line peers (one core)  MB/s');
-  for (const p of peers) log(`  ${p.peer.padEnd(29)}${p.MBps === null ? 'not installed' : fmt(p.MBps).padStart(5)}`);
+  log('\ncommand-line peers (one core)  MB/s   shardline per core ÷ peer');
+  for (const p of peers) log(`  ${p.peer.padEnd(29)}${p.MBps === null ? 'not installed' : `${fmt(p.MBps).padStart(5)}${fmt(p.shardlineOverPeer ?? 0, 2).padStart(10)}× (${p.shardlineCodec})`}`);
 
   // One 4 MiB chunk's latency with the pool.
   const chunk = await sampleChunk(file, size);

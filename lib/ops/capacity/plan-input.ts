@@ -1,3 +1,4 @@
+import { RECORD_PATH_BYTES_PER_CORE } from '../../records/record-path-figures';
 import { INSTANCE_TYPES } from './aws-limits';
 
 /** Per-node throughput and where the figure comes from. */
@@ -49,11 +50,14 @@ export const PLAN_DEFAULTS = {
   chunker: { maxConcurrency: 10, batchSize: 10, memoryMiB: 512 },
 } as const;
 
-/** Used when neither `--node-throughput` nor a measurement is available. */
+/**
+ * Used when neither `--node-throughput` nor a measurement is available: one record worker's
+ * throughput, the default on the default instance (a quarter of a g5.xlarge's 4 vCPUs).
+ */
 export const ASSUMED_NODE_THROUGHPUT: NodeThroughput = {
-  bytesPerSecond: 40e6,
+  bytesPerSecond: RECORD_PATH_BYTES_PER_CORE,
   source: 'assumed',
-  note: 'assumption, not a measurement of your hosts: one agent process parsed, validated and gzipped generated JSON Lines at 33–43 MB/s on a 2-core development machine (2026-11, 1–4 chunks at once); binary pass-through is much faster. Pass --node-throughput, or run a pipeline and let plan read BytesProcessed',
+  note: `assumption, not a measurement of your hosts: the record path ran at ${RECORD_PATH_BYTES_PER_CORE / 1e6} MB/s per core with gzip-1 in bench:processing on a 2-core development machine (2026-11), and an agent gives it a quarter of its host's vCPUs (recordWorkers; one on a g5.xlarge); binary pass-through is much faster. Pass --node-throughput, or run a pipeline and let plan read BytesProcessed`,
 };
 
 /** The pipeline config's bounds on chunkSizeBytes (lib/config/pipeline-config.ts). */

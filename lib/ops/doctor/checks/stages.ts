@@ -1,3 +1,4 @@
+import { RECORD_PATH_BYTES_PER_CORE } from '../../../records/record-path-figures';
 import type { DoctorEvidence } from '../evidence';
 import type { BottleneckStage, Finding } from '../finding';
 import { hasBacklog, nodesNeeded, THRESHOLDS, type Figures, type StageShare, type WorkStage } from '../figures';
@@ -47,7 +48,7 @@ function recommendationFor(top: StageShare, e: DoctorEvidence, f: Figures): stri
   const chunk = e.pipeline.chunkSizeBytes;
   switch (top.stage) {
     case 'process':
-      return `records are CPU-bound in the agent (parse, validate, transform, gzip on one process), so more chunks in flight on the same cores do not help: lighten the dataset transforms (schema, normalize, dedupe), run more agent tasks per host (one per GPU), or ${addNodes}`;
+      return `records are CPU-bound in the agent (parse, validate, transform, compress on its record workers, about ${formatRate(RECORD_PATH_BYTES_PER_CORE)} each by bench:processing), so more chunks in flight do not help: give the record path more threads where the hosts have idle cores (shardline config set recordWorkers=N; default a quarter of the vCPUs), write zstd shards (shardCodec=zstd) or keep gzipLevel at 1, lighten the dataset transforms (schema, normalize, dedupe), or ${addNodes}`;
     case 'download':
     case 'upload': {
       const perStream = chunk / (top.stat.meanMs / 1000);
