@@ -6,6 +6,7 @@
  * Keep this file's imports light: constants and parsers only, never an SDK client or aws-cdk-lib.
  */
 import { Argument, Option } from 'commander';
+import { checkIndex, checkJobName } from '../lib/checkpoint/layout';
 import { CONTROL_ACTIONS } from '../lib/control/control-actions';
 import { checkDatasetName } from '../lib/dataset/index-format';
 import { DEFAULT_LIMIT } from '../lib/logs/query';
@@ -21,6 +22,7 @@ import { CLOUDWATCH_DEFAULT_SINCE, countArg, numberArg, portArg, stackOption, st
  */
 interface CommandModules {
   chaos: typeof import('./commands/chaos');
+  checkpoints: typeof import('./commands/checkpoints');
   control: typeof import('./commands/control');
   dataset: typeof import('./commands/dataset');
   demo: typeof import('./commands/demo');
@@ -47,6 +49,11 @@ export type CommandDeclaration = {
   readonly arguments?: readonly Argument[];
   readonly options?: readonly Option[];
 } & (CommandCode | { readonly module?: undefined; readonly handler?: undefined });
+
+/** `--job`: a checkpoint job's name. */
+const jobOption = () => new Option('--job <job>', "the training job's name (Checkpointer(job=...))").argParser(usage(checkJobName)).makeOptionMandatory();
+/** `--step`: a checkpoint step (0 or more). */
+const stepOption = (what: string) => new Option('--step <n>', what).argParser(usage((v) => checkIndex('step', /^\d+$/.test(v) ? Number(v) : NaN)));
 
 export const PROGRAM_DESCRIPTION = 'Move ML training data from S3 to GPU training hosts';
 
@@ -222,6 +229,52 @@ export const COMMANDS: readonly CommandDeclaration[] = [
     options: [new Option('--version <n>', 'this version (default: the newest)').argParser(countArg), new Option('--json', 'print the index itself'), stackOption(), stateDirOption()],
     module: 'dataset',
     handler: 'datasetShow',
+  },
+  { name: 'checkpoints', description: "training checkpoints (clients/python: Checkpointer): saved on the host, uploaded by its agent, complete when every rank's part is durable" },
+  {
+    name: 'checkpoints list',
+    description: "a job's steps: state, ranks durable, attempt, when committed and by which node; and the parts uploading now",
+    options: [jobOption(), new Option('--json', 'print JSON'), stackOption(), stateDirOption()],
+    module: 'checkpoints',
+    handler: 'checkpointsList',
+  },
+  {
+    name: 'checkpoints show',
+    description: 'one step (default: the newest complete) and each rank part: state, node, files, bytes',
+    options: [jobOption(), stepOption('this step (default: the newest complete)'), new Option('--json', 'print JSON'), stackOption(), stateDirOption()],
+    module: 'checkpoints',
+    handler: 'checkpointsShow',
+  },
+  {
+    name: 'checkpoints restore',
+    description: 'write a complete step to a directory (rank-NNNNN/ per rank), every multipart part sha256-checked and a bad one read from another copy',
+    options: [
+      jobOption(),
+      stepOption('this step (default: the newest complete)'),
+      new Option('--dest <dir>', 'where to write the files').makeOptionMandatory(),
+      new Option('--rank <n>', "only this rank's part, its files directly in --dest").argParser(usage((v) => checkIndex('rank', /^\d+$/.test(v) ? Number(v) : NaN))),
+      new Option('--local-copy <spool...>', "agents' spool directories to read parts from before S3 (a host's --checkpoint-dir)"),
+      new Option('--json', 'print JSON'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'checkpoints',
+    handler: 'checkpointsRestore',
+  },
+  {
+    name: 'checkpoints prune',
+    description: 'delete steps behind a newer complete one (objects, every version, and registry items), keeping the newest K and every Nth',
+    options: [
+      jobOption(),
+      new Option('--keep-last <k>', 'complete steps to keep').argParser(countArg).makeOptionMandatory(),
+      new Option('--keep-every <n>', 'also keep every complete step that is a multiple of N').argParser(countArg),
+      new Option('--dry-run', 'say what would be pruned'),
+      new Option('--json', 'print JSON'),
+      stackOption(),
+      stateDirOption(),
+    ],
+    module: 'checkpoints',
+    handler: 'checkpointsPrune',
   },
   {
     name: 'logs',

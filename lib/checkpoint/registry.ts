@@ -307,6 +307,17 @@ export class CheckpointRegistry {
     );
   }
 
+  /** Parts being uploaded now (PENDING), in every step of a job: one query, filtered (an operator's view, not a hot path). */
+  async pendingParts(job: string): Promise<PartItem[]> {
+    return queryAll<PartItem>(this.doc, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      FilterExpression: '#state = :pending',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':pk': registryKeys.pk(job), ':prefix': 'PART#', ':pending': 'PENDING' },
+    });
+  }
+
   private async query<T>(job: string, prefix: string, opts: { limit?: number; newestFirst?: boolean } = {}): Promise<T[]> {
     const input = {
       TableName: this.table,

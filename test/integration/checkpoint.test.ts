@@ -1,16 +1,22 @@
 import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { realClock } from '../../lib/agent/clock';
+import { writeLocalState } from '../../lib/aws/local-state';
 import { wireCheckpointUploader, type CheckpointPart } from '../../lib/checkpoint/agent-part';
 import { S3CheckpointBackend, type CompleteMarker } from '../../lib/checkpoint/backend';
+import type { JobView } from '../../lib/checkpoint/job-view';
 import { s3Keys, spoolPaths } from '../../lib/checkpoint/layout';
 import type { PartStatus } from '../../lib/checkpoint/manifest';
 import { applyRetention } from '../../lib/checkpoint/prune';
 import { CheckpointRegistry } from '../../lib/checkpoint/registry';
 import { CorruptCheckpoint, restoreCheckpoint } from '../../lib/checkpoint/restore';
+import { parsePipelineConfig } from '../../lib/config/pipeline-config';
+import { SHARDLINE_FROM_SOURCES } from '../support/cli';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 import { waitFor } from '../support/wait';
 import { savePart } from '../unit/checkpoint/spool-writer';
@@ -169,6 +175,37 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
     await whenState(0, 'again', 1, 0, 'COMPLETE');
     await restarted.stop();
     expect(await versionsUnder(s3Keys.file('again', 1, 0, m.saveId, 'w.bin'))).toBe(1);
+  });
+
+  it('lets operators list, show, restore and prune through the CLI', async () => {
+    const bytes = new Map<number, Buffer>();
+    for (const step of [1, 2, 3]) {
+      bytes.set(step, randomBytes(200_000));
+      await savePart(spoolOf(0), { job: 'cli', step, rank: 0, worldSize: 1, files: { 'w.bin': bytes.get(step) as Buffer } });
+      await whenState(0, 'cli', step, 0, 'COMPLETE');
+    }
+    await savePart(spoolOf(0), { job: 'cli', step: 4, rank: 0, worldSize: 2, files: { 'w.bin': Buffer.from('half') } });
+    await whenState(0, 'cli', 4, 0, 'DURABLE');
+    const stateDir = join(root, 'cli-state');
+    await mkdir(stateDir, { recursive: true });
+    await writeLocalState({ endpoint: env.server.endpoint, region: 'us-east-1', resources: env.resources, config: parsePipelineConfig({}), agents: [], stateDir, startedAt: new Date().toISOString() });
+    const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [...SHARDLINE_FROM_SOURCES, 'checkpoints', ...args, '--state-dir', stateDir], { timeout: 60_000 })).stdout;
+
+    const listed = JSON.parse(await cli('list', '--job', 'cli', '--json')) as JobView;
+    expect(listed.latestComplete).toBe(3);
+    expect(listed.steps.map((s) => [s.step, s.state, s.ranksDurable, s.worldSize])).toEqual([
+      [1, 'COMPLETE', 1, 1],
+      [2, 'COMPLETE', 1, 1],
+      [3, 'COMPLETE', 1, 1],
+      [4, 'PENDING', 1, 2],
+    ]);
+    expect(await cli('show', '--job', 'cli')).toMatch(/job cli step 3: COMPLETE, 1\/1 ranks durable/);
+    const restored = await cli('restore', '--job', 'cli', '--step', '2', '--rank', '0', '--dest', join(root, 'cli-out'));
+    expect(restored).toMatch(/restored cli step 2: 1 file/);
+    expect(sha(await readFile(join(root, 'cli-out', 'w.bin')))).toBe(sha(bytes.get(2) as Buffer));
+    expect(await cli('prune', '--job', 'cli', '--keep-last', '1', '--dry-run')).toMatch(/would prune 2 step\(s\) of cli: 1, 2/);
+    expect(await cli('prune', '--job', 'cli', '--keep-last', '1')).toMatch(/pruned 2 step\(s\) of cli: 1, 2/);
+    expect((await registry.steps('cli')).map((s) => s.step)).toEqual([3, 4]);
   });
 
   async function s3Text(key: string): Promise<string> {
