@@ -206,7 +206,8 @@ async function main(): Promise<void> {
     log(`  ${p.codec.padEnd(28)}${fmt(p.shardlineMBps).padStart(14)}${fmt(p.plainLoopMBps).padStart(18)}${fmt(p.ratio, 2).padStart(8)}×${fmt(p.shardBytes / 1e6, 1).padStart(10)}`);
 
   // Host: the pool with 1…N workers.
-  const host: Array<{ codec: string; workers: number; MBps: number; cpuCores: number; overOneWorker: number }> = [];
+  // MB per CPU-second (all threads) tells the pool's cost apart from the cores other load left free.
+  const host: Array<{ codec: string; workers: number; MBps: number; cpuCores: number; MBperCpuSecond: number; overOneWorker: number }> = [];
   for (const c of CODECS.filter((x) => x.codec !== 'none')) {
     for (let workers = 1; workers <= MAX_WORKERS; workers++) {
       const pool = new RecordPool(workers);
@@ -224,12 +225,14 @@ async function main(): Promise<void> {
       }
       await pool.close();
       const one = host.find((h) => h.codec === c.name && h.workers === 1);
-      host.push({ codec: c.name, workers, MBps: mbps(size, best), cpuCores: cpu, overOneWorker: one ? mbps(size, best) / one.MBps : 1 });
+      host.push({ codec: c.name, workers, MBps: mbps(size, best), cpuCores: cpu, MBperCpuSecond: mbps(size, best) / cpu, overOneWorker: one ? mbps(size, best) / one.MBps : 1 });
     }
   }
-  log('\nhost (worker pool)            MB/s   CPU cores busy   × one worker');
+  log('\nhost (worker pool)            MB/s   CPU cores busy   MB per CPU-second   × one worker');
   for (const h of host)
-    log(`  ${`${h.codec}, ${h.workers} worker${h.workers > 1 ? 's' : ''}`.padEnd(26)}${fmt(h.MBps).padStart(8)}${fmt(h.cpuCores, 2).padStart(17)}${fmt(h.overOneWorker, 2).padStart(14)}×`);
+    log(
+      `  ${`${h.codec}, ${h.workers} worker${h.workers > 1 ? 's' : ''}`.padEnd(26)}${fmt(h.MBps).padStart(8)}${fmt(h.cpuCores, 2).padStart(17)}${fmt(h.MBperCpuSecond).padStart(20)}${fmt(h.overOneWorker, 2).padStart(15)}×`,
+    );
 
   // The command-line peers.
   // Each is compared with shardline's record path per core with the matching codec (jq: the fastest).
@@ -290,7 +293,12 @@ async function main(): Promise<void> {
   log(
     `\nsummary: ${fmt(best.shardlineMBps)} MB/s per core with ${best.codec} (target ≥ ${TARGETS.perCoreMBps}), ${fmt(best.ratio, 2)}× the plain loop with the same codec (target ≥ ${TARGETS.ofPlainLoop})`,
   );
-  for (const h of two) log(`         ${h.codec}: 2 workers ${fmt(h.overOneWorker, 2)}× one worker (target ≥ ${TARGETS.twoWorkersOverOne})`);
+  for (const h of two) {
+    const one = host.find((x) => x.codec === h.codec && x.workers === 1) as (typeof host)[number];
+    const starved =
+      h.cpuCores < 1.8 ? `; only ${fmt(h.cpuCores, 2)} cores were free for it (other load), and per CPU-second it did ${fmt(h.MBperCpuSecond)} MB against one worker's ${fmt(one.MBperCpuSecond)}` : '';
+    log(`         ${h.codec}: 2 workers ${fmt(h.overOneWorker, 2)}× one worker (target ≥ ${TARGETS.twoWorkersOverOne})${starved}`);
+  }
   if (jq !== null) log(`         ${fmt(best.shardlineMBps / jq, 1)}× jq per core`);
   for (const l of latency) log(`         4 MiB chunk with ${l.codec}: ${fmt(l.medianMs, 1)} ms median (target < ${TARGETS.chunkLatencyMs})`);
   log(`load average ${load1.map((l) => l.toFixed(2)).join(' ')} at the end`);
