@@ -20,6 +20,8 @@ export interface LocalAgent {
   nodeId: string;
   failureDomain: string;
   cacheDir: string;
+  /** The checkpoint spool of this "host" (`--checkpoint-dir`): training processes of the node save here. */
+  checkpointDir: string;
   logFile: string;
   process: ChildProcess;
 }
@@ -39,13 +41,14 @@ export function localMetricsPort(index: number, env: Record<string, string | und
 export const LOCAL_FAILURE_DOMAINS = ['local-a', 'local-b', 'local-c'];
 
 /**
- * Starts agent `index` as a child process with its own node id, failure domain, cache directory
- * and log file (JSON lines, one per log record).
+ * Starts agent `index` as a child process with its own node id, failure domain, cache directory,
+ * checkpoint spool and log file (JSON lines, one per log record).
  */
 export async function startLocalAgent(index: number, stateDir: string, env: Record<string, string>, extraArgs: string[] = []): Promise<LocalAgent> {
   const nodeId = `agent-${index}`;
   const dir = join(stateDir, 'agents', nodeId);
   const cacheDir = join(dir, 'cache');
+  const checkpointDir = join(dir, 'checkpoints');
   const logFile = join(dir, 'agent.log');
   const failureDomain = LOCAL_FAILURE_DOMAINS[(index - 1) % LOCAL_FAILURE_DOMAINS.length];
   await mkdir(cacheDir, { recursive: true });
@@ -60,6 +63,8 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
       failureDomain,
       '--cache-dir',
       cacheDir,
+      '--checkpoint-dir',
+      checkpointDir,
       '--metrics-port',
       String(localMetricsPort(index, env)),
       '--metrics-host',
@@ -70,7 +75,7 @@ export async function startLocalAgent(index: number, stateDir: string, env: Reco
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  return { nodeId, failureDomain, cacheDir, logFile, process: child };
+  return { nodeId, failureDomain, cacheDir, checkpointDir, logFile, process: child };
 }
 
 /** Sends SIGTERM (the agent drains) and waits; SIGKILL after `graceMs`. */
