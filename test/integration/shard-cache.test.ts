@@ -246,9 +246,28 @@ describe('shard cache (replica puller, real SDK clients, local endpoint)', () =>
     await writeFile(victim, randomBytes(shards[1].bytes));
     await utimes(victim, second, second);
     let now = Date.now();
-    const scrubbing = puller(nodeId, cacheDir, { verifyEveryMs: 60_000, now: () => now });
-    await scrubbing.pullOnce(); // opened: the manifest vouches for the file (size and mtime unchanged)
     gets = 0;
+    const scrubbing = puller(nodeId, cacheDir, { verifyEveryMs: 60_000, now: () => now });
+    // Opened after a restart: the manifest vouches for the file (size and mtime unchanged), so it
+    // is served at once, but vouched files are due for the checksum scrub right away.
+    await scrubbing.pullOnce();
+    expect(gets).toBe(1);
+    expect(
+      createHash('sha256')
+        .update(await readFile(victim))
+        .digest('hex'),
+    ).toBe(shards[1].sha256);
+    await expectLedgerMatchesFiles(nodeId, scrubbing);
+
+    // While it runs, the scrub checks every file again once verifyEveryMs has passed.
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
+    await utimes(victim, mtime, mtime);
+    await scrubbing.pullOnce();
+    await writeFile(victim, randomBytes(shards[1].bytes));
+    await utimes(victim, mtime, mtime);
+    gets = 0;
+    await scrubbing.pullOnce();
+    expect(gets).toBe(0); // not due yet
     now += 61_000;
     await scrubbing.pullOnce();
     expect(gets).toBe(1);
