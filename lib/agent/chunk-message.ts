@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { RecordFormat } from '../config/pipeline-config';
-import type { ChunkMessage } from '../chunking/chunk';
+import { chunkIdOf, type ChunkMessage } from '../chunking/chunk';
+
+/**
+ * Object ids are the first 32 hex digits of a sha256 (`objectIdOf`), chunk ids `<objectId>-NNNNNN`
+ * (`chunkIdOf`). Both name files and directories in the agent's cache, so nothing else is taken.
+ */
+const OBJECT_ID = /^[0-9a-f]{32}$/;
+const CHUNK_ID = /^[0-9a-f]{32}-[0-9]{6,}$/;
 
 const ChunkMessageSchema = z.object({
   v: z.literal(1),
-  objectId: z.string().min(1),
-  chunkId: z.string().min(1),
+  objectId: z.string().regex(OBJECT_ID, 'must be 32 lowercase hex digits'),
+  chunkId: z.string().regex(CHUNK_ID, 'must be <objectId>-NNNNNN'),
   index: z.number().int().nonnegative(),
   chunkCount: z.number().int().positive(),
   bucket: z.string().min(1),
@@ -34,5 +41,8 @@ export function parseChunkMessage(body: string | undefined): ChunkMessage {
     throw new Error(`malformed chunk message: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   if (result.data.end <= result.data.start) throw new Error('malformed chunk message: end must be after start');
+  if (result.data.chunkId !== chunkIdOf(result.data.objectId, result.data.index)) {
+    throw new Error('malformed chunk message: chunkId is not the id of chunk `index` of `objectId`');
+  }
   return result.data as ChunkMessage;
 }
