@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { conditionally } from '../aws/conditional-write';
 import type { CacheEntry } from '../cache/cache-manifest';
 import type { CapacityPolicy, FsStats } from '../cache/capacity';
-import { ShardCache, type BadFile } from '../cache/shard-cache';
+import { ShardCache, unsafePathReason, type BadFile } from '../cache/shard-cache';
 import type { NodeCacheLoad } from '../cluster/registry';
 import { replicasOf } from '../cluster/replica-repair';
 import { keys, type ReplicaItem } from '../ledger/items';
@@ -82,7 +82,10 @@ export class ReplicaPuller {
 
   /** One pass. Returns how many shards became PRESENT (pulled or taken back). */
   async pullOnce(): Promise<number> {
-    const items = await replicasOf(this.deps, this.deps.nodeId);
+    const all = await replicasOf(this.deps, this.deps.nodeId);
+    // A replica whose ids would put its file outside the cache directory is never pulled or touched on disk.
+    const items = all.filter((r) => this.cache.safePathOf(r) !== undefined);
+    if (items.length < all.length) for (const r of all.filter((x) => HOLDING.has(x.status) && this.cache.safePathOf(x) === undefined)) await this.refuseUnsafe(r);
     const replicas = items.filter((r) => HOLDING.has(r.status));
     if (!this.opened) await this.open(replicas);
     await this.checkFiles(replicas);
@@ -110,7 +113,7 @@ export class ReplicaPuller {
         this.deps.log('error', 'replica pull failed; will retry', { objectId: replica.objectId, chunkId: replica.chunkId, error: (err as Error).message });
       }
     }
-    this.refused = replicas.filter((r) => r.status === 'REFUSED').length;
+    this.refused = all.filter((r) => r.status === 'REFUSED').length;
     await this.cache.flush();
     this.deps.onCacheReport?.(this.report());
     return changed;
@@ -195,11 +198,27 @@ export class ReplicaPuller {
     this.deps.onCacheEvent?.({ kind: 'evicted', chunkId: entry.chunkId, bytes: entry.bytes });
   }
 
-  /** Marks a shard REFUSED with the reason (once: a refusal already recorded is not written again). */
+  /** Marks a shard REFUSED because it does not fit (once: a refusal already recorded is not written again). */
   private async refuse(replica: ReplicaItem): Promise<void> {
     if (replica.status === 'REFUSED') return;
     const r = this.cache.report();
     const reason = `cache full: shard needs ${replica.bytes} B; ${r.usedBytes} of ${r.capacityBytes} B used by ${r.shards} shards, ${r.unassigned} evictable`;
+    if (!(await this.markRefused(replica, reason))) return;
+    this.deps.log('warn', 'shard refused: cache full', { chunkId: replica.chunkId, objectId: replica.objectId, bytes: replica.bytes, reason });
+    this.deps.onCacheEvent?.({ kind: 'refused', chunkId: replica.chunkId, bytes: replica.bytes, reason });
+  }
+
+  /** Marks a shard REFUSED because its ids would put its file outside the cache directory (once per reason). */
+  private async refuseUnsafe(replica: ReplicaItem): Promise<void> {
+    const reason = unsafePathReason(replica);
+    if (replica.status === 'REFUSED' && replica.refusedReason === reason) return;
+    if (!(await this.markRefused(replica, reason))) return;
+    this.deps.log('error', 'shard refused: cache path outside the cache directory', { chunkId: replica.chunkId, objectId: replica.objectId, shardKey: replica.shardKey, reason });
+    this.deps.onCacheEvent?.({ kind: 'refused', chunkId: replica.chunkId, bytes: replica.bytes, reason });
+  }
+
+  /** Sets the replica item REFUSED with the reason, unless it is PRESENT or was reassigned another shard key. */
+  private async markRefused(replica: ReplicaItem, reason: string): Promise<boolean> {
     const refused = await conditionally(
       this.deps.doc.send(
         new UpdateCommand({
@@ -212,10 +231,8 @@ export class ReplicaPuller {
         }),
       ),
     );
-    if (!refused) return;
-    replica.status = 'REFUSED';
-    this.deps.log('warn', 'shard refused: cache full', { chunkId: replica.chunkId, objectId: replica.objectId, bytes: replica.bytes, reason });
-    this.deps.onCacheEvent?.({ kind: 'refused', chunkId: replica.chunkId, bytes: replica.bytes, reason });
+    if (refused) Object.assign(replica, { status: 'REFUSED', refusedReason: reason });
+    return refused;
   }
 
   /** Streams the shard to its partial file, checking its size and sha256; returns the partial file. */

@@ -1,5 +1,5 @@
 import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Log } from '../log';
 import { buildManifest, readManifest, writeManifest, type CacheEntry } from './cache-manifest';
 import { cacheCapacity, statFs, type CapacityPolicy, type FsStats } from './capacity';
@@ -80,9 +80,25 @@ export class ShardCache {
     return [...this.entries.values()];
   }
 
-  /** Where a shard's file lives. */
+  /** Where a shard's file lives; throws when that would be outside the cache (see `safePathOf`). */
   pathOf(shard: { objectId: string; shardKey: string }): string {
-    return join(this.opts.dir, 'shards', shard.objectId, basename(shard.shardKey));
+    const path = this.safePathOf(shard);
+    if (path === undefined) throw new Error(unsafePathReason(shard));
+    return path;
+  }
+
+  /**
+   * Where a shard's file lives: `<dir>/shards/<objectId>/<file name of shardKey>`, or undefined
+   * when the objectId or the key's file name is not one plain path segment, so that the file would
+   * resolve anywhere else (`../../x`, `a/b`, `..`, empty). Ids come from work messages and the
+   * ledger: the cache never trusts them to name a path.
+   */
+  safePathOf(shard: { objectId: string; shardKey: string }): string | undefined {
+    const file = basename(shard.shardKey);
+    if (!isPlainSegment(shard.objectId) || !isPlainSegment(file)) return undefined;
+    const shardsDir = join(this.opts.dir, 'shards');
+    const path = join(shardsDir, shard.objectId, file);
+    return resolve(path).startsWith(resolve(shardsDir) + sep) ? path : undefined;
   }
 
   /** The entry holding exactly this shard (same file, same sha256), if the cache has it. */
@@ -277,6 +293,16 @@ export class ShardCache {
     }
     return ok;
   }
+}
+
+/** One file or directory name: not empty, `.` or `..`, and without separators or NUL. */
+function isPlainSegment(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+/** Why a shard has no path in the cache (for logs and the replica's refusal). */
+export function unsafePathReason(shard: { objectId: string; shardKey: string }): string {
+  return `unsafe cache path: objectId ${JSON.stringify(shard.objectId)} and shardKey ${JSON.stringify(shard.shardKey)} do not resolve inside the cache directory`;
 }
 
 /** Removes the object directory a shard file was in once it is empty. */
