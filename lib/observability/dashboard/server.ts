@@ -28,9 +28,41 @@ export interface DashboardServerOptions {
 const STATIC: Record<string, { file: () => string; type: string }> = {
   '/': { file: () => join(__dirname, 'static', 'index.html'), type: 'text/html; charset=utf-8' },
   '/app.js': { file: () => join(__dirname, 'static', 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/app.css': { file: () => join(__dirname, 'static', 'app.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': { file: () => require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/vendor/uPlot.min.css': { file: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
+
+/**
+ * Scripts, styles, data and images from this server only; nothing inline (the page's style is
+ * `/app.css`; `element.style` from scripts is not inline markup), no plugins, no frames, no forms.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** The names a browser on this machine reaches the dashboard by. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether a request's Host header names this machine's loopback at the dashboard's port. Anything
+ * else is refused, so that a web page whose DNS name was rebound to 127.0.0.1 cannot read the
+ * dashboard's API from the browser.
+ */
+export function isLoopbackHost(hostHeader: string | undefined, port: number): boolean {
+  if (!hostHeader) return false;
+  const m = /^(\[[^\]]*\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.toLowerCase());
+  if (!m || !LOOPBACK_NAMES.has(m[1])) return false;
+  return m[2] === undefined ? port === 80 : Number(m[2]) === port;
+}
 
 /**
  * Serves the dashboard page and its JSON API over node:http:
@@ -42,6 +74,7 @@ const STATIC: Record<string, { file: () => string; type: string }> = {
 export async function startDashboardServer(poller: SnapshotPoller, opts: DashboardServerOptions = {}): Promise<Omit<Dashboard, 'poller'> & { server: Server }> {
   const host = opts.host ?? '127.0.0.1';
   const server = createServer((req, res) => {
+    if (!isLoopbackHost(req.headers.host, (server.address() as AddressInfo).port)) return send(res, 421, 'text/plain; charset=utf-8', 'misdirected request: use http://localhost:<port>/');
     handle(poller, req, res).catch((err) => send(res, 500, 'text/plain; charset=utf-8', `internal error: ${(err as Error).message}`));
   });
   await new Promise<void>((resolve, reject) => {
@@ -102,6 +135,12 @@ function sendJson(res: ServerResponse, body: unknown): void {
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'referrer-policy': 'no-referrer',
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

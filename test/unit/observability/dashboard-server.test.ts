@@ -1,7 +1,20 @@
-import { startDashboardServer } from '../../../lib/observability/dashboard/server';
+import { request } from 'node:http';
+import { CONTENT_SECURITY_POLICY, isLoopbackHost, startDashboardServer } from '../../../lib/observability/dashboard/server';
 import type { PipelineSnapshot } from '../../../lib/observability/snapshot';
 import { SnapshotPoller } from '../../../lib/observability/snapshot-poller';
 import { snapshotFixture } from '../../support/snapshot-fixture';
+
+/** A GET to the server at 127.0.0.1 with the Host header given (none when undefined): fetch cannot set Host. */
+function getWithHost(port: number, path: string, host: string | undefined): Promise<{ status: number; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, setHost: false, headers: host === undefined ? {} : { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** A poller over fixtures: each poll is one second later with 2 MB more processed. */
 function fakePoller(): SnapshotPoller {
@@ -92,6 +105,46 @@ describe('dashboard server', () => {
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/../package.json')).status).toBe(404);
     expect((await fetch(new URL('/api/snapshot', server.url), { method: 'POST' })).status).toBe(405);
+  });
+
+  it('answers Host localhost, 127.0.0.1 and [::1] at its port, and refuses any other name or port with 421 (DNS rebinding)', async () => {
+    const { port } = server;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LocalHost:${port}`]) {
+      expect({ host, status: (await getWithHost(port, '/api/snapshot', host)).status }).toEqual({ host, status: 200 });
+    }
+    for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, 'localhost', `[::2]:${port}`, `localhost:${port}@evil`, '']) {
+      const res = await getWithHost(port, '/api/snapshot', host);
+      expect({ host, status: res.status }).toEqual({ host, status: 421 });
+      expect(res.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    }
+    // No Host at all: node's HTTP/1.1 parser refuses it before the dashboard sees it.
+    expect((await getWithHost(port, '/api/snapshot', undefined)).status).toBe(400);
+  });
+
+  it('takes a Host without port only when the dashboard is on port 80', () => {
+    expect(isLoopbackHost('localhost', 80)).toBe(true);
+    expect(isLoopbackHost('localhost:80', 80)).toBe(true);
+    expect(isLoopbackHost('localhost', 8377)).toBe(false);
+  });
+
+  it('sends a same-origin-only Content-Security-Policy and nosniff with every answer', async () => {
+    expect(CONTENT_SECURITY_POLICY).toBe(
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    for (const path of ['/', '/app.js', '/app.css', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css', '/api/snapshot', '/api/history', '/nope']) {
+      const res = await get(path);
+      expect({ path, csp: res.headers.get('content-security-policy'), nosniff: res.headers.get('x-content-type-options') }).toEqual({ path, csp: CONTENT_SECURITY_POLICY, nosniff: 'nosniff' });
+    }
+  });
+
+  it('has a page that needs nothing the policy forbids: no inline script, style or handler, no other origin', async () => {
+    const html = await (await get('/')).text();
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    for (const [tag] of html.matchAll(/<script\b[^>]*>/g)) expect(tag).toMatch(/\ssrc="\/[^/]/);
+    for (const [, url] of html.matchAll(/(?:src|href)="([^"]*)"/g)) expect(url).toMatch(/^\/[^/]/);
+    const css = await get('/app.css');
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect(await css.text()).toContain('#chart');
   });
 
   it('reports a port in use instead of hanging', async () => {

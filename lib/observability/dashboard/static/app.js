@@ -214,7 +214,7 @@
   }
 
   function renderErrors(errors) {
-    if (!errors.length) return replace($('errors'), [el('li', { class: 'muted', style: 'color:inherit', text: 'none' })]);
+    if (!errors.length) return replace($('errors'), [el('li', { class: 'muted plain', text: 'none' })]);
     replace(
       $('errors'),
       errors.map(function (e) {
