@@ -21,6 +21,8 @@ export interface BlockRunner {
   process(task: BlockTask, pipeline: RecordPipeline): Promise<BlockResult>;
   /** Encodes plain JSON Lines (the task's bytes may be moved too). */
   encode(task: EncodeTask): Promise<Uint8Array>;
+  /** A buffer for a block of `size` bytes, which the runner may recycle once the block is processed. */
+  allocate?(size: number): Buffer;
 }
 
 /** Runs blocks on the calling thread, one at a time. */

@@ -12,6 +12,8 @@ export interface LineBlock {
 export interface LineBlockOptions extends Omit<SplitOptions, 'stats'> {
   /** A block ends at the first `\n` at or after this many bytes from its start. @default 1 MiB */
   blockBytes?: number;
+  /** Where a block's buffer comes from (a runner may recycle them). @default a new unpooled buffer */
+  allocate?: (size: number) => Buffer;
 }
 
 const LF = 0x0a;
@@ -26,14 +28,16 @@ export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
  * iterator) right after the last owned line. Block boundaries depend on the data only — a block
  * ends at the first `\n` at or after `blockBytes - 1` bytes past its start — never on how the
  * body was cut into buffers, so the blocks (and a shard encoded block by block) are the same on
- * every attempt. Each block is copied into a fresh, unpooled buffer. Memory: one block plus one
- * input buffer; a line longer than a block makes its block as long as the line.
+ * every attempt. Each block is copied into a buffer of its own (`allocate`, by default a new
+ * unpooled one), never shared with the input. Memory: one block plus one input buffer; a line
+ * longer than a block makes its block as long as the line.
  *
  * The blocks' lengths add up to the chunk's owned bytes (`bytesIn`).
  */
 export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: LineBlockOptions): AsyncGenerator<LineBlock, void, undefined> {
   const { bodyOffset, start, end } = options;
   const blockBytes = Math.max(1, options.blockBytes ?? DEFAULT_BLOCK_BYTES);
+  const allocate = options.allocate ?? ((size: number) => Buffer.allocUnsafeSlow(size));
   if (!(start >= 0) || !(end >= start)) throw new RangeError(`invalid chunk range [${start}, ${end})`);
   const earliest = start > 0 ? start - 1 : 0;
   if (bodyOffset > earliest) throw new RangeError(`body starts at ${bodyOffset}, but the chunk [${start}, ${end}) needs bytes from ${earliest}`);
@@ -70,7 +74,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
       }
       pieces.push(buf.subarray(i, nl + 1));
       pieceBytes += nl + 1 - i;
-      yield { bytes: joinFresh(pieces, pieceBytes), offset: blockStart };
+      yield { bytes: join(pieces, allocate(pieceBytes)), offset: blockStart };
       pieces = [];
       pieceBytes = 0;
       blockStart = bufOffset + nl + 1;
@@ -80,12 +84,11 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
     bufOffset += buf.length;
   }
   // End of body: the object's last line, without a final newline.
-  if (blockStart >= 0 && pieceBytes > 0) yield { bytes: joinFresh(pieces, pieceBytes), offset: blockStart };
+  if (blockStart >= 0 && pieceBytes > 0) yield { bytes: join(pieces, allocate(pieceBytes)), offset: blockStart };
 }
 
-/** The pieces copied into one new buffer that owns its whole ArrayBuffer (transferable). */
-function joinFresh(pieces: Buffer[], size: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(size);
+/** The pieces copied into `out` (their total size). */
+function join(pieces: Buffer[], out: Buffer): Buffer {
   let at = 0;
   for (const piece of pieces) {
     piece.copy(out, at);

@@ -119,7 +119,8 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
     await writeWithBackpressure(outputs.shard, Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength));
   };
 
-  const blocks = lineBlocks(input.body, { bodyOffset: input.bodyOffset, start: input.start, end: input.end, blockBytes: options.blockBytes });
+  const allocate = runner.allocate?.bind(runner);
+  const blocks = lineBlocks(input.body, { bodyOffset: input.bodyOffset, start: input.start, end: input.end, blockBytes: options.blockBytes, allocate });
   for await (const block of blocks) {
     result.bytesIn += block.bytes.length;
     const headerPending = format === 'csv' && csvHeader === undefined;

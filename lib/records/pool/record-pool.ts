@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import { inlineRunner, type BlockRunner, type EncodeTask } from '../block-runner';
 import type { BlockResult, BlockTask } from '../process-block';
 import type { RecordPipeline } from '../transforms';
-import type { WorkerTask } from './record-worker';
+import { DEFAULT_BLOCK_BYTES } from '../line-blocks';
+import type { BlockWorkerResult, WorkerTask } from './record-worker';
 
 /**
  * Set (as `true`) by the agent bundle's build (scripts/build-agent.cjs): the worker is then
@@ -41,6 +42,8 @@ export class RecordPool implements BlockRunner {
   readonly parallelism: number;
   private readonly piscina: Piscina;
   private pending = 0;
+  /** Block buffers back from the workers, for the next blocks. */
+  private readonly free: ArrayBuffer[] = [];
   /** Set when retired: later tasks go there, and the workers stop once their tasks are done. */
   private successor?: BlockRunner;
   private closing?: Promise<void>;
@@ -55,7 +58,25 @@ export class RecordPool implements BlockRunner {
   async process(task: BlockTask, pipeline: RecordPipeline): Promise<BlockResult> {
     if (this.successor) return this.successor.process(task, pipeline);
     const message: WorkerTask = { kind: 'block', task, dataset: pipeline.dataset, datasetKey: datasetKey(pipeline) };
-    return (await this.run(message, task.bytes)) as BlockResult;
+    const { spare, ...result } = (await this.run(message, task.bytes)) as BlockWorkerResult;
+    if (spare && this.free.length < 2 * this.parallelism + 2 && spare.byteLength <= MAX_RECYCLED_BYTES) {
+      recyclable.add(spare);
+      this.free.push(spare);
+    }
+    return result;
+  }
+
+  /**
+   * A block buffer: one the workers handed back when one is large enough (no allocation, no
+   * fresh pages to fault in, less for the garbage collector), else a new one with room to spare.
+   */
+  allocate(size: number): Buffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      if (this.free[i].byteLength >= size) return Buffer.from(this.free.splice(i, 1)[0], 0, size);
+    }
+    const buffer = new ArrayBuffer(Math.max(size, BLOCK_CAPACITY));
+    recyclable.add(buffer);
+    return Buffer.from(buffer, 0, size);
   }
 
   async encode(task: EncodeTask): Promise<Uint8Array> {
@@ -94,10 +115,16 @@ export class RecordPool implements BlockRunner {
   }
 }
 
-/** The buffer to move with a task: only one the bytes own whole (a shared one is copied instead). */
+/** Block buffers of the pools (`allocate`), which may be moved whole whatever part of them a block fills. */
+const recyclable = new WeakSet<ArrayBuffer>();
+const BLOCK_CAPACITY = DEFAULT_BLOCK_BYTES + DEFAULT_BLOCK_BYTES / 4;
+const MAX_RECYCLED_BYTES = 4 * DEFAULT_BLOCK_BYTES;
+
+/** The buffer to move with a task: a pool's block buffer, or one the bytes own whole (a shared one is copied instead). */
 function transferable(bytes: Uint8Array): ArrayBuffer[] {
   const buffer = bytes.buffer;
-  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength && buffer.byteLength > Buffer.poolSize ? [buffer] : [];
+  if (!(buffer instanceof ArrayBuffer) || bytes.byteOffset !== 0) return [];
+  return recyclable.has(buffer) || (bytes.byteLength === buffer.byteLength && buffer.byteLength > Buffer.poolSize) ? [buffer] : [];
 }
 
 const keys = new WeakMap<RecordPipeline, string>();

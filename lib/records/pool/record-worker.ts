@@ -12,8 +12,8 @@ import { buildRecordPipeline, type RecordPipeline } from '../transforms';
 /** A task as posted to a worker. */
 export type WorkerTask = { kind: 'block'; task: BlockTask; dataset: DatasetConfig; datasetKey: string } | { kind: 'encode'; task: EncodeTask };
 
-/** A worker's answer: the block's result, or the encoded bytes. */
-export type WorkerResult = BlockResult | Uint8Array;
+/** A worker's answer to a block: its result, and the block's buffer back when the output does not use it (for the next block). */
+export type BlockWorkerResult = BlockResult & { spare?: ArrayBuffer };
 
 /** Compiled pipelines by dataset config (JSON): a schema is compiled once per worker, not per block. */
 const pipelines = new Map<string, RecordPipeline>();
@@ -36,7 +36,10 @@ export default function recordWorker(message: WorkerTask): unknown {
   }
   const result = processBlock(message.task, pipelineFor(message.dataset, message.datasetKey).perRecord);
   const output = movableView(result.output);
-  return movable({ ...result, output }, [output.buffer as ArrayBuffer]);
+  const input = message.task.bytes.buffer;
+  const spare = input instanceof ArrayBuffer && input !== output.buffer && input.byteLength > Buffer.poolSize ? input : undefined;
+  const answer: BlockWorkerResult = { ...result, output, spare };
+  return movable(answer, spare ? [output.buffer as ArrayBuffer, spare] : [output.buffer as ArrayBuffer]);
 }
 
 /**
