@@ -12,7 +12,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SQSEvent, SQSRecord, Context, SQSBatchResponse } from 'aws-lambda';
 import { handleIngestEvent, type ChunkerDeps } from '../lib/chunker/chunker';
-import { MalformedEventError } from '../lib/chunking/s3-event';
+import { ingestEventLogFields, MalformedEventError } from '../lib/chunking/s3-event';
 import { ChunkerMetric } from '../lib/observability/metric-names';
 
 export interface ChunkerHandlerDeps {
@@ -47,7 +47,9 @@ export function createChunkerHandler({ chunker, logger, metrics }: ChunkerHandle
       }
     } catch (err) {
       if (err instanceof MalformedEventError) tally.malformed++;
-      logger.error('ingest event failed', { error: err as Error, body: record.body.slice(0, 2000) });
+      // Never the body itself: S3 notifications carry the requester's principal and source IP.
+      // The message id is given here too: records run in parallel, so the appended key may be another's.
+      logger.error('ingest event failed', { messageId: record.messageId, error: err as Error, event: ingestEventLogFields(record.body) });
       throw err;
     } finally {
       logger.removeKeys(['messageId']);

@@ -96,3 +96,66 @@ function decodeRunRequest(run: unknown): DecodedEvent {
   const bucket = r.bucket;
   return { kind: 'objects', objects: (r.keys as string[]).map((key) => ({ bucket, key, runId, eventName: 'shardline:Run' })), ignored: [] };
 }
+
+/** Objects a log line names at most for one message body. */
+const LOGGED_OBJECTS = 10;
+
+/** One object as a log names it. */
+export interface LoggedObject {
+  eventName: string;
+  bucket?: string;
+  key?: string;
+}
+
+/** What a log line may say about an ingest message body (see `ingestEventLogFields`). */
+export type IngestEventLogFields = { bodyBytes: number; parseError: string } | { eventName: string; bucket?: string; runId?: string; keys?: number } | { records: number; objects: LoggedObject[] };
+
+/**
+ * What a log may say about an ingest message body: the event names, buckets and keys it names,
+ * never the rest of the notification (`userIdentity`, `requestParameters.sourceIPAddress`,
+ * `responseElements`: requester principals and source IPs). Parsed leniently: any shape gives a
+ * field set, a body that is not JSON its length and the parse error, without the text V8 quotes.
+ */
+export function ingestEventLogFields(body: string): IngestEventLogFields {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    return { bodyBytes: Buffer.byteLength(body), parseError: withoutQuotedSource((err as Error).message) };
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { bodyBytes: Buffer.byteLength(body), parseError: 'body is not a JSON object' };
+  const event = parsed as { Event?: unknown; Bucket?: unknown; Records?: unknown; shardlineRun?: unknown };
+  if (event.Event !== undefined) return { eventName: String(event.Event).slice(0, 100), ...stringField('bucket', event.Bucket) };
+  if (event.shardlineRun && typeof event.shardlineRun === 'object') {
+    const run = event.shardlineRun as { runId?: unknown; bucket?: unknown; keys?: unknown };
+    return { eventName: 'shardline:Run', ...stringField('runId', run.runId), ...stringField('bucket', run.bucket), ...(Array.isArray(run.keys) ? { keys: run.keys.length } : {}) };
+  }
+  const records = Array.isArray(event.Records) ? (event.Records as unknown[]) : [];
+  const objects = records.slice(0, LOGGED_OBJECTS).map((r): LoggedObject => {
+    const record = (r && typeof r === 'object' ? r : {}) as S3EventRecordJson;
+    const rawKey = record.s3?.object?.key;
+    return {
+      eventName: typeof record.eventName === 'string' ? record.eventName.slice(0, 100) : '(no eventName)',
+      ...stringField('bucket', record.s3?.bucket?.name),
+      ...(typeof rawKey === 'string' ? { key: leniently(decodeS3Key, rawKey) } : {}),
+    };
+  });
+  return { records: records.length, objects };
+}
+
+function stringField<K extends string>(name: K, value: unknown): Partial<Record<K, string>> {
+  return typeof value === 'string' ? ({ [name]: value.slice(0, 1100) } as Record<K, string>) : {};
+}
+
+function leniently(decode: (raw: string) => string, raw: string): string {
+  try {
+    return decode(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** A JSON.parse message without the source text V8 quotes in it (`Unexpected token 'x', "…" is not valid JSON`). */
+function withoutQuotedSource(message: string): string {
+  return message.replace(/, ".*" is not valid JSON$/s, ' (not valid JSON)').slice(0, 200);
+}

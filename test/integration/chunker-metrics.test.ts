@@ -102,4 +102,36 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
     expect(emf()[0]).toMatchObject({ Stage: 'it-emf', ObjectsPlanned: 0, ChunksPlanned: 0, BytesPlanned: 0, MalformedIngestEvents: 2 });
     expect(lines().find((l) => l.message === 'object already planned')).toMatchObject({ key: 'emf/b.jsonl', objectId: expect.any(String) });
   });
+
+  it('logs a failed event by message id, event name, bucket and key, never the requester principal or source IP', async () => {
+    const who = { userIdentity: { principalId: 'AWS:AIDASECRETPRINCIPAL' }, requestParameters: { sourceIPAddress: '203.0.113.7' } };
+    const bad = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', ...who, s3: { bucket: { name: local.resources.ingestBucket }, object: { key: 'emf/%E0%A4%A' } } }] });
+    const notJson = `${JSON.stringify(who)} trailing`;
+
+    // Errors go to stderr: both streams are read.
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => stderr.push(String(chunk)) > 0) as typeof process.stderr.write;
+    let response: SQSBatchResponse;
+    try {
+      response = await invoke([bad, notJson]);
+    } finally {
+      process.stderr.write = write;
+    }
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }, { itemIdentifier: 'm-1' }]);
+    const output = stdout.join('') + stderr.join('');
+    expect(output).not.toMatch(/AIDASECRETPRINCIPAL|203\.0\.113\.7/);
+    const failed = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message === 'ingest event failed')
+      .sort((a, b) => String(a.messageId).localeCompare(String(b.messageId))); // records run in parallel
+    expect(failed).toEqual([
+      expect.objectContaining({ messageId: 'm-0', event: { records: 1, objects: [{ eventName: 'ObjectCreated:Put', bucket: local.resources.ingestBucket, key: 'emf/%E0%A4%A' }] } }),
+      expect.objectContaining({ messageId: 'm-1', event: { bodyBytes: notJson.length, parseError: expect.stringMatching(/JSON at position \d+/) } }),
+    ]);
+    expect(failed.every((l) => !('body' in l))).toBe(true);
+  });
 });
