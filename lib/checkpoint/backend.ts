@@ -30,7 +30,7 @@ export interface S3BackendOptions {
   bucket: string;
   node: string;
   now: () => number;
-  /** Preferred multipart part size (raised for files over ~70 GB). @default 8 MiB */
+  /** Preferred multipart part size (raised for files over ~140 GB). @default 16 MiB */
   partSize?: number;
   /** Multipart parts in flight at once, per host. @default 4 */
   concurrency?: number;

@@ -45,7 +45,7 @@ export interface UploaderOptions {
   clock: UploaderClock;
   log: Log;
   node: string;
-  /** How often the spool is scanned for new parts (local directory reads only). @default 500 */
+  /** How often the spool is scanned for new parts (local directory reads only: a few per scan). @default 200 */
   scanMs?: number;
   /** Finished steps kept in the spool per job, for fast restores on this host. @default 2 */
   keepLocalSteps?: number;
@@ -75,7 +75,7 @@ export class CheckpointUploader {
   private counts = { durable: 0, failed: 0, bytes: 0 };
 
   constructor(private readonly opts: UploaderOptions) {
-    this.scanMs = opts.scanMs ?? 500;
+    this.scanMs = opts.scanMs ?? 200;
   }
 
   /** Scans now and then every `scanMs`. */
@@ -179,12 +179,14 @@ export class CheckpointUploader {
     let durable = status?.saveId === m.saveId && status.state === 'DURABLE' ? status.durable : undefined;
     let uploadMs = 0;
     let fresh = false;
-    durable ??= await backend.findDurable(m);
+    // A part with no status was never picked up by an agent: it cannot be in the registry yet.
+    if (!durable && status?.saveId === m.saveId) durable = await backend.findDurable(m);
     if (!durable) {
       const bytes = m.files.reduce((n, f) => n + f.bytes, 0);
       if (this.current) this.current.bytes = bytes;
       await spool.writeStatus(m.job, m.step, m.rank, { state: 'UPLOADING', saveId: m.saveId, node, at: new Date(clock.now()).toISOString() });
-      await backend.markPending(m).catch((err) => log('warn', 'checkpoint pending mark failed', { part: rel, error: (err as Error).message }));
+      // Alongside the upload, not before it: a PENDING mark that lands late cannot replace DURABLE (it is conditional).
+      const pending = backend.markPending(m).catch((err) => log('warn', 'checkpoint pending mark failed', { part: rel, error: (err as Error).message }));
       const started = clock.now();
       let uploaded;
       try {
@@ -193,6 +195,7 @@ export class CheckpointUploader {
         if (err instanceof PartRejected) return this.fail(m, m.saveId, err.message);
         throw err;
       }
+      await pending;
       const registered = await backend.register(uploaded.durable, uploaded.ref, m.retention);
       if (registered.outcome === 'refused') return this.fail(m, m.saveId, `registry refused the part: ${registered.reason}`);
       durable = uploaded.durable;

@@ -66,8 +66,8 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
 
   it('uploads two ranks from two hosts, commits the step once, and restores identical bytes elsewhere', async () => {
     const files: Array<Record<string, Buffer>> = [
-      { 'model.pt': randomBytes(13 * MiB), 'meta.json': Buffer.from('{"lr": 0.1}') },
-      { 'model.pt': randomBytes(11 * MiB + 7), 'empty.bin': Buffer.alloc(0) },
+      { 'model.pt': randomBytes(21 * MiB), 'meta.json': Buffer.from('{"lr": 0.1}') },
+      { 'model.pt': randomBytes(33 * MiB + 7), 'empty.bin': Buffer.alloc(0) },
     ];
     await Promise.all([0, 1].map((rank) => savePart(spoolOf(rank), { job: 'llm', step: 100, rank, worldSize: 2, files: files[rank] })));
     await Promise.all([0, 1].map((rank) => waitFor(async () => ['DURABLE', 'COMPLETE'].includes((await statusOf(rank, 'llm', 100, rank)).state ?? '') || undefined, 60_000, 100)));
@@ -77,7 +77,7 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
     await waitFor(async () => (await Promise.all([0, 1].map((rank) => statusOf(rank, 'llm', 100, rank)))).some((s) => s.state === 'COMPLETE') || undefined, 10_000, 50);
     const step = await registry.step('llm', 100);
     expect([step?.state, step?.committedBy && spools.includes(step.committedBy)]).toEqual(['COMPLETE', true]);
-    // 13 MiB in 8 MiB parts: two parts, each with its sha256.
+    // 21 MiB in 16 MiB parts: two parts, each with its sha256 (rank 1's 33 MiB file is hashed on a worker thread).
     const status = await statusOf(0, 'llm', 100, 0);
     expect(status.durable?.files.find((f) => f.name === 'model.pt')?.parts).toHaveLength(2);
 

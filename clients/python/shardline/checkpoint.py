@@ -69,16 +69,31 @@ def _read_json(path: str) -> Optional[Dict[str, Any]]:
 
 
 def _copy_file(src: str, dst: str) -> None:
-    """A reflink where the filesystem has them (no bytes copied), else the kernel's copy."""
-    try:
-        import fcntl
+    """A reflink where the filesystem has them (no bytes copied), else the kernel's copy, on one open of ``dst``.
 
-        with open(src, "rb") as fs, open(dst, "wb") as fd:
+    (Opening ``dst`` a second time with truncation would make ext4 flush it on close: ~2× slower.)
+    """
+    with open(src, "rb") as fs, open(dst, "wb") as fd:
+        try:
+            import fcntl
+
             fcntl.ioctl(fd.fileno(), _FICLONE, fs.fileno())
-        return
-    except (ImportError, OSError):
-        pass
-    shutil.copyfile(src, dst)
+            return
+        except (ImportError, OSError):
+            pass
+        size, done = os.fstat(fs.fileno()).st_size, 0
+        copy = getattr(os, "copy_file_range", None)
+        try:
+            while copy is not None and done < size:
+                n = copy(fs.fileno(), fd.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+        except OSError:  # another filesystem on an old kernel, or no support: copy through user space
+            pass
+        fs.seek(done)
+        fd.seek(done)
+        shutil.copyfileobj(fs, fd, 8 << 20)
 
 
 def _fsync_dir(path: str) -> None:
