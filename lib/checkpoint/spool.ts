@@ -1,7 +1,13 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSpoolManifestPath, spoolPaths, stepLabel } from './layout';
 import type { PartStatus } from './manifest';
+
+/** A part manifest in the spool, and which version of it (inode and mtime: a rename over it changes both). */
+export interface ManifestEntry {
+  rel: string;
+  version: string;
+}
 
 /** What the agent tells training processes on its host (`agent.json` in the spool). */
 export interface AgentInfo {
@@ -23,8 +29,11 @@ export interface AgentInfo {
  */
 export interface Spool {
   readonly dir: string;
-  /** Relative paths of every part manifest (`<job>/<step>/rank-<r>.part.json`). */
-  listManifests(): Promise<string[]>;
+  /**
+   * Every part manifest: its relative path (`<job>/<step>/rank-<r>.part.json`) and a version that
+   * changes when the manifest is replaced (a step saved again).
+   */
+  listManifests(): Promise<ManifestEntry[]>;
   readManifest(rel: string): Promise<string>;
   readStatus(job: string, step: number, rank: number): Promise<PartStatus | undefined>;
   writeStatus(job: string, step: number, rank: number, status: PartStatus): Promise<void>;
@@ -45,17 +54,19 @@ const FINAL = new Set(['DURABLE', 'COMPLETE', 'FAILED']);
 export class FsSpool implements Spool {
   constructor(readonly dir: string) {}
 
-  async listManifests(): Promise<string[]> {
-    const found: string[] = [];
+  async listManifests(): Promise<ManifestEntry[]> {
+    const found: ManifestEntry[] = [];
     for (const job of await dirs(this.dir)) {
       for (const step of await dirs(join(this.dir, job))) {
         for (const name of await names(join(this.dir, job, step))) {
           const rel = `${job}/${step}/${name}`;
-          if (parseSpoolManifestPath(rel)) found.push(rel);
+          if (!parseSpoolManifestPath(rel)) continue;
+          const s = await stat(join(this.dir, rel)).catch(() => undefined);
+          if (s) found.push({ rel, version: `${s.ino}:${s.mtimeMs}` });
         }
       }
     }
-    return found.sort();
+    return found.sort((a, b) => a.rel.localeCompare(b.rel));
   }
 
   readManifest(rel: string): Promise<string> {

@@ -67,8 +67,10 @@ export class CheckpointUploader {
   private readonly scanMs: number;
   private cancelScan?: () => void;
   private scanning = false;
-  private readonly queued = new Set<string>();
-  private readonly done = new Set<string>();
+  /** Manifests to handle, and the version of each that was listed. */
+  private readonly queued = new Map<string, string>();
+  /** Manifests handled, at the version listed: a manifest replaced since (a step saved again) is handled again. */
+  private readonly done = new Map<string, string>();
   private readonly retryAt = new Map<string, { at: number; delay: number }>();
   private current?: { rel: string; abort: AbortController; finished: Promise<void>; bytes: number; sent: number };
   private stopped = false;
@@ -123,12 +125,16 @@ export class CheckpointUploader {
     this.scanning = true;
     try {
       const now = this.opts.clock.now();
-      for (const rel of await this.opts.spool.listManifests()) {
-        if (this.done.has(rel) || this.current?.rel === rel) continue;
+      const listed = await this.opts.spool.listManifests();
+      for (const { rel, version } of listed) {
+        if (this.done.get(rel) === version || this.current?.rel === rel) continue;
         const retry = this.retryAt.get(rel);
         if (retry && retry.at > now) continue;
-        this.queued.add(rel);
+        this.queued.set(rel, version);
       }
+      // Forget what the spool no longer holds (steps pruned locally).
+      const present = new Set(listed.map((m) => m.rel));
+      for (const rel of this.done.keys()) if (!present.has(rel)) this.done.delete(rel);
     } catch (err) {
       this.opts.log('error', 'checkpoint spool scan failed', { spool: this.opts.spool.dir, error: (err as Error).message });
     } finally {
@@ -139,8 +145,9 @@ export class CheckpointUploader {
 
   private async drainQueue(): Promise<void> {
     while (!this.current && !this.stopped) {
-      const rel = [...this.queued].sort()[0];
+      const rel = [...this.queued.keys()].sort()[0];
       if (rel === undefined) return;
+      const version = this.queued.get(rel) as string;
       this.queued.delete(rel);
       const abort = new AbortController();
       let finish!: () => void;
@@ -148,7 +155,7 @@ export class CheckpointUploader {
       this.current = { rel, abort, finished, bytes: 0, sent: 0 };
       try {
         await this.handle(rel, abort.signal);
-        this.done.add(rel);
+        this.done.set(rel, version);
         this.retryAt.delete(rel);
       } catch (err) {
         const previous = this.retryAt.get(rel)?.delay;

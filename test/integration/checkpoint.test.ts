@@ -147,6 +147,8 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
       await savePart(spoolOf(0), { job: 'auto', step, rank: 0, worldSize: 1, files: { 'w.bin': randomBytes(1024) }, retention: { keepLast: 2 } });
       await whenState(0, 'auto', step, 0, 'COMPLETE');
     }
+    // The committer prunes after it wrote its COMPLETE status.
+    await waitFor(async () => (await registry.steps('auto')).map((s) => s.step).join() === '3,4' || undefined, 10_000, 100);
     expect((await registry.completeSteps('auto')).map((s) => s.step)).toEqual([4, 3]);
   });
 

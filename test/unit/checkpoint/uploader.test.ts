@@ -11,9 +11,10 @@ import { VirtualClock } from '../agent/virtual-clock';
 class MemorySpool implements Spool {
   readonly dir = '/spool';
   manifests = new Map<string, string>();
+  versions = new Map<string, number>();
   statuses = new Map<string, PartStatus[]>();
   async listManifests() {
-    return [...this.manifests.keys()];
+    return [...this.manifests.keys()].map((rel) => ({ rel, version: String(this.versions.get(rel)) }));
   }
   async readManifest(rel: string) {
     const text = this.manifests.get(rel);
@@ -48,7 +49,9 @@ class MemorySpool implements Spool {
       files: [{ name: 'model.pt', bytes: 100 }],
       metadata: {},
     };
-    this.manifests.set(spoolPaths.manifest('llm', step, rank), JSON.stringify(m));
+    const rel = spoolPaths.manifest('llm', step, rank);
+    this.manifests.set(rel, JSON.stringify(m));
+    this.versions.set(rel, (this.versions.get(rel) ?? 0) + 1);
     return m;
   }
   states(step: number, rank: number) {
@@ -149,6 +152,20 @@ describe('CheckpointUploader', () => {
     await clock.advance(2000);
     expect(spool.states(7, 1)).toEqual(['UPLOADING', 'DURABLE', 'COMPLETE']);
     expect(backend.committed.has(7)).toBe(true);
+    await uploader.stop();
+  });
+
+  it('handles a part again when its step is saved again during the upload of the first save', async () => {
+    const { clock, spool, backend, make } = setup(1000);
+    backend.worldOf.set(1, 2);
+    spool.save(1, 0, 2, 'aaaaaaaa');
+    const uploader = make();
+    uploader.start();
+    await clock.advance(500);
+    const second = spool.save(1, 0, 2, 'bbbbbbbb');
+    await clock.advance(3000);
+    expect(backend.uploads.map((u) => u.part)).toEqual(['1/0', '1/0']);
+    expect((await spool.readStatus('llm', 1, 0))?.saveId).toBe(second.saveId);
     await uploader.stop();
   });
 
