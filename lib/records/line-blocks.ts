@@ -1,4 +1,4 @@
-import type { SplitOptions } from './split-lines';
+import { earliestByteOf, firstRecordIndex, type SplitOptions } from './split-lines';
 
 /** A run of whole lines the chunk owns, in a buffer of its own (safe to transfer to a worker). */
 export interface LineBlock {
@@ -38,9 +38,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
   const { bodyOffset, start, end } = options;
   const blockBytes = Math.max(1, options.blockBytes ?? DEFAULT_BLOCK_BYTES);
   const allocate = options.allocate ?? ((size: number) => Buffer.allocUnsafeSlow(size));
-  if (!(start >= 0) || !(end >= start)) throw new RangeError(`invalid chunk range [${start}, ${end})`);
-  const earliest = start > 0 ? start - 1 : 0;
-  if (bodyOffset > earliest) throw new RangeError(`body starts at ${bodyOffset}, but the chunk [${start}, ${end}) needs bytes from ${earliest}`);
+  const earliest = earliestByteOf(options);
   if (start >= end) return;
 
   // Absolute offset of the current block's first byte; -1 until the chunk's first line is found.
@@ -53,13 +51,11 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let i = 0;
     if (blockStart < 0) {
-      const from = Math.max(0, earliest - bufOffset);
-      const nl = from < buf.length ? buf.indexOf(LF, from) : -1;
-      if (nl < 0) {
+      i = firstRecordIndex(buf, bufOffset, earliest);
+      if (i < 0) {
         bufOffset += buf.length;
         continue;
       }
-      i = nl + 1;
       blockStart = bufOffset + i;
       if (blockStart >= end) return;
     }

@@ -33,6 +33,28 @@ export interface SplitOptions {
 }
 
 const LF = 0x0a;
+
+/**
+ * Checks a chunk range against where its body begins, and returns the earliest byte the chunk
+ * needs: `start - 1` when `start > 0` (to tell whether `start` begins a record), else 0.
+ */
+export function earliestByteOf({ bodyOffset, start, end }: Pick<SplitOptions, 'bodyOffset' | 'start' | 'end'>): number {
+  if (!(start >= 0) || !(end >= start)) throw new RangeError(`invalid chunk range [${start}, ${end})`);
+  const earliest = start > 0 ? start - 1 : 0;
+  if (bodyOffset > earliest) throw new RangeError(`body starts at ${bodyOffset}, but the chunk [${start}, ${end}) needs bytes from ${earliest}`);
+  return earliest;
+}
+
+/**
+ * Where the chunk's first record begins in `buf` (which starts at absolute `bufOffset`): just
+ * past the first `\n` at or after `earliest`, or -1 when this buffer holds none.
+ */
+export function firstRecordIndex(buf: Buffer, bufOffset: number, earliest: number): number {
+  const from = Math.max(0, earliest - bufOffset);
+  const nl = from < buf.length ? buf.indexOf(LF, from) : -1;
+  return nl < 0 ? -1 : nl + 1;
+}
+
 const CR = 0x0d;
 
 /**
@@ -47,9 +69,7 @@ const CR = 0x0d;
 export async function* splitLines(body: AsyncIterable<Uint8Array>, options: SplitOptions): AsyncGenerator<LineRecord, void, undefined> {
   const { bodyOffset, start, end } = options;
   const stats = options.stats ?? { ownedBytes: 0, blankLines: 0 };
-  if (!(start >= 0) || !(end >= start)) throw new RangeError(`invalid chunk range [${start}, ${end})`);
-  const earliest = start > 0 ? start - 1 : 0;
-  if (bodyOffset > earliest) throw new RangeError(`body starts at ${bodyOffset}, but the chunk [${start}, ${end}) needs bytes from ${earliest}`);
+  const earliest = earliestByteOf(options);
   if (start >= end) return;
 
   // Absolute offset where the next record begins; unknown (-1) until the first '\n' at or after
@@ -63,13 +83,11 @@ export async function* splitLines(body: AsyncIterable<Uint8Array>, options: Spli
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let i = 0;
     if (recordStart < 0) {
-      const from = Math.max(0, earliest - bufOffset);
-      const nl = from < buf.length ? buf.indexOf(LF, from) : -1;
-      if (nl < 0) {
+      i = firstRecordIndex(buf, bufOffset, earliest);
+      if (i < 0) {
         bufOffset += buf.length;
         continue;
       }
-      i = nl + 1;
       recordStart = bufOffset + i;
       if (recordStart >= end) return;
     }
