@@ -38,7 +38,7 @@ export interface AgentDeps {
   failKeys?: RegExp;
   /** Fault injection: extra milliseconds of work per chunk (see `--slow-ms`). */
   slowMs?: number;
-  /** Seconds one receive call waits for a message (long polling). */
+  /** Seconds one receive call waits for a message (long polling). @default RECEIVE_WAIT_SECONDS (20) */
   pollWaitSeconds?: number;
   /** Uploads the training checkpoints handed off in this spool directory (docs/checkpoints.md); absent: no uploader. */
   checkpoints?: CheckpointAgentOptions;

@@ -59,7 +59,8 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     log,
   });
   const work: WorkConsumer = new WorkConsumer({
-    receive: () => receiveWork(worker, deps.pollWaitSeconds ?? 2),
+    receive: ({ waitSeconds, signal }) => receiveWork(worker, waitSeconds, signal),
+    waitSeconds: deps.pollWaitSeconds,
     handle: (message) => handleChunkMessage(worker, message),
     giveBack: (message) => returnUnworked(worker, message),
     leasingAllowed: () => leasingAllowed(control.current().state),

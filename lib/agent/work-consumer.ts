@@ -15,9 +15,20 @@ export function concurrencyFor(identity: Pick<NodeIdentity, 'gpus' | 'cpus'>, co
   return Math.max(1, Math.min(config.concurrencyPerNode * Math.max(1, identity.gpus), Math.max(1, identity.cpus) * 2));
 }
 
+/** How one receive waits: long polling for `waitSeconds`, cut short by `signal` (a drain). */
+export interface ReceiveOptions {
+  waitSeconds: number;
+  signal: AbortSignal;
+}
+
+/** How long a receive long-polls (SQS's maximum): an idle node asks the queue three times a minute. */
+export const RECEIVE_WAIT_SECONDS = 20;
+
 export interface WorkConsumerDeps {
   /** One long-poll receive of the work queue. */
-  receive: () => Promise<Message[]>;
+  receive: (opts: ReceiveOptions) => Promise<Message[]>;
+  /** Seconds one receive waits for a message. @default RECEIVE_WAIT_SECONDS */
+  waitSeconds?: number;
   /** Works one message to its end (never throws for a chunk's own failure). */
   handle: (message: Message) => Promise<ChunkReport>;
   /** Gives back a message received while leasing was paused. */
@@ -35,7 +46,9 @@ export interface WorkConsumerDeps {
 /**
  * The work loops: as many as the concurrency in force, each long-polling the work queue for one
  * message at a time and handing it to the chunk worker. The concurrency follows the config and is
- * lowered while S3 or DynamoDB throttle (AIMD); loops above it end by themselves.
+ * lowered while S3 or DynamoDB throttle (AIMD); loops above it end by themselves. While the queue
+ * is empty only one loop long-polls (20 s), the others wait for it to receive a message, so an
+ * idle node costs one receive per 20 s whatever its concurrency; a drain cuts that poll short.
  */
 export class WorkConsumer {
   private readonly adaptive: AdaptiveConcurrency;
@@ -45,6 +58,11 @@ export class WorkConsumer {
   private workers = 0;
   private working = 0;
   private done = 0;
+  /** The last receive came back empty: one loop polls, the others wait for it. */
+  private idle = true;
+  private idlePoller = false;
+  private waiting: Array<() => void> = [];
+  private readonly polls = new Set<AbortController>();
 
   constructor(private readonly deps: WorkConsumerDeps) {
     this.adaptive = new AdaptiveConcurrency({ now: deps.clock.now });
@@ -85,6 +103,8 @@ export class WorkConsumer {
   /** Stops taking work; resolves once the chunks in flight are finished. */
   drain(): Promise<void> {
     this.stopping = true;
+    for (const poll of this.polls) poll.abort(); // a message a cut poll received returns after its receive visibility
+    this.wakeWaiting();
     return Promise.all(this.loops).then(() => undefined);
   }
 
@@ -92,14 +112,24 @@ export class WorkConsumer {
     while (!this.stopping) {
       if (slot >= this.concurrency) {
         this.workers--;
+        this.wakeWaiting(); // if this loop was the one polling, another takes over
         return; // the config in force lowered concurrency
       }
       if (!this.deps.leasingAllowed()) {
         await this.deps.clock.sleep(PAUSED_RECHECK_MS);
         continue;
       }
+      if (this.idle && this.idlePoller) {
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
+        continue;
+      }
+      const idlePoll = this.idle;
+      if (idlePoll) this.idlePoller = true;
       try {
-        for (const message of await this.deps.receive()) {
+        const messages = await this.receive();
+        this.idle = messages.length === 0;
+        if (!this.idle) this.wakeWaiting(); // work has come: every loop receives again
+        for (const message of messages) {
           if (!this.deps.leasingAllowed()) {
             await this.giveBack(message); // paused while this receive was waiting
             continue;
@@ -107,10 +137,29 @@ export class WorkConsumer {
           await this.work(message);
         }
       } catch (err) {
+        if (this.stopping) break;
         this.deps.log('error', 'work loop error', { error: (err as Error).message });
         await this.deps.clock.sleep(RECEIVE_ERROR_BACKOFF_MS);
+      } finally {
+        if (idlePoll) this.idlePoller = false;
       }
     }
+  }
+
+  private async receive(): Promise<Message[]> {
+    const poll = new AbortController();
+    this.polls.add(poll);
+    try {
+      return await this.deps.receive({ waitSeconds: this.deps.waitSeconds ?? RECEIVE_WAIT_SECONDS, signal: poll.signal });
+    } finally {
+      this.polls.delete(poll);
+    }
+  }
+
+  private wakeWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
   }
 
   private async work(message: Message): Promise<void> {

@@ -20,8 +20,8 @@ export const RECEIVE_VISIBILITY_SECONDS = 10;
 /** How soon a message whose chunk another node holds is looked at again. */
 const BUSY_RECHECK_SECONDS = 5;
 
-/** One long-poll receive of at most one message. */
-export async function receiveWork(queue: Pick<WorkQueueDeps, 'sqs' | 'workQueueUrl'>, waitSeconds: number): Promise<Message[]> {
+/** One long-poll receive of at most one message; `signal` cuts the wait short (a drain). */
+export async function receiveWork(queue: Pick<WorkQueueDeps, 'sqs' | 'workQueueUrl'>, waitSeconds: number, signal?: AbortSignal): Promise<Message[]> {
   const out = await queue.sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: queue.workQueueUrl,
@@ -32,6 +32,7 @@ export async function receiveWork(queue: Pick<WorkQueueDeps, 'sqs' | 'workQueueU
       VisibilityTimeout: RECEIVE_VISIBILITY_SECONDS,
       MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
     }),
+    signal ? { abortSignal: signal } : {},
   );
   return out.Messages ?? [];
 }

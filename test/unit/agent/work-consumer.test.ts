@@ -16,8 +16,9 @@ function setup(opts: { messages?: number; chunkMs?: number; configured?: number 
   let working = 0;
   let maxWorking = 0;
   const consumer = new WorkConsumer({
-    receive: async () => {
+    receive: async ({ signal }) => {
       receives.push(clock.now());
+      if (signal.aborted) throw new Error('aborted');
       if (state.failReceives > 0 && state.failReceives--) throw new Error('connection reset');
       const message = queue.shift();
       if (state.pauseWhileReceiving) {
@@ -25,7 +26,8 @@ function setup(opts: { messages?: number; chunkMs?: number; configured?: number 
         state.paused = true;
       }
       if (message) return [message];
-      await clock.sleep(2000);
+      await Promise.race([clock.sleep(2000), new Promise((resolve) => signal.addEventListener('abort', resolve))]);
+      if (signal.aborted) throw new Error('aborted');
       return [];
     },
     handle: async (message): Promise<ChunkReport> => {
@@ -133,5 +135,34 @@ describe('WorkConsumer', () => {
     expect(handled).toHaveLength(2);
     expect(queue).toHaveLength(8);
     expect(clock.pending).toBe(0);
+  });
+
+  it('long-polls with one loop only while the queue is empty, and with every loop once work comes', async () => {
+    const { clock, queue, consumer, receives, handled } = setup({ configured: 4, chunkMs: 1000 });
+    consumer.start();
+    await clock.advance(5000);
+    // One loop polls (2 s each here), the three others wait for it.
+    expect(receives).toEqual([0, 2000, 4000]);
+    queue.push({ MessageId: 'a', Body: 'chunk-a' }, { MessageId: 'b', Body: 'chunk-b' }, { MessageId: 'c', Body: 'chunk-c' });
+    await clock.advance(1000); // the poll at 4 s ends empty at 6 s; the next one takes 'a' and wakes the others
+    await clock.advance(1000);
+    expect(handled.map((h) => [h.id, h.at])).toEqual([
+      ['a', 6000],
+      ['b', 6000],
+      ['c', 6000],
+    ]);
+  });
+
+  it('cuts the idle poll short when drained', async () => {
+    const { clock, consumer, receives, log } = setup({ configured: 2 });
+    consumer.start();
+    await clock.advance(500);
+    let drained = false;
+    const draining = consumer.drain().then(() => (drained = true));
+    await clock.advance(0);
+    await draining;
+    expect(drained).toBe(true);
+    expect(receives).toEqual([0]);
+    expect(log.said('work loop error')).toBe(0);
   });
 });
