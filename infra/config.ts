@@ -1,5 +1,6 @@
 import type { PipelineConfig } from '../lib/config/pipeline-config';
 import { parsePipelineConfig } from '../lib/config/pipeline-config';
+import { dataSourceErrors, type DataSourceConfig } from './data-source-config';
 
 /**
  * The agent fleet: GPU training hosts in an Auto Scaling group, the node agent running on each
@@ -84,6 +85,11 @@ export interface StageConfig {
    * @default []
    */
   readonly sourceBuckets?: string[];
+  /**
+   * HDFS, NFS, EFS and FSx sources that AWS DataSync copies into the ingest bucket, each under its
+   * own prefix, on a schedule or when started (see docs/sources.md). @default [] (no DataSync resources)
+   */
+  readonly dataSources?: readonly DataSourceConfig[];
   /** Address subscribed to the operator alarm topic (it must confirm). @default no subscription */
   readonly alarmEmail?: string;
   /** Alarm when fewer nodes are healthy; 0 turns the alarm off. @default fleet.minCapacity */
@@ -137,6 +143,7 @@ export function validateStageConfig(config: StageConfig): StageConfig {
   if (chunker.maxConcurrency < 2) errors.push('chunker.maxConcurrency must be at least 2');
   errors.push(...alarmConfigErrors(config));
   for (const b of config.sourceBuckets ?? []) if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b)) errors.push(`sourceBuckets: '${b}' is not a bucket name`);
+  errors.push(...dataSourceErrors(config.dataSources ?? []));
   try {
     parsePipelineConfig(config.pipeline);
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { PipelineConfig } from '../lib/config/pipeline-config';
+import type { DataSourceConfig } from './data-source-config';
 import { defaultStageConfig, validateStageConfig, type ChunkerConfig, type FleetConfig, type StageConfig, type WorkQueueConfig } from './config';
 
 /** How to deploy shardline: every prop but the stage name has a default. */
@@ -19,6 +20,8 @@ export interface ShardlineProps {
   readonly logRetentionDays?: number;
   /** Existing buckets (names) whose data runs may process besides the ingest bucket: the run state machine lists them, the chunker and agents read them. @default none */
   readonly sourceBuckets?: readonly string[];
+  /** HDFS, NFS, EFS and FSx sources AWS DataSync copies into the ingest bucket (see docs/sources.md). @default none */
+  readonly dataSources?: readonly DataSourceConfig[];
   /** Address subscribed to the operator alarm topic (it must confirm). @default no subscription */
   readonly alarmEmail?: string;
   /** Alarm when fewer nodes are healthy; 0 turns the alarm off. @default fleet.minCapacity */

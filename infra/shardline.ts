@@ -8,6 +8,7 @@ import type { ResourceNames } from '../lib/resources';
 import type { StageConfig } from './config';
 import { AgentFleet } from './constructs/agent-fleet';
 import { ControlPlane } from './constructs/control-plane';
+import { DataSources } from './constructs/data-sources';
 import { HostLeavingDetector } from './constructs/host-leaving-detector';
 import { Ingest } from './constructs/ingest';
 import { Observability } from './constructs/observability';
@@ -45,6 +46,8 @@ export class Shardline extends Construct {
   public readonly trainingTaskExample?: TrainingTaskExample;
   public readonly observability: Observability;
   public readonly controlPlane: ControlPlane;
+  /** DataSync copies of HDFS, NFS, EFS and FSx sources into the ingest bucket, when `dataSources` lists any. */
+  public readonly dataSources?: DataSources;
 
   /** Where users drop data; its ObjectCreated events feed the chunker. */
   public readonly ingestBucket: s3.Bucket;
@@ -150,6 +153,9 @@ export class Shardline extends Construct {
     for (const bucket of sourceBuckets) {
       bucket.grantRead(this.ingest.chunker);
       bucket.grantRead(this.fleet.taskDefinition.taskRole);
+    }
+    if (config.dataSources?.length) {
+      this.dataSources = new DataSources(this, 'DataSources', { sources: config.dataSources, ingestBucket: this.ingest.ingestBucket, logRetentionDays: config.logRetentionDays });
     }
     this.controlPlane = new ControlPlane(this, 'ControlPlane', {
       controlTable: this.state.controlTable,
