@@ -5,14 +5,18 @@ import type { Cancel, Clock } from './clock';
 import { CHORES_EVERY_MS } from './leader-chores';
 import type { Rebalancer } from './rebalancer';
 
-/** How long a leader's lease lasts without renewal (renewed every 500 ms). */
+/**
+ * How long a leader's lease lasts without renewal (renewed every 500 ms). A follower tries to take
+ * it only once the expiry it last read has passed (about every 3 s, not every tick), so a dead
+ * leader is replaced within the lease plus one tick.
+ */
 export const LEADER_LEASE_MS = 3000;
 export const LEASE_RENEW_EVERY_MS = 500;
 /** How often the leader runs the failure detector. */
 export const DETECTOR_SWEEP_EVERY_MS = 500;
 
 export interface LeaderDutiesDeps {
-  lease: Pick<LeaderLease, 'currentToken' | 'tryAcquire' | 'release'>;
+  lease: Pick<LeaderLease, 'currentToken' | 'tryAcquire' | 'release'> & Partial<Pick<LeaderLease, 'otherHolderUntil'>>;
   /** One failure-detector sweep; recoveries it starts are tracked in `recoveries` and run apart. */
   detectFailures: (recoveries: RecoveriesInProgress) => Promise<unknown>;
   /** Called on every sweep while this node leads, with its fencing token; must return at once. */
@@ -69,10 +73,12 @@ export class LeaderDuties {
   }
 
   private async renewOnce(): Promise<void> {
-    const { lease, log } = this.deps;
+    const { lease, log, clock } = this.deps;
     try {
       const wasLeader = lease.currentToken !== undefined;
-      const leads = await lease.tryAcquire();
+      // Another node's lease that has not expired yet cannot be taken: no request until it has.
+      if (!wasLeader && (lease.otherHolderUntil ?? -Infinity) >= clock.now()) return;
+      const leads = await lease.tryAcquire(clock.now());
       if (leads && !wasLeader) log('info', 'became leader', { token: lease.currentToken });
       if (!leads && wasLeader) log('warn', 'lost the leader lease');
     } catch (err) {

@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { isConditionFailure } from '../aws/conditional-write';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -19,6 +20,7 @@ export interface LeaderLeaseItem {
  */
 export class LeaderLease {
   private token?: number;
+  private otherUntil?: number;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -30,6 +32,14 @@ export class LeaderLease {
   /** The fencing token while this node leads, else undefined. */
   get currentToken(): number | undefined {
     return this.token;
+  }
+
+  /**
+   * Until when another node holds the lease, as this node's last refused attempt read it: trying
+   * again before then is bound to fail, so a follower waits for it instead of asking every tick.
+   */
+  get otherHolderUntil(): number | undefined {
+    return this.otherUntil;
   }
 
   /**
@@ -60,13 +70,17 @@ export class LeaderLease {
           ExpressionAttributeNames: { '#t': 'token' },
           ExpressionAttributeValues: { ':me': this.nodeId, ':exp': now + this.leaseMs, ':now': now, ':one': 1 },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       this.token = (out.Attributes as LeaderLeaseItem).token;
+      this.otherUntil = undefined;
       return true;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       this.token = undefined;
+      const held = err instanceof ConditionalCheckFailedException ? Number(plainNumber(err.Item?.expiresAt)) : NaN;
+      this.otherUntil = Number.isFinite(held) ? held : undefined;
       return false;
     }
   }
@@ -97,4 +111,9 @@ export class LeaderLease {
     const out = await doc.send(new GetCommand({ TableName: table, Key: LEASE_KEY, ConsistentRead: true }));
     return out.Item as LeaderLeaseItem | undefined;
   }
+}
+
+/** A number attribute of the item returned on a failed condition: marshalled (`{ N: '…' }`) or plain. */
+function plainNumber(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? (value as { N?: unknown }).N : value;
 }

@@ -12,6 +12,9 @@ class FakeLease {
   active = 0;
   maxActive = 0;
   released = false;
+  /** When refused: until when the other holder's lease runs, as the refusal read it. */
+  otherHolderUntil?: number;
+  heldByOtherFor = 3000;
 
   constructor(private readonly clock: VirtualClock) {}
 
@@ -25,6 +28,7 @@ class FakeLease {
     if (this.renewMs) await this.clock.sleep(this.renewMs);
     this.active--;
     this.token = this.free ? (this.token ?? 7) : undefined;
+    this.otherHolderUntil = this.free ? undefined : this.clock.now() + this.heldByOtherFor;
     return this.free;
   }
 
@@ -80,6 +84,19 @@ describe('LeaderDuties', () => {
     expect(lease.maxActive).toBe(1);
   });
 
+  it('tries to take a lease another node holds only once the expiry it read has passed', async () => {
+    const { clock, lease, duties } = setup();
+    lease.free = false;
+    duties.start();
+    await clock.advance(8000);
+    // Refused at 0.5 s (held until 3.5 s): next try at the first tick after 3.5 s, and so on.
+    expect(lease.renewals).toEqual([500, 4000, 7500]);
+    lease.free = true;
+    await clock.advance(3500);
+    expect(lease.renewals).toEqual([500, 4000, 7500, 11_000, 11_500]); // taken at 11 s, renewed every 500 ms from then on
+    expect(duties.leading).toBe(true);
+  });
+
   it('logs becoming leader and losing the lease when the lease changes hands', async () => {
     const { clock, log, lease, duties } = setup();
     duties.start();
@@ -92,6 +109,7 @@ describe('LeaderDuties', () => {
   it('sweeps the failure detector every 500 ms only while it holds the lease', async () => {
     const { clock, lease, duties, sweeps, tokens } = setup();
     lease.free = false;
+    lease.heldByOtherFor = 0; // the other holder's lease ends at once: tried at every tick
     duties.start();
     await clock.advance(2000);
     expect(sweeps).toEqual([]);
