@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
-/** Record formats shardline can split. `binary` is passed through in fixed-size chunks. */
+/**
+ * Record formats shardline can split. `binary` is passed through in fixed-size chunks; it is
+ * never inferred from an unknown extension (see `docs/datasets.md`).
+ */
 export const RecordFormat = z.enum(['jsonl', 'csv', 'text', 'binary']);
 export type RecordFormat = z.infer<typeof RecordFormat>;
 
@@ -40,6 +43,23 @@ export const DatasetConfig = z
       .optional(),
     /** Drop exact duplicate records (after transforms) within a chunk; they count as filtered. */
     dedupe: z.boolean().default(false),
+    /**
+     * Longest line (bytes, terminator excluded) read as a record; a longer one is skipped without
+     * being held in memory and rejected as `record-too-large`. Also caps the CSV header read and
+     * how far a chunk reads past its end. Absent: 64 MiB (see `lib/records/input-limits.ts`).
+     */
+    maxRecordBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * 1024 ** 2)
+      .optional(),
+    /** Deepest nesting of arrays and objects in a JSON record; deeper ones are rejected as `too-deep`. Absent: 512. */
+    maxRecordDepth: z.number().int().min(1).max(1_000_000).optional(),
+    /** Compressed input (gzip, zstd): the most bytes one object may decompress to, else it fails. Absent: 32 GiB. */
+    maxDecompressedBytes: z.number().int().min(1).optional(),
+    /** Compressed input: the highest decompressed/compressed ratio once past 64 MiB decompressed (zip bombs), else it fails. Absent: 200. */
+    maxCompressionRatio: z.number().min(1).optional(),
   })
   .strict();
 export type DatasetConfig = z.infer<typeof DatasetConfig>;

@@ -1,11 +1,26 @@
+import { REJECT_PREFIX_BYTES } from './input-limits';
 import { earliestByteOf, firstRecordIndex, type SplitOptions } from './split-lines';
 
 /** A run of whole lines the chunk owns, in a buffer of its own (safe to transfer to a worker). */
 export interface LineBlock {
-  /** The lines with their terminators; only the object's last line may lack its `\n`. */
+  /** The lines with their terminators; only the object's last line may lack its `\n`. Empty for an oversized line. */
   bytes: Buffer;
-  /** Absolute offset of `bytes[0]` in the (decompressed) object. */
+  /** Absolute offset of `bytes[0]` (of the oversized line) in the (decompressed) object. */
   offset: number;
+  /** Set instead of `bytes` for one line longer than `maxRecordBytes`, which was skipped, not held. */
+  oversized?: OversizedLine;
+}
+
+/** A line longer than `maxRecordBytes`: what is known of it without holding it. */
+export interface OversizedLine {
+  /** Its length in bytes without the `\n` (at least this much when `lengthAtLeast`). */
+  length: number;
+  /** The line runs past the chunk's end and was not read to its end. */
+  lengthAtLeast: boolean;
+  /** Its first {@link REJECT_PREFIX_BYTES} bytes (a copy). */
+  prefix: Buffer;
+  /** The bytes read of it, its `\n` included (what it adds to the chunk's `bytesIn`). */
+  ownedBytes: number;
 }
 
 /** Options of {@link lineBlocks}: the chunk's range, and the block size. */
@@ -14,9 +29,12 @@ export interface LineBlockOptions extends Omit<SplitOptions, 'stats'> {
   blockBytes?: number;
   /** Where a block's buffer comes from (a runner may recycle them). @default a new unpooled buffer */
   allocate?: (size: number) => Buffer;
+  /** Longest line (without its `\n`) yielded in a block; a longer one is skipped and yielded as {@link OversizedLine}. @default no limit */
+  maxRecordBytes?: number;
 }
 
 const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 /** Default block size: large enough that per-block costs vanish, small enough to spread a 4 MiB chunk over workers. */
 export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
@@ -29,14 +47,24 @@ export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
  * ends at the first `\n` at or after `blockBytes - 1` bytes past its start — never on how the
  * body was cut into buffers, so the blocks (and a shard encoded block by block) are the same on
  * every attempt. Each block is copied into a buffer of its own (`allocate`, by default a new
- * unpooled one), never shared with the input. Memory: one block plus one input buffer; a line
- * longer than a block makes its block as long as the line.
+ * unpooled one), never shared with the input.
  *
- * The blocks' lengths add up to the chunk's owned bytes (`bytesIn`).
+ * A line longer than `maxRecordBytes` ends the block before it and is yielded on its own as an
+ * {@link OversizedLine}: skipped while it streams by, never held. Reading never goes further than
+ * `end`, unless to finish a last line no longer than `maxRecordBytes`: a chunk that starts inside
+ * a long line stops at `end` when no line starts in its range, and an oversized last line is given
+ * up at `end` (or once it is known to be oversized, past `end`). Memory: one block plus one input
+ * buffer; a block is at most `max(blockBytes, maxRecordBytes)` plus a line's terminator.
+ *
+ * The blocks' lengths (and the oversized lines' `ownedBytes`) add up to the chunk's owned bytes
+ * (`bytesIn`), less the unread rest of an oversized last line.
  */
 export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: LineBlockOptions): AsyncGenerator<LineBlock, void, undefined> {
   const { bodyOffset, start, end } = options;
-  const blockBytes = Math.max(1, options.blockBytes ?? DEFAULT_BLOCK_BYTES);
+  const maxRecordBytes = options.maxRecordBytes ?? Infinity;
+  if (!(maxRecordBytes >= 1)) throw new RangeError(`invalid maxRecordBytes ${maxRecordBytes}`);
+  // Lines before a block's cut are shorter than a block: only the line holding the cut can be oversized.
+  const blockBytes = Math.max(1, Math.min(options.blockBytes ?? DEFAULT_BLOCK_BYTES, maxRecordBytes));
   const allocate = options.allocate ?? ((size: number) => Buffer.allocUnsafeSlow(size));
   const earliest = earliestByteOf(options);
   if (start >= end) return;
@@ -46,6 +74,28 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
   let pieces: Buffer[] = [];
   let pieceBytes = 0;
   let bufOffset = bodyOffset;
+  // Where the line holding the block's cut starts, once needed (-1: not yet known).
+  let cutLineStart = -1;
+  // The oversized line being skipped.
+  let skipping: { offset: number; prefix: Buffer; seen: number } | undefined;
+
+  /** Ends the block before the oversized line at `lineStart`, which is skipped from now on. */
+  function* enterSkip(lineStart: number, seen: number): Generator<LineBlock> {
+    const before = lineStart - blockStart;
+    if (before > 0) yield { bytes: copyRange(pieces, 0, before, allocate(before)), offset: blockStart };
+    const prefixBytes = Math.min(REJECT_PREFIX_BYTES, seen);
+    skipping = { offset: lineStart, prefix: copyRange(pieces, before, before + prefixBytes, Buffer.alloc(prefixBytes)), seen };
+    pieces = [];
+    pieceBytes = 0;
+    cutLineStart = -1;
+  }
+  const skipped = (lengthAtLeast: boolean, terminator: number): LineBlock => {
+    const line = skipping as NonNullable<typeof skipping>;
+    skipping = undefined;
+    // Given up past `end`: how far the input's buffers went varies, this lower bound does not.
+    const length = lengthAtLeast ? Math.max(end - line.offset, maxRecordBytes + 1) : line.seen;
+    return { bytes: EMPTY, offset: line.offset, oversized: { length, lengthAtLeast, prefix: line.prefix, ownedBytes: length + terminator } };
+  };
 
   for await (const chunk of body) {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -54,25 +104,60 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
       i = firstRecordIndex(buf, bufOffset, earliest);
       if (i < 0) {
         bufOffset += buf.length;
+        // A line starting from here on would start at `end` or later: the chunk owns none.
+        if (bufOffset + 1 >= end) return;
         continue;
       }
       blockStart = bufOffset + i;
       if (blockStart >= end) return;
     }
     while (i < buf.length) {
+      if (skipping) {
+        const nl = buf.indexOf(LF, i);
+        if (nl < 0) {
+          skipping.seen += buf.length - i;
+          if (bufOffset + buf.length >= end) {
+            yield skipped(true, 0);
+            return;
+          }
+          break;
+        }
+        skipping.seen += nl - i;
+        yield skipped(false, 1);
+        blockStart = bufOffset + nl + 1;
+        if (blockStart >= end) return;
+        i = nl + 1;
+        continue;
+      }
       // The block ends with the line holding byte `cut`; the chunk with the line holding `end - 1`.
       const cut = Math.min(blockStart + blockBytes - 1, end - 1);
       const nl = buf.indexOf(LF, Math.max(i, cut - bufOffset));
-      if (nl < 0) {
-        pieces.push(i === 0 ? buf : buf.subarray(i));
-        pieceBytes += buf.length - i;
-        break;
+      const lineEnd = nl < 0 ? bufOffset + buf.length : bufOffset + nl;
+      pieces.push(buf.subarray(i, nl < 0 ? buf.length : nl + 1));
+      pieceBytes += (nl < 0 ? buf.length : nl + 1) - i;
+      if (lineEnd - blockStart > maxRecordBytes) {
+        if (cutLineStart < 0) cutLineStart = lastLineStart(pieces, blockStart, cut);
+        if (lineEnd - cutLineStart > maxRecordBytes) {
+          yield* enterSkip(cutLineStart, lineEnd - cutLineStart);
+          if (nl >= 0) {
+            yield skipped(false, 1);
+            blockStart = lineEnd + 1;
+            if (blockStart >= end) return;
+            i = nl + 1;
+            continue;
+          }
+          if (lineEnd >= end) {
+            yield skipped(true, 0);
+            return;
+          }
+          break;
+        }
       }
-      pieces.push(buf.subarray(i, nl + 1));
-      pieceBytes += nl + 1 - i;
-      yield { bytes: join(pieces, allocate(pieceBytes)), offset: blockStart };
+      if (nl < 0) break;
+      yield { bytes: copyRange(pieces, 0, pieceBytes, allocate(pieceBytes)), offset: blockStart };
       pieces = [];
       pieceBytes = 0;
+      cutLineStart = -1;
       blockStart = bufOffset + nl + 1;
       if (blockStart >= end) return;
       i = nl + 1;
@@ -80,15 +165,34 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
     bufOffset += buf.length;
   }
   // End of body: the object's last line, without a final newline.
-  if (blockStart >= 0 && pieceBytes > 0) yield { bytes: join(pieces, allocate(pieceBytes)), offset: blockStart };
+  if (skipping) yield skipped(false, 0);
+  else if (blockStart >= 0 && pieceBytes > 0) yield { bytes: copyRange(pieces, 0, pieceBytes, allocate(pieceBytes)), offset: blockStart };
 }
 
-/** The pieces copied into `out` (their total size). */
-function join(pieces: Buffer[], out: Buffer): Buffer {
+/** Where the line holding absolute byte `cut` starts: past the last `\n` before it in the block's pieces, else at the block's start. */
+function lastLineStart(pieces: Buffer[], blockStart: number, cut: number): number {
+  let at = blockStart;
+  for (const piece of pieces) at += piece.length;
+  for (let p = pieces.length - 1; p >= 0; p--) {
+    at -= pieces[p].length;
+    const limit = Math.min(cut - at, pieces[p].length);
+    if (limit <= 0) continue;
+    const k = pieces[p].lastIndexOf(LF, limit - 1);
+    if (k >= 0) return at + k + 1;
+  }
+  return blockStart;
+}
+
+/** Bytes `[from, to)` of the pieces (counted from the first) copied into `out`. */
+function copyRange(pieces: Buffer[], from: number, to: number, out: Buffer): Buffer {
   let at = 0;
+  let written = 0;
   for (const piece of pieces) {
-    piece.copy(out, at);
+    const a = Math.max(from - at, 0);
+    const b = Math.min(to - at, piece.length);
+    if (b > a) written += piece.copy(out, written, a, b);
     at += piece.length;
+    if (at >= to) break;
   }
   return out;
 }

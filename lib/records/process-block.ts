@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { ObjectInputError, RECORD_TOO_LARGE, REJECT_PREFIX_BYTES, TOO_DEEP } from './input-limits';
 import { encodeBlock } from './block-codec';
 import { recordDigest } from './canonical-json';
 import { BlockOutputBuilder } from './block-output';
@@ -19,6 +20,8 @@ export interface BlockTask {
   level: number;
   /** Leave the output plain, with each output line's digest and end, for the chunk-wide dedupe. */
   forDedupe: boolean;
+  /** JSON records nested deeper are rejected as `too-deep`. @default no limit */
+  maxDepth?: number;
 }
 
 /** A rejected line, as written to the rejects file (its `index` counts records within the block). */
@@ -28,6 +31,10 @@ export interface RejectedLine {
   reason: string;
   record: string;
   recordBase64?: string;
+  /** Set when `record` holds only the line's first bytes: the line's length in bytes. */
+  length?: number;
+  /** Set when the line was not read to its end: its length is at least `length`. */
+  lengthAtLeast?: boolean;
 }
 
 /** What one block produced: counts, rejects and the encoded (or, for dedupe, plain) output. */
@@ -65,7 +72,7 @@ export function processBlock(task: BlockTask, transform: ChunkTransformer): Bloc
   const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
   const result: BlockResult = { recordsIn: 0, recordsOut: 0, recordsRejected: 0, recordsFiltered: 0, filteredReasons: {}, rejectedReasons: {}, rejects: [], output: EMPTY };
   const allUtf8 = isUtf8(bytes);
-  const reader = createLineReader(task.format, { csvHeader: task.csvHeader });
+  const reader = createLineReader(task.format, { csvHeader: task.csvHeader, maxDepth: task.maxDepth });
   const keepOriginal = task.format === 'jsonl';
   const out = new BlockOutputBuilder(bytes, task.forDedupe);
   const digests: string[] | undefined = task.forDedupe ? [] : undefined;
@@ -86,24 +93,39 @@ export function processBlock(task: BlockTask, transform: ChunkTransformer): Bloc
       reject(result, 'invalid-utf8', { offset, index, reason: 'the line is not valid UTF-8', record: bytes.toString('utf8', start, end), recordBase64: bytes.toString('base64', start, end) });
       continue;
     }
-    const text = bytes.toString('utf8', from, end);
-    const parsed = reader.read(text);
-    if (parsed.kind === 'header') {
-      result.csvHeader = text;
-      continue;
-    }
-    const index = result.recordsIn++;
-    const outcome = parsed.kind === 'record' ? transform.apply(parsed.value) : parsed;
-    if (outcome.kind === 'out') {
-      result.recordsOut++;
-      if (keepOriginal && parsed.kind === 'record' && outcome.value === parsed.value) out.original(from, end, end === nl);
-      else out.serialized(JSON.stringify(outcome.value));
-      digests?.push(recordDigest(outcome.value));
-    } else if (outcome.kind === 'filtered') {
-      result.recordsFiltered++;
-      bump(result.filteredReasons, outcome.code);
-    } else {
-      reject(result, outcome.code, { offset, index, reason: outcome.reason, record: text });
+    let text: string | undefined;
+    let index = -1;
+    // Whatever goes wrong with one record (a stack overflow on deep nesting, a string too long to
+    // build) rejects that record only; nothing is written for it before every step has passed.
+    try {
+      text = bytes.toString('utf8', from, end);
+      const parsed = reader.read(text);
+      if (parsed.kind === 'header') {
+        result.csvHeader = text;
+        continue;
+      }
+      index = result.recordsIn++;
+      const outcome = parsed.kind === 'record' ? transform.apply(parsed.value) : parsed;
+      if (outcome.kind === 'out') {
+        const original = keepOriginal && parsed.kind === 'record' && outcome.value === parsed.value;
+        const line = original ? undefined : JSON.stringify(outcome.value);
+        const digest = digests ? recordDigest(outcome.value) : undefined;
+        result.recordsOut++;
+        if (line === undefined) out.original(from, end, end === nl);
+        else out.serialized(line);
+        if (digest !== undefined) digests?.push(digest);
+      } else if (outcome.kind === 'filtered') {
+        result.recordsFiltered++;
+        bump(result.filteredReasons, outcome.code);
+      } else {
+        reject(result, outcome.code, { offset, index, reason: outcome.reason, record: text });
+      }
+    } catch (err) {
+      if (err instanceof ObjectInputError) throw err;
+      if (index < 0) index = result.recordsIn++;
+      const { code, reason } = recordFailure(err);
+      const record = text !== undefined && text.length <= MAX_REJECT_CHARS ? { record: text } : { record: bytes.toString('utf8', from, Math.min(end, from + REJECT_PREFIX_BYTES)), length: end - from };
+      reject(result, code, { offset, index, reason, ...record });
     }
   }
 
@@ -113,6 +135,17 @@ export function processBlock(task: BlockTask, transform: ChunkTransformer): Bloc
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A failed record's text is kept whole in its reject up to this length, else its first bytes. */
+const MAX_REJECT_CHARS = 1024 * 1024;
+
+/** The reason code of an error thrown while working one record. */
+export function recordFailure(err: unknown): { code: string; reason: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /call stack/i.test(message)) return { code: TOO_DEEP, reason: `the record is nested too deeply to process: ${message}` };
+  if (/string length|string longer than|Array buffer allocation failed/i.test(message)) return { code: RECORD_TOO_LARGE, reason: `the record is too large to process: ${message}` };
+  return { code: 'record-error', reason: `the record could not be processed: ${message}` };
+}
 
 function reject(result: BlockResult, code: string, line: RejectedLine): void {
   result.recordsRejected++;

@@ -1,10 +1,11 @@
-import { Readable, pipeline as pipeStreams, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
 import type { Compression } from '../chunking/chunk';
 import type { RecordFormat } from '../config/pipeline-config';
 import { encodeBlock } from './block-codec';
 import { inlineRunner, type BlockRunner } from './block-runner';
-import { lineBlocks } from './line-blocks';
+import { decompressed } from './decompress';
+import { inputLimitsOf, ObjectInputError, RECORD_TOO_LARGE, REJECT_PREFIX_BYTES } from './input-limits';
+import { lineBlocks, type OversizedLine } from './line-blocks';
 import type { BlockResult } from './process-block';
 import type { ShardCodec } from './shard-codec';
 import { DUPLICATE, type RecordPipeline } from './transforms';
@@ -20,7 +21,7 @@ export interface ProcessChunkInput {
   start: number;
   end: number;
   format: RecordFormat;
-  /** `gzip`: the body is the whole object, and offsets count decompressed bytes. */
+  /** `gzip`, `zstd`: the body is the whole object, and offsets count decompressed bytes (within the dataset's decompression limits). */
   compression: Compression;
   /** CSV only: the object's first line (see `readFirstLine`); required when `start > 0`, ignored at 0. */
   csvHeader?: string;
@@ -72,14 +73,14 @@ export interface ChunkResult {
  * only as fast as the blocks are processed and the outputs drain. The outputs are not ended here.
  */
 export async function processChunk(input: ProcessChunkInput, outputs: ProcessChunkOutputs, options: ProcessChunkOptions = {}): Promise<ChunkResult> {
-  if (input.compression !== 'gzip') return input.format === 'binary' ? passBinary(input, outputs.shard) : processLines(input, outputs, options);
-  // A gzip object is one chunk: offsets are over its decompressed bytes.
-  const gunzip = pipeStreams(Readable.from(input.body), createGunzip(), () => undefined);
-  const whole = { ...input, body: gunzip, bodyOffset: 0, start: 0, end: Infinity };
+  if (input.compression === 'none') return input.format === 'binary' ? passBinary(input, outputs.shard) : processLines(input, outputs, options);
+  // A compressed object is one chunk: offsets are over its decompressed bytes.
+  const body = decompressed(input.body, input.compression, inputLimitsOf(input.pipeline.dataset));
+  const whole = { ...input, body, bodyOffset: 0, start: 0, end: Infinity };
   try {
     return await (input.format === 'binary' ? passBinary(whole, outputs.shard) : processLines(whole, outputs, options));
   } finally {
-    gunzip.destroy();
+    await body.return(undefined);
   }
 }
 
@@ -92,6 +93,7 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
   const codec = options.codec ?? 'none';
   const level = options.level ?? DEFAULT_LEVELS[codec];
   const seen = input.pipeline.dataset.dedupe ? new Set<string>() : undefined;
+  const limits = inputLimitsOf(input.pipeline.dataset);
   let csvHeader = format === 'csv' && input.start > 0 ? input.csvHeader : undefined;
   const result = emptyResult();
   const rejects = new BatchedLineWriter(outputs.rejects);
@@ -103,7 +105,12 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
     const base = result.recordsIn;
     addCounts(result, block);
     for (const r of block.rejects) {
-      const raw = r.recordBase64 === undefined ? { record: r.record } : { record: r.record, recordBase64: r.recordBase64 };
+      const raw = {
+        record: r.record,
+        ...(r.recordBase64 === undefined ? {} : { recordBase64: r.recordBase64 }),
+        ...(r.length === undefined ? {} : { length: r.length }),
+        ...(r.lengthAtLeast ? { lengthAtLeast: true } : {}),
+      };
       if (rejects.add(JSON.stringify({ offset: r.offset, index: base + r.index, reason: r.reason, ...raw }))) await rejects.flush();
     }
     if (block.csvHeader !== undefined) csvHeader = block.csvHeader;
@@ -120,11 +127,14 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
   };
 
   const allocate = runner.allocate?.bind(runner);
-  const blocks = lineBlocks(input.body, { bodyOffset: input.bodyOffset, start: input.start, end: input.end, blockBytes: options.blockBytes, allocate });
+  const blocks = lineBlocks(input.body, { bodyOffset: input.bodyOffset, start: input.start, end: input.end, blockBytes: options.blockBytes, allocate, maxRecordBytes: limits.maxRecordBytes });
   for await (const block of blocks) {
-    result.bytesIn += block.bytes.length;
+    result.bytesIn += block.oversized ? block.oversized.ownedBytes : block.bytes.length;
     const headerPending = format === 'csv' && csvHeader === undefined;
-    const processed = runner.process({ bytes: block.bytes, offset: block.offset, format, csvHeader, codec, level, forDedupe: seen !== undefined }, input.pipeline);
+    if (block.oversized && headerPending) throw new ObjectInputError(`the CSV header is longer than maxRecordBytes (${limits.maxRecordBytes} bytes)`);
+    const processed = block.oversized
+      ? Promise.resolve(oversizedResult(block.offset, block.oversized, limits.maxRecordBytes))
+      : runner.process({ bytes: block.bytes, offset: block.offset, format, csvHeader, codec, level, forDedupe: seen !== undefined, maxDepth: limits.maxRecordDepth }, input.pipeline);
     processed.catch(() => undefined); // awaited in order below: an early failure is not unhandled
     const accounted = ordered.then(() => processed).then(account);
     ordered = accounted;
@@ -140,6 +150,14 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
   if (shardBytes === 0 && codec !== 'none') await writeWithBackpressure(outputs.shard, encodeBlock(new Uint8Array(0), codec, level));
   await rejects.flush();
   return result;
+}
+
+/** The block result of a line longer than `maxRecordBytes`: one record, rejected with its offset, length and first bytes. */
+function oversizedResult(offset: number, line: OversizedLine, maxRecordBytes: number): BlockResult {
+  const size = line.lengthAtLeast ? `at least ${line.length} bytes (not read to its end)` : `${line.length} bytes`;
+  const reason = `the line is ${size}, more than maxRecordBytes (${maxRecordBytes}); its first ${Math.min(REJECT_PREFIX_BYTES, line.length)} bytes are kept`;
+  const reject = { offset, index: 0, reason, record: line.prefix.toString('utf8'), length: line.length, ...(line.lengthAtLeast ? { lengthAtLeast: true } : {}) };
+  return { recordsIn: 1, recordsOut: 0, recordsRejected: 1, recordsFiltered: 0, filteredReasons: {}, rejectedReasons: { [RECORD_TOO_LARGE]: 1 }, rejects: [reject], output: new Uint8Array(0) };
 }
 
 /** Default levels: gzip 1 (level 6 costs about 3× the CPU for a few percent smaller shards), zstd 1. */

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { setField } from '../field-transforms';
+import { ObjectInputError } from '../input-limits';
 import type { JsonObject, LineParse, LineReader } from './types';
 
 /** Options of the CSV reader. */
@@ -23,10 +24,10 @@ export function createCsvReader(options: CsvReaderOptions = {}): LineReader {
   const setHeader = (line: string): void => {
     delimiter = line.includes('\t') && !line.includes(',') ? '\t' : ',';
     const fields = parseLine(line, delimiter);
-    if (!Array.isArray(fields)) throw new Error(`invalid CSV header: ${fields.reason}`);
+    if (!Array.isArray(fields)) throw new ObjectInputError(`invalid CSV header: ${fields.reason}`);
     const seen = new Set<string>();
     for (const name of fields) {
-      if (seen.has(name)) throw new Error(`invalid CSV header: column "${name}" appears twice`);
+      if (seen.has(name)) throw new ObjectInputError(`invalid CSV header: column "${name}" appears twice`);
       seen.add(name);
     }
     columns = fields;

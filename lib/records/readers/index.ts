@@ -11,12 +11,13 @@ export type LineFormat = Exclude<RecordFormat, 'binary'>;
 
 /**
  * A fresh reader for one chunk of a line format. For CSV, pass `csvHeader` (the object's first
- * line) unless the chunk starts at 0, where the first record is the header.
+ * line) unless the chunk starts at 0, where the first record is the header. JSON records nested
+ * deeper than `maxDepth` are rejected.
  */
-export function createLineReader(format: LineFormat, options: { csvHeader?: string } = {}): LineReader {
+export function createLineReader(format: LineFormat, options: { csvHeader?: string; maxDepth?: number } = {}): LineReader {
   switch (format) {
     case 'jsonl':
-      return createJsonlReader();
+      return createJsonlReader({ maxDepth: options.maxDepth });
     case 'csv':
       return createCsvReader({ header: options.csvHeader });
     case 'text':
