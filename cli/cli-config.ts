@@ -95,9 +95,15 @@ export const COMMANDS: readonly CommandDeclaration[] = [
   },
   {
     name: 'ingest',
-    description: 'copy a local file or folder, or s3://bucket/prefix, into the ingest bucket',
-    arguments: [new Argument('<source>', 'local file, local folder, or s3://bucket/prefix')],
-    options: [new Option('--prefix <prefix>', 'key prefix in the ingest bucket').default(''), stackOption(), stateDirOption()],
+    description: 'copy a local file or folder, s3://bucket/prefix or an HDFS path (over WebHDFS) into the ingest bucket',
+    arguments: [new Argument('<source>', 'local file, local folder, s3://bucket/prefix, hdfs://namenode:8020/path or webhdfs://namenode:9870/path')],
+    options: [
+      new Option('--prefix <prefix>', 'key prefix in the ingest bucket').default(''),
+      new Option('--hdfs-user <user>', 'HDFS user (simple authentication) for hdfs:// and webhdfs:// sources').env('HADOOP_USER_NAME'),
+      new Option('--webhdfs-port <port>', 'NameNode HTTP port for hdfs:// sources (the port in an hdfs:// url is the RPC port)').default(9870).argParser(portArg),
+      stackOption(),
+      stateDirOption(),
+    ],
     module: 'ingest',
     handler: 'ingestCommand',
   },

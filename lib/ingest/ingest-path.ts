@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { listLocalSource, listS3Source, type SourceFile } from './sources';
+import { isHdfsUrl, listHdfsSource, type WebHdfsOptions } from './webhdfs';
 
 /** Progress of an ingest, reported as bytes move (bytes count towards the file being sent). */
 export interface IngestProgress {
@@ -25,6 +26,8 @@ export interface IngestDeps {
   onProgress?: (p: IngestProgress) => void;
   /** Files uploaded at once, each with up to 4 parts in flight. @default 4 */
   concurrency?: number;
+  /** How `hdfs://`, `webhdfs://` and `swebhdfs://` sources are read. @default port 9870 for hdfs://, no user, no token */
+  webhdfs?: WebHdfsOptions;
 }
 
 /** What an ingest moved; `keys` are sorted. */
@@ -39,15 +42,16 @@ export const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
 
 /**
- * Copies a local file, a local folder (recursively) or `s3://bucket/prefix` into `target`,
- * keeping each file's path relative to the source under the prefix. Streams from the source into
- * lib-storage `Upload` (multipart, parallel parts), so memory does not grow with file size; S3
- * sources are read with GetObject, which works against any endpoint and across accounts. On the
+ * Copies a local file, a local folder (recursively), `s3://bucket/prefix` or an HDFS path
+ * (`hdfs://`, `webhdfs://`, `swebhdfs://`, read over WebHDFS) into `target`, keeping each file's
+ * path relative to the source under the prefix. Streams from the source into lib-storage `Upload`
+ * (multipart, parallel parts), so memory does not grow with file size; S3 sources are read with
+ * GetObject, which works against any endpoint and across accounts. On the
  * first failure no new file starts, uploads in flight are aborted (with their parts), and the
  * error is thrown. A missing source throws `ingest source not found: …`.
  */
 export async function ingestPath(source: string, target: IngestTarget, deps: IngestDeps): Promise<IngestResult> {
-  const files = source.startsWith('s3://') ? await listS3Source(deps.s3, source) : await listLocalSource(source);
+  const files = await listSource(source, deps);
   const prefix = normalizePrefix(target.prefix);
   const progress: IngestProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + f.size, 0), filesDone: 0, filesTotal: files.length, file: '' };
   const report = (file: string, bytes: number) => {
@@ -77,6 +81,12 @@ export async function ingestPath(source: string, target: IngestTarget, deps: Ing
   await Promise.all(Array.from({ length: workers }, worker));
   if (failure !== undefined) throw failure;
   return { files: files.length, bytes: progress.bytesTotal, keys: keys.sort() };
+}
+
+function listSource(source: string, deps: IngestDeps): Promise<SourceFile[]> {
+  if (source.startsWith('s3://')) return listS3Source(deps.s3, source);
+  if (isHdfsUrl(source)) return listHdfsSource(source, deps.webhdfs);
+  return listLocalSource(source);
 }
 
 async function uploadOne(file: SourceFile, key: string, bucket: string, s3: S3Client, inFlight: Set<Upload>, report: (key: string, bytes: number) => void): Promise<string> {
