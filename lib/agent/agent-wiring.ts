@@ -6,7 +6,7 @@ import { wireCheckpointUploader, type CheckpointPart } from '../checkpoint/agent
 import { handBackLeases, placementOf } from '../cluster/failure-detector';
 import { ReplicaMoves } from '../cluster/replica-moves';
 import { ControlTable, leasingAllowed } from '../control/control-state';
-import { ControlWatcher } from '../control/control-watcher';
+import { CONTROL_POLL_MS, ControlWatcher } from '../control/control-watcher';
 import { ChunkLedger } from '../ledger/chunk-ledger';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
@@ -16,7 +16,7 @@ import type { Clock } from './clock';
 import { ControlFollower } from './control-follower';
 import type { LeaderDuties } from './leader-duties';
 import { wireLeader } from './leader-wiring';
-import { Membership } from './membership';
+import { heartbeatPeriodMs, Membership } from './membership';
 import { ReplicaHandoff } from './replica-handoff';
 import { ReplicaKeeper } from './replica-keeper';
 import { ReplicaPuller } from './replica-puller';
@@ -38,6 +38,9 @@ export interface AgentParts {
   checkpoints?: CheckpointPart;
 }
 
+/** How long after its last chunk a node still counts as busy (reads the control table every second). */
+export const ACTIVE_WINDOW_MS = 10_000;
+
 /** Builds the agent's parts over real clients. */
 export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
   const { identity, names, log } = deps;
@@ -55,6 +58,8 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     handBackLeases: handBack,
     inFlight: () => work.inFlight,
     heartbeat: () => membership.heartbeat(),
+    // Busy (working, just worked, leading): the control table every second; idle: nudged, or every 30 s.
+    active: () => work.inFlight > 0 || leader.leading || clock.now() - work.lastWorkAt < ACTIVE_WINDOW_MS,
     clock,
     log,
   });
@@ -64,8 +69,12 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     handle: (message) => handleChunkMessage(worker, message),
     giveBack: (message) => returnUnworked(worker, message),
     leasingAllowed: () => leasingAllowed(control.current().state),
+    beforeLeasing: () => control.freshen(2 * CONTROL_POLL_MS),
     configured: () => concurrencyFor(identity, worker.config),
-    onChunk: deps.onChunk,
+    onChunk: (report) => {
+      if (report.result === 'processed') replicas.poke(); // its shard may have been placed here
+      deps.onChunk?.(report);
+    },
     clock,
     log,
   });
@@ -74,6 +83,12 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     identity,
     handBackLeases: handBack,
     load: () => ({ inFlight: work.inFlight, chunksDone: work.chunksDone, concurrency: work.concurrency, ...control.report(), cache: puller.report() }),
+    heartbeatEveryMs: heartbeatPeriodMs(deps.config.heartbeatTimeoutSeconds * 1000),
+    // News for this node (replicas assigned here, a control change it has not obeyed): look now.
+    onNudged: () => {
+      replicas.poke();
+      control.nudged();
+    },
     clock,
     log,
   });
@@ -82,7 +97,7 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
   const replicas = new ReplicaKeeper({ puller, clock, log });
   const handoff = new ReplicaHandoff({
     nodeId: identity.nodeId,
-    moves: new ReplicaMoves(deps.doc, names.ledgerTable),
+    moves: new ReplicaMoves(deps.doc, names.ledgerTable, { onAssigned: (nodeIds) => deps.registry.nudge(nodeIds) }),
     nodes: worker.placementNodes,
     replicationFactor: () => worker.config.replicationFactor,
     clock,
@@ -115,6 +130,7 @@ function chunkWorker(deps: AgentDeps, clock: Clock, hooks: Pick<ChunkWorkerDeps,
     clock,
     failKeys: deps.failKeys,
     slowMs: deps.slowMs,
+    onObjectOutcome: deps.onObjectOutcome,
     ...hooks,
   };
   return worker;

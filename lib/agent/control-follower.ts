@@ -2,7 +2,7 @@ import type { NodeLoad } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ControlView, ControlWatcher } from '../control/control-watcher';
 import type { Log } from '../log';
-import type { Clock } from './clock';
+import type { Cancel, Clock } from './clock';
 
 /** What the follower needs of a `ControlWatcher`. */
 export type ControlSource = Pick<ControlWatcher, 'current' | 'refresh' | 'start' | 'stop'>;
@@ -21,9 +21,19 @@ export interface ControlFollowerDeps {
   inFlight: () => number;
   /** Reports what this node obeys now (a heartbeat), so the control plane sees it within a second. */
   heartbeat: () => Promise<void>;
+  /** Whether the node is busy (chunks in flight, just worked, leading): read every poll then, else every `IDLE_CONTROL_POLL_MS`. @default always busy */
+  active?: () => boolean;
   clock: Clock;
   log: Log;
 }
+
+/**
+ * How often an idle node reads the control table by itself. The leader nudges a node whose
+ * heartbeat reports an older generation or config version (`NodeRegistry.nudge`), which makes it
+ * read at once, and a node reads before it leases work on a view older than two polls: so an idle
+ * node obeys a change within seconds while asking the table twice a minute.
+ */
+export const IDLE_CONTROL_POLL_MS = 30_000;
 
 /**
  * Obeys the control table: applies a new control action or config version within a second of it
@@ -33,6 +43,8 @@ export class ControlFollower {
   private readonly watcher: ControlSource;
   private following = false;
   private lastActionSeenAt = 0;
+  private lastReadAt = -Infinity;
+  private stopPolling?: Cancel;
 
   constructor(private readonly deps: ControlFollowerDeps) {
     this.watcher = deps.watch((view, previous) => this.obey(view, previous));
@@ -53,19 +65,37 @@ export class ControlFollower {
    * `follow()` is called (obeying heartbeats, which needs the registry item that joining creates).
    */
   async refresh(): Promise<void> {
-    await this.watcher.refresh();
+    await this.read();
     this.deps.applyConfig(this.watcher.current().config);
     this.lastActionSeenAt = this.deps.clock.now();
   }
 
-  /** Reads the control table every `pollMs` and obeys every change. */
+  /** Reads the control table every `pollMs` while the node is busy (every `IDLE_CONTROL_POLL_MS` while idle) and obeys every change. */
   follow(pollMs: number): void {
     this.following = true;
-    this.watcher.start(pollMs);
+    this.stopPolling = this.deps.clock.every(pollMs, () => {
+      if ((this.deps.active?.() ?? true) || this.deps.clock.now() - this.lastReadAt >= IDLE_CONTROL_POLL_MS) void this.read();
+    });
+  }
+
+  /** The node has news (a nudge): reads the control table now. */
+  nudged(): void {
+    void this.read();
+  }
+
+  /** Reads the control table unless the view in force was read less than `maxAgeMs` ago (before leasing work on an idle node's old view). */
+  async freshen(maxAgeMs: number): Promise<void> {
+    if (this.deps.clock.now() - this.lastReadAt > maxAgeMs) await this.read();
   }
 
   stop(): void {
+    this.stopPolling?.();
     this.watcher.stop();
+  }
+
+  private async read(): Promise<void> {
+    this.lastReadAt = this.deps.clock.now();
+    await this.watcher.refresh();
   }
 
   /** What this node obeys, for `status` and the control state machine (carried by heartbeats). */

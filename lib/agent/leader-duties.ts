@@ -23,6 +23,8 @@ export interface LeaderDutiesDeps {
   onLeaderSweep?: (sweep: { token: number }) => void;
   /** The leader's chores that are due (`LeaderChores.run`); never throws. */
   chores: () => Promise<void>;
+  /** Called after every sweep and rebalancer look (the leader nudges nodes that lag the control state); never throws. */
+  afterSweep?: () => Promise<void>;
   /** Told after every sweep, to rebalance replicas when a node joins (its passes run apart). */
   rebalancer?: Pick<Rebalancer, 'observe' | 'stop'>;
   clock: Clock;
@@ -94,6 +96,7 @@ export class LeaderDuties {
       await this.deps.detectFailures(this.recoveries);
       // After the sweep: the detector's registry read is the one the rebalancer looks at.
       await this.deps.rebalancer?.observe(token);
+      await this.deps.afterSweep?.();
     } catch (err) {
       this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
     }

@@ -14,11 +14,13 @@ import type { Clock } from './clock';
 import type { ControlFollower } from './control-follower';
 import { LeaderChores } from './leader-chores';
 import { LEADER_LEASE_MS, LeaderDuties } from './leader-duties';
+import { ControlLagNudger } from './control-lag';
 import { Rebalancer } from './rebalancer';
 
 /** Builds the leader's duties; `worker` carries the config in force and the ledgers. */
 export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: ControlFollower, controlTable: ControlTable, clock: Clock): LeaderDuties {
   const { identity, names, log } = deps;
+  const nudge = (nodeIds: string[]) => deps.registry.nudge(nodeIds);
   const runs = new RunLedger(deps.doc, names.ledgerTable, names.controlTable);
   const chores = new LeaderChores({
     publishActivity: (now) => publishActivity(deps, controlTable, worker.config, now),
@@ -36,9 +38,10 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
     clock,
     log,
   });
+  const lagging = new ControlLagNudger({ nodes: () => deps.registry.recent(REGISTRY_VIEW_MAX_AGE_MS), view: () => control.current(), nudge, log });
   const lease = new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS);
   const rebalancer = new Rebalancer({
-    moves: new ReplicaMoves(deps.doc, names.ledgerTable),
+    moves: new ReplicaMoves(deps.doc, names.ledgerTable, { onAssigned: nudge }),
     // The registry read of the sweep that just ran (at most a second old): no read of its own.
     nodes: async () => (await deps.registry.healthy(worker.config.heartbeatTimeoutSeconds * 1000, clock.now(), REGISTRY_VIEW_MAX_AGE_MS)).map(placementOf),
     replicationFactor: () => worker.config.replicationFactor,
@@ -59,9 +62,11 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
           replicationFactor: worker.config.replicationFactor,
           timeoutMs: worker.config.heartbeatTimeoutSeconds * 1000,
           detectorId: identity.nodeId,
+          nudge,
         },
         recoveries,
       ),
+    afterSweep: () => lagging.nudge(),
     onLeaderSweep: deps.onLeaderSweep,
     chores: () => chores.run(),
     rebalancer,

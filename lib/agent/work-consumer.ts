@@ -35,6 +35,8 @@ export interface WorkConsumerDeps {
   giveBack: (message: Message) => Promise<void>;
   /** Whether the control state lets this node lease chunks now. */
   leasingAllowed: () => boolean;
+  /** Called when a receive brought messages, before `leasingAllowed` is asked (an idle node's control view may be old). */
+  beforeLeasing?: () => Promise<void>;
   /** The concurrency the config in force allows (`concurrencyFor`). */
   configured: () => number;
   /** Called after every chunk (metrics, tests). */
@@ -62,6 +64,7 @@ export class WorkConsumer {
   private idle = true;
   private idlePoller = false;
   private waiting: Array<() => void> = [];
+  private lastWork = -Infinity;
   private readonly polls = new Set<AbortController>();
 
   constructor(private readonly deps: WorkConsumerDeps) {
@@ -71,6 +74,11 @@ export class WorkConsumer {
   /** Chunks being worked on right now. */
   get inFlight(): number {
     return this.working;
+  }
+
+  /** When this node last received or finished a chunk (epoch ms). */
+  get lastWorkAt(): number {
+    return this.lastWork;
   }
 
   /** Chunks processed since start. */
@@ -128,7 +136,11 @@ export class WorkConsumer {
       try {
         const messages = await this.receive();
         this.idle = messages.length === 0;
-        if (!this.idle) this.wakeWaiting(); // work has come: every loop receives again
+        if (!this.idle) {
+          this.lastWork = this.deps.clock.now();
+          this.wakeWaiting(); // work has come: every loop receives again
+          await this.deps.beforeLeasing?.();
+        }
         for (const message of messages) {
           if (!this.deps.leasingAllowed()) {
             await this.giveBack(message); // paused while this receive was waiting
@@ -186,6 +198,7 @@ export class WorkConsumer {
       this.deps.onChunk?.(report);
     } finally {
       this.working--;
+      this.lastWork = this.deps.clock.now();
     }
   }
 

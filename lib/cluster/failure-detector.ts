@@ -19,6 +19,8 @@ export interface FailureDetectorDeps {
   /** Who is detecting (the leader's node id). */
   detectorId: string;
   log: Log;
+  /** Tells nodes given replicas by a repair or top-up to look at once (`NodeRegistry.nudge`); absent: they find them at their next pass. */
+  nudge?: (nodeIds: string[]) => Promise<void>;
 }
 
 /** What recovering one failed node did. */
@@ -69,6 +71,7 @@ export async function detectFailures(deps: FailureDetectorDeps, inProgress: Reco
     inProgress.set(nodeId, running);
   }
   const toppedUp = await topUpShortShards(deps, healthy);
+  if (toppedUp > 0) await deps.nudge?.(healthy.map((n) => n.nodeId)).catch(() => undefined);
   if (toppedUp > 0) deps.log('info', 'under-replicated shards topped up', { replicasAdded: toppedUp });
   return declared;
 }
@@ -77,6 +80,7 @@ async function recover(deps: FailureDetectorDeps, nodeId: string, silentForMs: n
   const started = Date.now();
   const leasesRevoked = await handBackLeases(deps, nodeId);
   const replicasMoved = await repairReplicasOf(deps, nodeId, healthy);
+  if (replicasMoved > 0) await deps.nudge?.(healthy.filter((n) => n.nodeId !== nodeId).map((n) => n.nodeId)).catch(() => undefined);
   const recovery = { nodeId, silentForMs, leasesRevoked, replicasMoved, recoveryMs: Date.now() - started };
   await deps.registry.markRecovered(nodeId, { leasesRevoked, replicasMoved, silentForMs }).catch(() => undefined);
   deps.log('info', 'failed node recovered', { ...recovery });

@@ -81,6 +81,14 @@ export interface NodeItem extends NodeIdentity {
   /** Why the node was asked to leave (Spot interruption, scale-in), and when: set by {@link NodeRegistry.markLeaving}. */
   drainReason?: string;
   drainRequestedAt?: number;
+  /** Grows by one whenever someone has news for the node (see {@link NodeRegistry.nudge}); each heartbeat reads it back. */
+  nudges?: number;
+}
+
+/** What a heartbeat reads back from the node's item. */
+export interface HeartbeatEcho {
+  /** The item's nudge count: when it grows, the node looks at its replicas and the control table at once. */
+  nudges: number;
 }
 
 /** Told when a heartbeat finds its node marked DRAINING by someone else (a lifecycle Lambda, an operator). */
@@ -118,10 +126,11 @@ export class NodeRegistry {
    * else marked DRAINING (`markLeaving`, an operator) stays DRAINING: the heartbeat is recorded
    * without its status, and `onDrainRequested` is told, so the agent drains.
    */
-  async heartbeat(nodeId: string, load: NodeLoad, draining = false, now = Date.now()): Promise<void> {
+  async heartbeat(nodeId: string, load: NodeLoad, draining = false, now = Date.now()): Promise<HeartbeatEcho> {
     // DynamoDB refuses unused expression values: each form names only those its condition uses.
-    const update = (status: NodeStatus | undefined, condition: string, values: Record<string, string>) =>
-      this.doc.send(
+    // The item's nudge count comes back with the write: news reaches the node without a read of its own.
+    const update = async (status: NodeStatus | undefined, condition: string, values: Record<string, string>): Promise<HeartbeatEcho> => {
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: nodeKey(nodeId),
@@ -129,20 +138,48 @@ export class NodeRegistry {
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#l': 'load', '#s': 'status' },
           ExpressionAttributeValues: { ':now': now, ':load': load, ':exp': Math.floor(now / 1000) + TTL_SECONDS, ...(status ? { ':status': status } : {}), ...values },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return { nudges: Number((out.Attributes as NodeItem | undefined)?.nudges ?? 0) };
+    };
     // A node declared DEAD must rejoin as a new incarnation; its heartbeat alone cannot revive it.
-    if (draining) return void (await update('DRAINING', 'attribute_exists(pk) AND #s <> :dead', { ':dead': 'DEAD' }));
+    if (draining) return update('DRAINING', 'attribute_exists(pk) AND #s <> :dead', { ':dead': 'DEAD' });
     try {
-      await update('ACTIVE', 'attribute_exists(pk) AND #s <> :dead AND #s <> :draining', { ':dead': 'DEAD', ':draining': 'DRAINING' });
+      return await update('ACTIVE', 'attribute_exists(pk) AND #s <> :dead AND #s <> :draining', { ':dead': 'DEAD', ':draining': 'DRAINING' });
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       // Refused: DEAD, gone, or DRAINING by someone else's hand (rare: read the item to tell which).
       const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: nodeKey(nodeId), ConsistentRead: true }))).Item as NodeItem | undefined;
       if (item?.status !== 'DRAINING') throw err;
-      await update(undefined, 'attribute_exists(pk) AND #s = :draining', { ':draining': 'DRAINING' });
+      const echo = await update(undefined, 'attribute_exists(pk) AND #s = :draining', { ':draining': 'DRAINING' });
       this.opts.onDrainRequested?.(nodeId, item.drainReason ?? 'marked DRAINING in the registry');
+      return echo;
     }
+  }
+
+  /**
+   * Tells nodes there is news for them (replicas assigned to them, a control change they have not
+   * obeyed yet): their next heartbeat reads it back and they look at once, so idle nodes need not
+   * poll their replicas or the control table often. One small write per node; gone or DEAD nodes are skipped.
+   */
+  async nudge(nodeIds: Iterable<string>): Promise<void> {
+    await Promise.all(
+      [...new Set(nodeIds)].map((nodeId) =>
+        conditionally(
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.table,
+              Key: nodeKey(nodeId),
+              UpdateExpression: 'ADD nudges :one',
+              ConditionExpression: 'attribute_exists(pk) AND #s <> :dead',
+              ExpressionAttributeNames: { '#s': 'status' },
+              ExpressionAttributeValues: { ':one': 1, ':dead': 'DEAD' },
+            }),
+          ),
+        ),
+      ),
+    );
   }
 
   /**

@@ -28,6 +28,8 @@ export class ReplicaMoves {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
+    /** Told the nodes given new replicas by `assign` (to nudge them: an idle node reads its replicas rarely). */
+    private readonly opts: { onAssigned?: (nodeIds: string[]) => Promise<void> } = {},
   ) {}
 
   /** Every replica assigned to one node (one strongly consistent query per page). */
@@ -62,10 +64,12 @@ export class ReplicaMoves {
    * given it, keeps its item as it is). Returns how many were created.
    */
   async assign(replicas: ReplicaItem[]): Promise<number> {
-    return this.eachBatch(replicas, {
+    const created = await this.eachBatch(replicas, {
       transact: (r) => ({ Put: { TableName: this.table, Item: r, ConditionExpression: 'attribute_not_exists(pk)' } }),
       one: (r) => this.doc.send(new PutCommand({ TableName: this.table, Item: r, ConditionExpression: 'attribute_not_exists(pk)' })),
     });
+    if (created > 0 && this.opts.onAssigned) await this.opts.onAssigned([...new Set(replicas.map((r) => r.nodeId))]).catch(() => undefined);
+    return created;
   }
 
   /** Deletes the given replicas (those already gone are skipped). Returns how many it deleted. */

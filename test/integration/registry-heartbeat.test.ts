@@ -53,4 +53,14 @@ describe('node registry heartbeat (real SDK clients, local endpoint)', () => {
     expect(await registry.markStopped('i-3', 'test')).toBe(true);
     await expect(registry.heartbeat('i-3', load)).rejects.toThrow(/conditional/i);
   });
+
+  it('reads back the nudges others left for the node with each heartbeat, and nudges no DEAD node', async () => {
+    await registry.join(node('i-4'));
+    expect(await registry.heartbeat('i-4', load)).toEqual({ nudges: 0 });
+    await registry.nudge(['i-4', 'i-4', 'i-3']); // i-3 is DEAD: skipped
+    await registry.nudge(['i-4']);
+    expect(await registry.heartbeat('i-4', load)).toEqual({ nudges: 2 });
+    const [dead] = (await registry.list()).filter((n) => n.nodeId === 'i-3');
+    expect(dead.nudges).toBeUndefined();
+  });
 });

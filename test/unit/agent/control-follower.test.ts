@@ -14,6 +14,8 @@ function setup() {
   let view: ControlView = { state: INITIAL_CONTROL_STATE, config, configVersion: 0 };
   let onChange: (view: ControlView, previous: ControlView) => void = () => undefined;
   const polling: number[] = [];
+  const reads: number[] = [];
+  const state = { active: true };
   const applied: PipelineConfig[] = [];
   let concurrency = 2;
   let heartbeats = 0;
@@ -21,7 +23,7 @@ function setup() {
   const follower = new ControlFollower({
     watch: (listener) => {
       onChange = listener;
-      return { current: () => view, refresh: async () => view, start: (ms) => void polling.push(ms ?? 0), stop: () => void polling.push(-1) };
+      return { current: () => view, refresh: async () => (reads.push(clock.now()), view), start: (ms) => void polling.push(ms ?? 0), stop: () => void polling.push(-1) };
     },
     group: 'trainers',
     applyConfig: (next) => {
@@ -32,6 +34,7 @@ function setup() {
     handBackLeases: async () => (handBacks++, 3),
     inFlight: () => 1,
     heartbeat: async () => void heartbeats++,
+    active: () => state.active,
     clock,
     log,
   });
@@ -40,7 +43,7 @@ function setup() {
     view = { ...view, ...next };
     onChange(view, previous);
   };
-  return { clock, log, follower, publish, polling, applied, heartbeats: () => heartbeats, handBacks: () => handBacks };
+  return { clock, log, follower, publish, polling, reads, state, applied, heartbeats: () => heartbeats, handBacks: () => handBacks };
 }
 
 describe('ControlFollower', () => {
@@ -60,10 +63,9 @@ describe('ControlFollower', () => {
   });
 
   it('applies a new config version, logs the concurrency change and heartbeats when following', async () => {
-    const { log, follower, publish, polling, applied, heartbeats } = setup();
+    const { log, follower, publish, applied, heartbeats } = setup();
     follower.follow(1000);
     publish({ configVersion: 2, config: { ...config, concurrencyPerNode: 8 } });
-    expect(polling).toEqual([1000]);
     expect(applied.map((c) => c.concurrencyPerNode)).toEqual([8]);
     expect(log.lines.find((l) => l.message === 'config version applied')?.fields).toEqual({ configVersion: 2, concurrency: 8, previousConcurrency: 2 });
     expect(heartbeats()).toBe(1);
@@ -92,5 +94,32 @@ describe('ControlFollower', () => {
     const { follower, publish } = setup();
     publish({ state: { desired: 'PAUSED', generation: 3, emergency: false }, configVersion: 5, configError: 'config version 6 refused: bad' });
     expect(follower.report()).toEqual({ controlGeneration: 3, desired: 'PAUSED', configVersion: 5, configGroup: 'trainers', configError: 'config version 6 refused: bad' });
+  });
+
+  it('reads the control table every poll while busy, every 30 s while idle, and at once when nudged', async () => {
+    const { clock, follower, reads, state } = setup();
+    follower.follow(1000);
+    await clock.advance(3000);
+    expect(reads).toEqual([6000, 7000, 8000]);
+    state.active = false;
+    await clock.advance(40_000);
+    expect(reads).toEqual([6000, 7000, 8000, 38_000]);
+    follower.nudged();
+    await clock.advance(0);
+    expect(reads.at(-1)).toBe(48_000);
+    follower.stop();
+    await clock.advance(60_000);
+    expect(reads).toHaveLength(5);
+  });
+
+  it('reads before work only when its view is older than asked', async () => {
+    const { clock, follower, reads } = setup();
+    await follower.refresh();
+    await clock.advance(1500);
+    await follower.freshen(2000);
+    expect(reads).toEqual([5000]);
+    await clock.advance(1000);
+    await follower.freshen(2000);
+    expect(reads).toEqual([5000, 7500]);
   });
 });

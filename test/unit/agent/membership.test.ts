@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { Membership } from '../../../lib/agent/membership';
+import { heartbeatPeriodMs, Membership } from '../../../lib/agent/membership';
 import type { NodeLoad } from '../../../lib/cluster/registry';
 import { identity, memoryLog } from './fakes';
 import { VirtualClock } from './virtual-clock';
@@ -12,6 +12,8 @@ function setup() {
   const joins: number[] = [];
   const heartbeats: Array<{ at: number; draining: boolean; load: NodeLoad }> = [];
   const refusals: Error[] = [];
+  const echo = { nudges: 0 };
+  let nudged = 0;
   let handedBack = 0;
   const registry = {
     join: async () => void joins.push(clock.now()),
@@ -19,6 +21,7 @@ function setup() {
       heartbeats.push({ at: clock.now(), draining, load });
       const refusal = refusals.shift();
       if (refusal) throw refusal;
+      return { ...echo };
     },
     leave: async () => undefined,
   };
@@ -27,19 +30,20 @@ function setup() {
     identity,
     handBackLeases: async () => (handedBack++, 0),
     load: () => ({ inFlight: 2, chunksDone: 7, concurrency: 4 }),
+    onNudged: () => void nudged++,
     clock,
     log,
   });
-  return { clock, log, joins, heartbeats, refusals, membership, handedBack: () => handedBack };
+  return { clock, log, joins, heartbeats, refusals, echo, membership, handedBack: () => handedBack, nudged: () => nudged };
 }
 
 describe('Membership', () => {
-  it('heartbeats once a second when started', async () => {
+  it('heartbeats every 1.5 s when started', async () => {
     const { clock, membership, heartbeats } = setup();
     await membership.join();
     membership.start();
-    await clock.advance(3500);
-    expect(heartbeats.map((h) => h.at)).toEqual([0, 1000, 2000, 3000]);
+    await clock.advance(5000);
+    expect(heartbeats.map((h) => h.at)).toEqual([0, 1500, 3000, 4500]);
     expect(heartbeats[1].load).toEqual({ inFlight: 2, chunksDone: 7, concurrency: 4 });
   });
 
@@ -54,15 +58,15 @@ describe('Membership', () => {
     const { clock, log, membership, joins, refusals, heartbeats, handedBack } = setup();
     await membership.join();
     membership.start();
-    await clock.advance(1500);
+    await clock.advance(2000);
     refusals.push(declaredDead());
-    await clock.advance(1000);
-    expect(joins).toEqual([0, 2000]);
+    await clock.advance(1500);
+    expect(joins).toEqual([0, 3000]);
     expect(handedBack()).toBe(2);
     expect(log.said('this node was declared dead; rejoining')).toBe(1);
-    // The refused heartbeat at 2 s, the rejoin's own at 2 s, then on the second as before.
-    await clock.advance(1000);
-    expect(heartbeats.map((h) => h.at)).toEqual([0, 1000, 2000, 2000, 3000]);
+    // The refused heartbeat at 3 s, the rejoin's own at 3 s, then every 1.5 s as before.
+    await clock.advance(1500);
+    expect(heartbeats.map((h) => h.at)).toEqual([0, 1500, 3000, 3000, 4500]);
   });
 
   it('logs and carries on without rejoining when a heartbeat fails for another reason', async () => {
@@ -70,25 +74,25 @@ describe('Membership', () => {
     await membership.join();
     membership.start();
     refusals.push(new Error('socket hang up'));
-    await clock.advance(2000);
+    await clock.advance(3000);
     expect(joins).toEqual([0]);
     expect(log.said('heartbeat failed')).toBe(1);
-    expect(heartbeats.map((h) => h.at)).toEqual([0, 1000, 2000]);
+    expect(heartbeats.map((h) => h.at)).toEqual([0, 1500, 3000]);
   });
 
   it('says it is draining in every heartbeat after announcing it, and no longer rejoins', async () => {
     const { clock, membership, joins, refusals, heartbeats } = setup();
     await membership.join();
     membership.start();
-    await clock.advance(1000);
+    await clock.advance(1500);
     await membership.announceDraining();
     refusals.push(declaredDead());
-    await clock.advance(1000);
+    await clock.advance(1500);
     expect(heartbeats.map((h) => [h.at, h.draining])).toEqual([
       [0, false],
-      [1000, false],
-      [1000, true],
-      [2000, true],
+      [1500, false],
+      [1500, true],
+      [3000, true],
     ]);
     expect(joins).toEqual([0]);
   });
@@ -97,10 +101,28 @@ describe('Membership', () => {
     const { clock, membership, heartbeats } = setup();
     await membership.join();
     membership.start();
-    await clock.advance(1000);
+    await clock.advance(1500);
     membership.stop();
     await clock.advance(5000);
     expect(heartbeats).toHaveLength(2);
     expect(clock.pending).toBe(0);
+  });
+
+  it('tells onNudged when a heartbeat reads back a grown nudge count, once per change', async () => {
+    const { clock, membership, echo, nudged } = setup();
+    echo.nudges = 4; // from an earlier life of the item: no news for this incarnation
+    await membership.join();
+    membership.start();
+    await clock.advance(1500);
+    expect(nudged()).toBe(0);
+    echo.nudges = 5;
+    await clock.advance(3000);
+    expect(nudged()).toBe(1);
+  });
+
+  it('beats at half the timeout when the timeout is short, never slower than every 1.5 s', () => {
+    expect(heartbeatPeriodMs(3500)).toBe(1500);
+    expect(heartbeatPeriodMs(2000)).toBe(1000);
+    expect(heartbeatPeriodMs(60_000)).toBe(1500);
   });
 });
