@@ -262,8 +262,9 @@ describe('DataSources IAM', () => {
     ]);
   });
 
-  it('has no cdk-nag AwsSolutions finding left unacknowledged', () => {
+  it('has no cdk-nag AwsSolutions finding left unacknowledged, on its resources or on the role it grants', () => {
     expect(nagFindings(stack, 'Test/DataSources')).toEqual([]);
+    expect(nagFindings(stack, 'Test/Starter')).toEqual([]);
   });
 });
 
