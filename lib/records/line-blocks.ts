@@ -17,7 +17,7 @@ export interface OversizedLine {
   length: number;
   /** The line runs past the chunk's end and was not read to its end. */
   lengthAtLeast: boolean;
-  /** Its first {@link REJECT_PREFIX_BYTES} bytes (a copy). */
+  /** Its first {@link REJECT_PREFIX_BYTES} bytes (fewer when `maxRecordBytes` is smaller), a copy. */
   prefix: Buffer;
   /** The bytes read of it, its `\n` included (what it adds to the chunk's `bytesIn`). */
   ownedBytes: number;
@@ -83,7 +83,8 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
   function* enterSkip(lineStart: number, seen: number): Generator<LineBlock> {
     const before = lineStart - blockStart;
     if (before > 0) yield { bytes: copyRange(pieces, 0, before, allocate(before)), offset: blockStart };
-    const prefixBytes = Math.min(REJECT_PREFIX_BYTES, seen);
+    // Always the same bytes: `seen` (more than maxRecordBytes) varies with the input's buffers.
+    const prefixBytes = Math.min(REJECT_PREFIX_BYTES, maxRecordBytes + 1);
     skipping = { offset: lineStart, prefix: copyRange(pieces, before, before + prefixBytes, Buffer.alloc(prefixBytes)), seen };
     pieces = [];
     pieceBytes = 0;

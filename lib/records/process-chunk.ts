@@ -4,7 +4,7 @@ import type { RecordFormat } from '../config/pipeline-config';
 import { encodeBlock } from './block-codec';
 import { inlineRunner, type BlockRunner } from './block-runner';
 import { decompressed } from './decompress';
-import { inputLimitsOf, ObjectInputError, RECORD_TOO_LARGE, REJECT_PREFIX_BYTES } from './input-limits';
+import { inputLimitsOf, ObjectInputError, RECORD_TOO_LARGE } from './input-limits';
 import { lineBlocks, type OversizedLine } from './line-blocks';
 import type { BlockResult } from './process-block';
 import type { ShardCodec } from './shard-codec';
@@ -155,7 +155,7 @@ async function processLines(input: ProcessChunkInput, outputs: ProcessChunkOutpu
 /** The block result of a line longer than `maxRecordBytes`: one record, rejected with its offset, length and first bytes. */
 function oversizedResult(offset: number, line: OversizedLine, maxRecordBytes: number): BlockResult {
   const size = line.lengthAtLeast ? `at least ${line.length} bytes (not read to its end)` : `${line.length} bytes`;
-  const reason = `the line is ${size}, more than maxRecordBytes (${maxRecordBytes}); its first ${Math.min(REJECT_PREFIX_BYTES, line.length)} bytes are kept`;
+  const reason = `the line is ${size}, more than maxRecordBytes (${maxRecordBytes}); its first ${line.prefix.length} bytes are kept`;
   const reject = { offset, index: 0, reason, record: line.prefix.toString('utf8'), length: line.length, ...(line.lengthAtLeast ? { lengthAtLeast: true } : {}) };
   return { recordsIn: 1, recordsOut: 0, recordsRejected: 1, recordsFiltered: 0, filteredReasons: {}, rejectedReasons: { [RECORD_TOO_LARGE]: 1 }, rejects: [reject], output: new Uint8Array(0) };
 }
