@@ -60,7 +60,8 @@ const program = new Command('shardline-agent')
   .option('--endpoint <url>', 'AWS endpoint (LocalStack, moto); default $AWS_ENDPOINT_URL')
   .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on this port (0: a free one; absent: off)').env('SHARDLINE_METRICS_PORT').argParser(metricsPort))
   .option('--metrics-host <host>', 'address the /metrics endpoint listens on', '0.0.0.0')
-  .option('--no-cloudwatch-metrics', 'do not publish metrics to CloudWatch (PutMetricData every second)')
+  .option('--no-cloudwatch-metrics', 'do not publish metrics to CloudWatch (1 s datapoints, one PutMetricData per --metrics-flush-seconds)')
+  .addOption(new Option('--metrics-flush-seconds <s>', 'send the 1 s metric datapoints to CloudWatch every this many seconds').env('SHARDLINE_METRICS_FLUSH_SECONDS').default(20).argParser(Number))
   .action(async (opts) => {
     const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
@@ -82,6 +83,7 @@ const program = new Command('shardline-agent')
       nodeId: identity.nodeId,
       cloudwatch: opts.cloudwatchMetrics ? clients.cloudwatch : undefined,
       metricsPort: opts.metricsPort,
+      flushEveryMs: opts.metricsFlushSeconds * 1000,
       metricsHost: opts.metricsHost,
       leader: {
         doc: clients.doc,

@@ -27,9 +27,11 @@ describe('agent metrics in a local pipeline (2 agent processes, local endpoint)'
   let env: LocalEnvironment;
   let clients: AwsClients;
   const previousBase = process.env[METRICS_BASE_PORT_ENV];
+  const previousFlush = process.env.SHARDLINE_METRICS_FLUSH_SECONDS;
 
   beforeAll(async () => {
     process.env[METRICS_BASE_PORT_ENV] = '0'; // free ports: never collides with other local runs
+    process.env.SHARDLINE_METRICS_FLUSH_SECONDS = '2'; // the agents send every 2 s (20 s by default)
     env = await startLocalEnvironment({ agents: 2, stateDir: mkdtempSync(join(tmpdir(), 'shardline-metrics-')), config: { chunkSizeBytes: 256 * 1024, replicationFactor: 2 } });
     clients = createAwsClients({ endpoint: env.state.endpoint, region: env.state.region });
   }, 120_000);
@@ -38,6 +40,8 @@ describe('agent metrics in a local pipeline (2 agent processes, local endpoint)'
     await env?.stop();
     if (previousBase === undefined) delete process.env[METRICS_BASE_PORT_ENV];
     else process.env[METRICS_BASE_PORT_ENV] = previousBase;
+    if (previousFlush === undefined) delete process.env.SHARDLINE_METRICS_FLUSH_SECONDS;
+    else process.env.SHARDLINE_METRICS_FLUSH_SECONDS = previousFlush;
   });
 
   it('serves per-agent /metrics and publishes to CloudWatch what the agents processed; log lines carry correlation keys', async () => {
@@ -64,7 +68,7 @@ describe('agent metrics in a local pipeline (2 agent processes, local endpoint)'
     // One agent leads, and reports both nodes healthy.
     await waitFor(async () => (await scrape()).some((t) => total(t, 'shardline_healthy_nodes') === 2), 15_000);
 
-    // Published once a second: the counts reach CloudWatch (Stage "local").
+    // 1 s datapoints, sent every 2 s here: the counts reach CloudWatch (Stage "local").
     const sum = async (metricName: string) => {
       const out = await clients.cloudwatch.send(
         new GetMetricStatisticsCommand({

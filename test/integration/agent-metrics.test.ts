@@ -72,7 +72,7 @@ describe('agent metrics against the local endpoint (real SDK clients)', () => {
     metrics.recordThrottle('DynamoDB');
     metrics.recordThrottle('DynamoDB');
     const logs: string[] = [];
-    const publisher = new CloudWatchPublisher({ cloudwatch: local.clients.cloudwatch, take: (t) => metrics.takeCloudWatchData(t), log: (_l, m) => logs.push(m) });
+    const publisher = new CloudWatchPublisher({ cloudwatch: local.clients.cloudwatch, take: (t) => metrics.takeCloudWatchData(t), log: (_l, m) => logs.push(m), flushEveryMs: 0 });
 
     await publisher.tick();
 

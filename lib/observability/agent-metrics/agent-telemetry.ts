@@ -21,6 +21,8 @@ export interface AgentTelemetryOptions {
   log: Log;
   /** @default 1000 */
   publishIntervalMs?: number;
+  /** How often the taken datapoints are sent (`CloudWatchPublisherDeps.flushEveryMs`). @default 20 s */
+  flushEveryMs?: number;
   /** Export Node's process metrics to Prometheus. @default true */
   processMetrics?: boolean;
 }
@@ -40,7 +42,7 @@ export interface AgentTelemetry {
 }
 
 /**
- * Starts the agent's metrics: the recorder, the once-a-second CloudWatch publisher and the
+ * Starts the agent's metrics: the recorder, the CloudWatch publisher (1 s datapoints sent every 20 s) and the
  * Prometheus endpoint, and logs `metrics endpoint listening` with the actual port. The caller
  * adds `countThrottles` to its clients and `setInFlightSource` once the agent exists.
  */
@@ -48,7 +50,7 @@ export async function startAgentTelemetry(opts: AgentTelemetryOptions): Promise<
   const metrics = new AgentMetrics({ stage: opts.stage, nodeId: opts.nodeId, processMetrics: opts.processMetrics ?? true });
   const sampler = new LeaderGaugeSampler({ ...opts.leader, log: opts.log }, (values) => metrics.setLeaderGauges(values));
   const publisher = opts.cloudwatch
-    ? new CloudWatchPublisher({ cloudwatch: opts.cloudwatch, take: (t) => metrics.takeCloudWatchData(t), log: opts.log, intervalMs: opts.publishIntervalMs })
+    ? new CloudWatchPublisher({ cloudwatch: opts.cloudwatch, take: (t) => metrics.takeCloudWatchData(t), log: opts.log, intervalMs: opts.publishIntervalMs, flushEveryMs: opts.flushEveryMs })
     : undefined;
   publisher?.start();
   let endpoint: MetricsEndpoint | undefined;

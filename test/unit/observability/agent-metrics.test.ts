@@ -194,7 +194,12 @@ describe('CloudWatchPublisher', () => {
   it('sends what it takes under the Shardline namespace, and nothing when there is nothing', async () => {
     const sent: Array<{ Namespace?: string; MetricData?: MetricDatum[] }> = [];
     const takes = [metricData(3), []];
-    const publisher = new CloudWatchPublisher({ cloudwatch: { send: async (c: { input: object }) => void sent.push(c.input) } as never, take: () => takes.shift() ?? [], log: () => undefined });
+    const publisher = new CloudWatchPublisher({
+      cloudwatch: { send: async (c: { input: object }) => void sent.push(c.input) } as never,
+      take: () => takes.shift() ?? [],
+      log: () => undefined,
+      flushEveryMs: 0,
+    });
     await publisher.tick();
     await publisher.tick();
     expect(sent).toHaveLength(1);
@@ -214,6 +219,7 @@ describe('CloudWatchPublisher', () => {
       } as never,
       take: () => metricData(2),
       log: (level, message, fields) => logs.push({ level, message, fields }),
+      flushEveryMs: 0,
     });
     await publisher.tick();
     await publisher.tick();
@@ -240,6 +246,7 @@ describe('CloudWatchPublisher', () => {
         return metricData(1);
       },
       log: () => undefined,
+      flushEveryMs: 0,
     });
     const first = publisher.tick();
     await publisher.tick(); // returns at once: a send is under way
@@ -247,5 +254,24 @@ describe('CloudWatchPublisher', () => {
     expect(taken).toBe(1);
     release();
     await first;
+  });
+
+  it('sends every second taken in one request per 20 s, each datum stamped with its own second, and the rest at stop', async () => {
+    let now = 1_000_000;
+    const sent: MetricDatum[][] = [];
+    const publisher = new CloudWatchPublisher({
+      cloudwatch: { send: async (c: { input: { MetricData: MetricDatum[] } }) => void sent.push(c.input.MetricData) } as never,
+      take: (t) => [{ MetricName: 'ChunksInFlight', Value: 0, Timestamp: t }],
+      log: () => undefined,
+      now: () => now,
+    });
+    for (let i = 0; i < 45; i++) {
+      now += 1000;
+      await publisher.tick();
+    }
+    expect(sent.map((r) => r.length)).toEqual([20, 20]);
+    expect(sent[0].map((d) => (d.Timestamp as Date).getTime() - 1_000_000)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 1000));
+    await publisher.stop();
+    expect(sent.map((r) => r.length)).toEqual([20, 20, 6]); // five seconds pending, and the one stop takes
   });
 });
