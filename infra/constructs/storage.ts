@@ -1,11 +1,19 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { CHECKPOINTS_PREFIX } from '../../lib/checkpoint/layout';
 
 export interface StorageProps {
   /** Keep the bucket when the stack is deleted. */
   readonly retainData: boolean;
+  /** Days a deleted or replaced checkpoint object stays recoverable (as a noncurrent version) before it expires. @default 7 */
+  readonly checkpointNoncurrentDays?: number;
 }
+
+/** Days old versions of other objects of the processed bucket (shards, rejects, manifests) stay recoverable. */
+export const NONCURRENT_DAYS = 30;
+/** The default of {@link StorageProps.checkpointNoncurrentDays}: checkpoints are large and pruned on purpose. */
+export const CHECKPOINT_NONCURRENT_DAYS = 7;
 
 /** Secure-by-default bucket settings shared by shardline's buckets. */
 export function secureBucketProps(retainData: boolean, accessLogs?: s3.IBucket, logPrefix?: string): s3.BucketProps {
@@ -22,7 +30,10 @@ export function secureBucketProps(retainData: boolean, accessLogs?: s3.IBucket, 
 
 /**
  * Durable storage: the processed bucket holds every shard, rejects file, manifest and
- * checkpoint (the durable copy); an access-log bucket records who read or wrote what.
+ * checkpoint (the durable copy); an access-log bucket records who read or wrote what. The bucket
+ * is versioned and nothing in shardline's roles may delete a version: a delete (an abandoned
+ * attempt's outputs, a pruned checkpoint step) leaves a delete marker, and the lifecycle rules
+ * expire the noncurrent versions (sooner under `checkpoints/`) and then the markers.
  */
 export class Storage extends Construct {
   public readonly processedBucket: s3.Bucket;
@@ -41,7 +52,9 @@ export class Storage extends Construct {
       lifecycleRules: [
         { abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Outputs of abandoned attempts are never in a manifest; old versions need not linger.
-        { noncurrentVersionExpiration: Duration.days(30) },
+        { noncurrentVersionExpiration: Duration.days(NONCURRENT_DAYS), expiredObjectDeleteMarker: true },
+        // Pruned checkpoint steps: recoverable for a while, but too large to keep a month.
+        { prefix: CHECKPOINTS_PREFIX, noncurrentVersionExpiration: Duration.days(props.checkpointNoncurrentDays ?? CHECKPOINT_NONCURRENT_DAYS) },
       ],
     });
   }

@@ -35,13 +35,19 @@ describe('Storage', () => {
     });
   });
 
-  it('aborts incomplete multipart uploads after a day and expires old versions after 30 days', () => {
-    expect(propsOf(storage.processedBucket).Properties.LifecycleConfiguration.Rules).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
-        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
-      ]),
-    );
+  it('aborts incomplete multipart uploads after a day, expires old versions after 30 days (7 under checkpoints/) and then their delete markers', () => {
+    expect(propsOf(storage.processedBucket).Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+      expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: 'checkpoints/', NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }),
+    ]);
+  });
+
+  it('keeps pruned checkpoints recoverable for the configured days', () => {
+    const other = bareStack();
+    const s = new Storage(other, 'Storage', { retainData: false, checkpointNoncurrentDays: 2 });
+    const rules = Template.fromStack(other).toJSON().Resources[logicalIdOf(s.processedBucket)].Properties.LifecycleConfiguration.Rules;
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'checkpoints/', NoncurrentVersionExpiration: { NoncurrentDays: 2 } }));
   });
 
   it('keeps access logs a year in an unversioned bucket that the log delivery can write to', () => {
