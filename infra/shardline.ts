@@ -126,6 +126,7 @@ export class Shardline extends Construct {
       this.trainingTaskExample = new TrainingTaskExample(this, 'TrainingTaskExample', {
         cacheHostPath: config.fleet.cacheHostPath,
         processedBucket: this.storage.processedBucket,
+        ledgerTable: this.state.ledgerTable,
         gpus: config.fleet.trainingTaskGpus,
         logRetentionDays: config.logRetentionDays,
       });

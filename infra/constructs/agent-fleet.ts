@@ -12,12 +12,15 @@ import { packageRoot } from '../../lib/package-root';
 import { CONFIG_ENV_VAR, type PipelineConfig } from '../../lib/config/pipeline-config';
 import { RESOURCES } from '../../lib/resources';
 import type { FleetConfig } from '../config';
-import { addCacheDiskUserData, CACHE_DISK_ATTRIBUTE, cacheDataVolume } from '../host/cache-disk';
+import { addCacheDiskUserData, CACHE_DISK_ATTRIBUTE, cacheDataVolume, CHECKPOINT_SPOOL_VOLUME, checkpointSpoolHostPath } from '../host/cache-disk';
 import { hostInstanceProps } from '../host/instances';
+import { grantAgentData } from './agent-grants';
 
 // The project root from infra/constructs/ and from its compiled copy under dist/ (local mode synthesizes from there).
 const PROJECT_ROOT = packageRoot(__dirname);
 const CONTAINER_CACHE_DIR = '/var/cache/shardline';
+/** Where the agent sees its host's checkpoint spool (`SHARDLINE_CHECKPOINT_DIR`, its `--checkpoint-dir`). */
+export const AGENT_CHECKPOINT_DIR = '/var/spool/shardline/checkpoints';
 /** Environment variables naming the Auto Scaling group and the termination lifecycle hook, so the agent can complete the action once drained. */
 export const ASG_NAME_ENV_VAR = 'SHARDLINE_ASG_NAME';
 export const LIFECYCLE_HOOK_ENV_VAR = 'SHARDLINE_LIFECYCLE_HOOK';
@@ -51,13 +54,16 @@ export const AGENT_METRICS_PORT = 9400;
  * agent as a DAEMON service: one task on every host, reserving no GPU and a small, configured
  * share of CPU and memory. Each host's shard cache lives on its own disk (NVMe instance store,
  * else an encrypted EBS data volume), prepared at boot; the agent is placed only on hosts whose
- * cache disk is mounted. A termination lifecycle hook gives a leaving host's agent time to drain.
+ * cache disk is mounted. The same disk holds the checkpoint spool, which the agent shares with
+ * training containers and uploads from. A termination lifecycle hook gives a leaving host's agent time to drain.
  * See docs/gpu-hosts.md.
  */
 export class AgentFleet extends Construct {
   public readonly vpc: ec2.Vpc;
   public readonly cluster: ecs.Cluster;
   public readonly launchTemplate: ec2.LaunchTemplate;
+  /** The hosts' instance role (the ECS container agent's permissions). */
+  public readonly instanceRole: iam.Role;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   /** Training tasks run on the hosts through it (it scales the group to fit them). */
   public readonly capacityProvider: ecs.AsgCapacityProvider;
@@ -85,12 +91,13 @@ export class AgentFleet extends Construct {
     // cache disk is prepared before the ECS agent starts; GPU support is on for training tasks.
     const userData = ec2.UserData.forLinux();
     userData.addCommands('echo ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config');
-    addCacheDiskUserData(userData, { mountPoint: fleet.cacheHostPath });
+    addCacheDiskUserData(userData, { mountPoint: fleet.cacheHostPath, spoolDir: checkpointSpoolHostPath(fleet.cacheHostPath) });
+    this.instanceRole = new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'GpuHostTemplate', {
       instanceType: new ec2.InstanceType(fleet.instanceType),
       machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
       userData,
-      role: new iam.Role(this, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+      role: this.instanceRole,
       securityGroup: new ec2.SecurityGroup(this, 'HostSecurityGroup', { vpc: this.vpc, description: 'GPU hosts: no inbound, outbound to AWS APIs' }),
       associatePublicIpAddress: true,
       // IMDSv2 with one hop: the agent (host network) reads it; containers on a bridge get no token.
@@ -122,7 +129,11 @@ export class AgentFleet extends Construct {
     // IMDSv2's one hop, and serves /metrics on the host's port.
     this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'AgentTask', {
       networkMode: ecs.NetworkMode.HOST,
-      volumes: [{ name: 'shard-cache', host: { sourcePath: fleet.cacheHostPath } }],
+      volumes: [
+        { name: 'shard-cache', host: { sourcePath: fleet.cacheHostPath } },
+        // Training containers hand checkpoints to the agent here (the same host directory).
+        { name: CHECKPOINT_SPOOL_VOLUME, host: { sourcePath: checkpointSpoolHostPath(fleet.cacheHostPath) } },
+      ],
     });
     this.logGroup = new logs.LogGroup(this, 'AgentLogs', { retention: props.logRetentionDays as logs.RetentionDays, removalPolicy: RemovalPolicy.DESTROY });
     const container = this.taskDefinition.addContainer('agent', {
@@ -146,6 +157,7 @@ export class AgentFleet extends Construct {
         [CONFIG_ENV_VAR]: JSON.stringify(props.pipeline),
         SHARDLINE_CACHE_DIR: CONTAINER_CACHE_DIR,
         SHARDLINE_CACHE_CAPACITY_BYTES: String(fleet.cacheCapacityGiB * 1024 ** 3),
+        SHARDLINE_CHECKPOINT_DIR: AGENT_CHECKPOINT_DIR,
         [ASG_NAME_ENV_VAR]: this.autoScalingGroup.autoScalingGroupName,
         [LIFECYCLE_HOOK_ENV_VAR]: this.leavingHook.lifecycleHookName,
         // nvidia-smi can describe the GPUs (utility only: no compute); ECS reserves none for the agent.
@@ -157,15 +169,16 @@ export class AgentFleet extends Construct {
       },
     });
     container.addPortMappings({ containerPort: AGENT_METRICS_PORT, hostPort: AGENT_METRICS_PORT });
-    container.addMountPoints({ sourceVolume: 'shard-cache', containerPath: CONTAINER_CACHE_DIR, readOnly: false });
+    container.addMountPoints(
+      { sourceVolume: 'shard-cache', containerPath: CONTAINER_CACHE_DIR, readOnly: false },
+      { sourceVolume: CHECKPOINT_SPOOL_VOLUME, containerPath: AGENT_CHECKPOINT_DIR, readOnly: false },
+    );
 
     const taskRole = this.taskDefinition.taskRole;
-    props.ingestBucket.grantRead(taskRole);
-    props.processedBucket.grantReadWrite(taskRole);
+    grantAgentData(taskRole, props);
     props.workQueue.grantConsumeMessages(taskRole);
     props.workQueue.grantSendMessages(taskRole);
     props.ingestEventsQueue.grant(taskRole, 'sqs:GetQueueAttributes');
-    for (const table of [props.ledgerTable, props.nodesTable, props.controlTable]) table.grantReadWriteData(taskRole);
     // A drained agent completes its host's lifecycle action early (or extends it while it hands off).
     taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -8,6 +8,12 @@ export const PREPARE_CACHE_DISK_SCRIPT = join(__dirname, 'prepare-cache-disk.sh'
 export const CACHE_DISK_ATTRIBUTE = 'shardline.cache-disk';
 /** Block device mapping name of the EBS data volume (a udev link to its NVMe device on Nitro hosts). */
 export const DATA_VOLUME_DEVICE = 'xvdb';
+/** Directory of the checkpoint spool below the cache disk's mount point (beside the cache's `shards/`, which the cache alone touches). */
+export const CHECKPOINT_SPOOL_DIR_NAME = 'checkpoints';
+/** The host directory of the checkpoint spool: on the cache disk, shared by the agent and training containers. */
+export const checkpointSpoolHostPath = (cacheMountPoint: string) => `${cacheMountPoint}/${CHECKPOINT_SPOOL_DIR_NAME}`;
+/** Name of the task volume of the checkpoint spool, in the agent's and training tasks' definitions. */
+export const CHECKPOINT_SPOOL_VOLUME = 'checkpoint-spool';
 /** Where the script lands on the host. */
 const HOST_SCRIPT = '/opt/shardline/prepare-cache-disk.sh';
 
@@ -15,6 +21,8 @@ const HOST_SCRIPT = '/opt/shardline/prepare-cache-disk.sh';
 export interface CacheDiskOptions {
   /** Host directory the cache disk is mounted at. */
   readonly mountPoint: string;
+  /** Host directory of the checkpoint spool, created on the disk for the agent's user. @default none */
+  readonly spoolDir?: string;
 }
 
 /**
@@ -30,7 +38,7 @@ export function addCacheDiskUserData(userData: ec2.UserData, opts: CacheDiskOpti
     `cat > ${HOST_SCRIPT} <<'SHARDLINE_SCRIPT'`,
     script,
     'SHARDLINE_SCRIPT',
-    `bash ${HOST_SCRIPT} ${opts.mountPoint} ${DATA_VOLUME_DEVICE} || echo "shardline: cache disk preparation failed; no agent runs on this host" >&2`,
+    `bash ${HOST_SCRIPT} ${opts.mountPoint} ${DATA_VOLUME_DEVICE}${opts.spoolDir ? ` ${opts.spoolDir}` : ''} || echo "shardline: cache disk preparation failed; no agent runs on this host" >&2`,
   );
 }
 

@@ -11,14 +11,18 @@
 # The file system is mounted at <mount point> (and in /etc/fstab, nofail), owned by the agent
 # image's user, and the host gets the ECS container instance attribute
 # shardline.cache-disk=nvme|ebs, which the agent service's placement constraint requires.
+# With a spool directory (the checkpoint spool the agent shares with training containers, on the
+# same disk), it is created there owned by the agent's user: left to Docker, a host volume's
+# missing directory is created owned by root, where the agent could not write.
 #
-# Usage: prepare-cache-disk.sh <mount point> [data device, default xvdb]
+# Usage: prepare-cache-disk.sh <mount point> [data device, default xvdb] [spool directory]
 # Tests point SHARDLINE_SYS_ROOT and SHARDLINE_DEV_ROOT at a fake /sys and /dev, the files
 # below at scratch copies, and PATH at stub commands (test/infra/host/prepare-cache-disk.test.ts).
 set -euo pipefail
 
 MOUNT_POINT="${1:?usage: prepare-cache-disk.sh <mount point> [data device]}"
 DATA_DEVICE="${2:-xvdb}"
+SPOOL_DIR="${3:-}"
 SYS="${SHARDLINE_SYS_ROOT:-}/sys"
 DEV="${SHARDLINE_DEV_ROOT:-/dev}"
 MOUNTS="${SHARDLINE_PROC_MOUNTS:-/proc/mounts}"
@@ -32,6 +36,15 @@ LABEL=slcache # XFS labels hold at most 12 characters
 RAID_DEVICE="$DEV/md/shardline-cache"
 
 log() { echo "shardline cache disk: $*" >&2; }
+
+# The checkpoint spool, when asked for: the agent's user owns it, training containers (run as
+# that user) write into it.
+prepare_spool() {
+  [ -n "$SPOOL_DIR" ] || return 0
+  mkdir -p "$SPOOL_DIR"
+  chown "$OWNER" "$SPOOL_DIR"
+  chmod 0755 "$SPOOL_DIR"
+}
 
 # The NVMe namespaces whose controller model contains $1 ("Instance Storage" for instance
 # store, "Elastic Block Store" for EBS), as device paths.
@@ -70,6 +83,7 @@ main() {
   mkdir -p "$MOUNT_POINT"
   if mountpoint -q "$MOUNT_POINT"; then
     log "$MOUNT_POINT is already a mount point; leaving it as it is"
+    prepare_spool
     return 0
   fi
 
@@ -101,6 +115,7 @@ main() {
   chown "$OWNER" "$MOUNT_POINT"
   chmod 0755 "$MOUNT_POINT"
   grep -q "^LABEL=$LABEL " "$FSTAB" 2>/dev/null || echo "LABEL=$LABEL $MOUNT_POINT xfs defaults,noatime,nofail 0 2" >>"$FSTAB"
+  prepare_spool
   echo "ECS_INSTANCE_ATTRIBUTES={\"$ATTRIBUTE\":\"$kind\"}" >>"$ECS_CONFIG"
   log "mounted $device ($kind) at $MOUNT_POINT"
 }

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { FleetConfig } from '../../../infra/config';
 import { readFileSync } from 'node:fs';
-import { AGENT_METRICS_PORT, ASG_NAME_ENV_VAR, AgentFleet, autoScalingGroupArn, LIFECYCLE_HOOK_ENV_VAR } from '../../../infra/constructs/agent-fleet';
+import { AGENT_CHECKPOINT_DIR, AGENT_METRICS_PORT, ASG_NAME_ENV_VAR, AgentFleet, autoScalingGroupArn, LIFECYCLE_HOOK_ENV_VAR } from '../../../infra/constructs/agent-fleet';
 import { PREPARE_CACHE_DISK_SCRIPT } from '../../../infra/host/cache-disk';
 import { secureBucketProps } from '../../../infra/constructs/storage';
 import { queueWithDlq } from '../../../infra/constructs/work-queues';
@@ -43,11 +43,11 @@ const fleet = new AgentFleet(stack, 'AgentFleet', {
   pipeline: { replicationFactor: 3 },
   logRetentionDays: 7,
 });
-acknowledgeAgentFleetFindings(fleet, { buckets: [ingestBucket, storage.processedBucket], ledgerTable: state.ledgerTable });
+acknowledgeAgentFleetFindings(fleet, { ingestBucket, processedBucket: storage.processedBucket, ledgerTable: state.ledgerTable });
 const template = Template.fromStack(stack);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 const container = () => resources[logicalIdOf(fleet.taskDefinition)].Properties.ContainerDefinitions[0];
-const taskRoleStatements = () =>
+const taskRoleStatements = (): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] =>
   Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(logicalIdOf(fleet.taskDefinition.taskRole)))
     .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
@@ -91,9 +91,9 @@ describe('AgentFleet hosts', () => {
     });
   });
 
-  it('prepares the cache disk at boot with the boot script, mounted at the configured host path, and enables GPU support', () => {
+  it('prepares the cache disk at boot with the boot script, mounted at the configured host path with the checkpoint spool on it, and enables GPU support', () => {
     expect(userData()).toContain(`cat > /opt/shardline/prepare-cache-disk.sh <<'SHARDLINE_SCRIPT'\n${readFileSync(PREPARE_CACHE_DISK_SCRIPT, 'utf8').trimEnd()}\nSHARDLINE_SCRIPT\n`);
-    expect(userData()).toContain('bash /opt/shardline/prepare-cache-disk.sh /mnt/shardline-cache xvdb');
+    expect(userData()).toContain('bash /opt/shardline/prepare-cache-disk.sh /mnt/shardline-cache xvdb /mnt/shardline-cache/checkpoints ||');
     expect(userData()).toContain('ECS_ENABLE_GPU_SUPPORT=true');
   });
 
@@ -131,23 +131,29 @@ describe('AgentFleet hosts', () => {
 });
 
 describe('AgentFleet agent daemon', () => {
-  it('reserves no GPU and the configured CPU and memory, and mounts the host cache read-write', () => {
+  it('reserves no GPU and the configured CPU and memory, and mounts the host cache and the checkpoint spool read-write', () => {
     expect(resources[logicalIdOf(fleet.taskDefinition)].Properties).toMatchObject({
       NetworkMode: 'host',
-      Volumes: [{ Name: 'shard-cache', Host: { SourcePath: '/mnt/shardline-cache' } }],
+      Volumes: [
+        { Name: 'shard-cache', Host: { SourcePath: '/mnt/shardline-cache' } },
+        { Name: 'checkpoint-spool', Host: { SourcePath: '/mnt/shardline-cache/checkpoints' } },
+      ],
     });
     expect(container().ResourceRequirements).toBeUndefined();
     expect(container()).toMatchObject({
       Cpu: 512,
       MemoryReservation: 1536,
-      MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false }],
+      MountPoints: [
+        { SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false },
+        { SourceVolume: 'checkpoint-spool', ContainerPath: AGENT_CHECKPOINT_DIR, ReadOnly: false },
+      ],
       PortMappings: [expect.objectContaining({ ContainerPort: AGENT_METRICS_PORT, HostPort: AGENT_METRICS_PORT })],
       StopTimeout: 120,
       LogConfiguration: { LogDriver: 'awslogs', Options: expect.objectContaining({ 'awslogs-group': { Ref: logicalIdOf(fleet.logGroup) } }) },
     });
   });
 
-  it('tells the agent its resources, the pipeline config, its cache capacity and its lifecycle hook', () => {
+  it('tells the agent its resources, the pipeline config, its cache capacity, its checkpoint spool and its lifecycle hook', () => {
     const env = Object.fromEntries((container().Environment as { Name: string; Value: unknown }[]).map((e) => [e.Name, e.Value]));
     expect(env).toMatchObject({
       [RESOURCES.ingestBucket.envVar]: { Ref: logicalIdOf(ingestBucket) },
@@ -156,6 +162,7 @@ describe('AgentFleet agent daemon', () => {
       [RESOURCES.ingestEventsQueueUrl.envVar]: { Ref: logicalIdOf(ingestEvents) },
       SHARDLINE_CONFIG: '{"replicationFactor":3}',
       SHARDLINE_CACHE_CAPACITY_BYTES: String(500 * 1024 ** 3),
+      SHARDLINE_CHECKPOINT_DIR: AGENT_CHECKPOINT_DIR,
       [ASG_NAME_ENV_VAR]: { Ref: logicalIdOf(fleet.autoScalingGroup) },
       [LIFECYCLE_HOOK_ENV_VAR]: { Ref: logicalIdOf(fleet.leavingHook) },
       NVIDIA_DRIVER_CAPABILITIES: 'utility',
@@ -211,10 +218,11 @@ describe('AgentFleet on one On-Demand instance type without a data volume', () =
 });
 
 describe('AgentFleet grants', () => {
-  it('lets the agents read ingested objects and read, write and delete processed ones', () => {
+  it('lets the agents read ingested objects, read and write processed ones, and delete only their attempt outputs and checkpoints', () => {
     expect(actionsOn(ingestBucket)).toEqual(expect.arrayContaining(['s3:GetObject*']));
     expect(actionsOn(ingestBucket).filter((a) => /^s3:(Put|Delete)/.test(a))).toEqual([]);
-    expect(actionsOn(storage.processedBucket)).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:DeleteObject*']));
+    expect(actionsOn(storage.processedBucket)).toEqual(expect.arrayContaining(['s3:GetObject*', 's3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject']));
+    expect(actionsOn(storage.processedBucket)).not.toContain('s3:DeleteObject*');
   });
 
   it("lets the agents consume and send chunk messages and only read the ingest-events queue's attributes", () => {
@@ -233,6 +241,12 @@ describe('AgentFleet grants', () => {
 
   it.each(['ledger', 'nodes', 'control'] as const)('lets the agents read and write the %s table', (name) => {
     expect(actionsOn(state[`${name}Table`])).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+  });
+
+  it.each(['nodes', 'control'] as const)('lets the agents write only their own partitions of the %s table', (name) => {
+    const writes = taskRoleStatements().filter((st) => [st.Action].flat().includes('dynamodb:PutItem') && JSON.stringify(st.Resource).includes(`"${logicalIdOf(state[`${name}Table`])}"`));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toHaveProperty(['Condition', 'ForAllValues:StringLike', 'dynamodb:LeadingKeys']);
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PREPARE_CACHE_DISK_SCRIPT } from '../../../infra/host/cache-disk';
@@ -24,6 +24,8 @@ interface FakeHost {
   readonly formatted?: boolean;
   /** Whether the mount point is already mounted. */
   readonly alreadyMounted?: boolean;
+  /** Asks for the checkpoint spool (the script's third argument) at `<cache>/checkpoints`. */
+  readonly spool?: boolean;
 }
 
 interface Run {
@@ -34,6 +36,7 @@ interface Run {
   readonly stderr: string;
   readonly dev: string;
   readonly cache: string;
+  readonly spool: string;
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'shardline-cache-disk-'));
@@ -63,7 +66,8 @@ function runOn(host: FakeHost): Run {
   stub('blkid', host.formatted ? 0 : 2);
   stub('mountpoint', host.alreadyMounted ? 0 : 1);
 
-  const result = spawnSync('bash', [PREPARE_CACHE_DISK_SCRIPT, join(root, 'cache'), 'xvdb'], {
+  const spool = join(root, 'cache', 'checkpoints');
+  const result = spawnSync('bash', [PREPARE_CACHE_DISK_SCRIPT, join(root, 'cache'), 'xvdb', ...(host.spool ? [spool] : [])], {
     encoding: 'utf8',
     env: {
       PATH: `${bin}:${process.env.PATH}`,
@@ -84,6 +88,7 @@ function runOn(host: FakeHost): Run {
     stderr: result.stderr,
     dev,
     cache: join(root, 'cache'),
+    spool,
   };
 }
 
@@ -151,6 +156,29 @@ describe('prepare-cache-disk.sh', () => {
     expect(run.calls.filter((c) => !c.startsWith('mountpoint'))).toEqual([]);
     expect(run.ecsConfig).toBe('');
     expect(run.stderr).toMatch(/no instance store and no EBS data volume/);
+  });
+
+  it('creates the checkpoint spool on the mounted disk for the agent image user when asked', () => {
+    const run = runOn({ devices: [rootVolume, { name: 'nvme1n1', model: INSTANCE_STORE }], spool: true });
+
+    expect(run.status).toBe(0);
+    expect(run.calls.slice(-2)).toEqual([`chown 1000:1000 ${run.cache}`, `chown 1000:1000 ${run.spool}`]);
+    expect(statSync(run.spool).isDirectory()).toBe(true);
+    expect(statSync(run.spool).mode & 0o777).toBe(0o755);
+  });
+
+  it('creates no spool without a disk (no agent runs there to upload from it)', () => {
+    const run = runOn({ devices: [rootVolume], spool: true });
+
+    expect(run.status).toBe(0);
+    expect(existsSync(run.spool)).toBe(false);
+  });
+
+  it('creates the spool on an already mounted cache, leaving the mount alone', () => {
+    const run = runOn({ devices: [rootVolume, { name: 'nvme1n1', model: INSTANCE_STORE }], alreadyMounted: true, spool: true });
+
+    expect(run.status).toBe(0);
+    expect(run.calls.filter((c) => !c.startsWith('mountpoint'))).toEqual([`chown 1000:1000 ${run.spool}`]);
   });
 
   it('leaves an already mounted cache alone', () => {
