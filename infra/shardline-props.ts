@@ -32,6 +32,8 @@ export interface ShardlineProps {
   readonly maxChunkErrorPercent?: number;
   /** Alarm when the fleet processes fewer bytes/s while there is work. @default no throughput alarm */
   readonly targetBytesPerSecond?: number;
+  /** What the control and run state machines log: `level` ALL, ERROR, FATAL or OFF; `includeExecutionData` adds inputs and outputs (requesters, reasons). @default { level: 'ERROR', includeExecutionData: false } */
+  readonly stateMachineLogs?: { readonly level?: 'ALL' | 'ERROR' | 'FATAL' | 'OFF'; readonly includeExecutionData?: boolean };
 }
 
 /** The props over the stage's defaults, validated (an undefined field keeps its default). */

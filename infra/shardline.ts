@@ -166,6 +166,8 @@ export class Shardline extends Construct {
       processedBucket: this.storage.processedBucket,
       circuitBreakerAlarms: this.observability.circuitBreakerAlarms,
       logRetentionDays: config.logRetentionDays,
+      stateMachineLogLevel: props.stateMachineLogs?.level as sfn.LogLevel | undefined,
+      stateMachineLogExecutionData: props.stateMachineLogs?.includeExecutionData,
     });
 
     this.ingestBucket = this.ingest.ingestBucket;

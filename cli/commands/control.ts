@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo, hostname } from 'node:os';
 import { ConfigStore, effectiveConfig, parseAssignments, mergeConfig, type ConfigDocument } from '../../lib/control/config-store';
 import { ControlTable } from '../../lib/control/control-state';
+import { callerArn } from '../../lib/control/caller-identity';
 import { startExecution, type ExecutionResult } from '../../lib/control/executions';
 import { configFromEnv, parsePipelineConfig, type PipelineConfig } from '../../lib/config/pipeline-config';
 import { readLocalState } from '../../lib/aws/local-state';
@@ -28,10 +29,19 @@ export async function control(action: string, opts: TargetOptions & { reason?: s
     const table = new ControlTable(target.clients.doc, target.resources.controlTable);
     const [state, history] = await Promise.all([table.state(), table.history()]);
     console.log(`now: ${state.desired} (generation ${state.generation})`);
-    for (const h of history) console.log(`${h.updatedAt}  ${String(h.action).padEnd(15)} → ${String(h.desired).padEnd(9)} by ${h.requestedBy}: ${h.reason}`);
+    for (const h of history) {
+      const caller = h.callerArn ? ` [${h.callerArn}]` : '';
+      console.log(`${h.updatedAt}  ${String(h.action).padEnd(15)} → ${String(h.desired).padEnd(9)} by ${h.requestedBy}${caller}: ${h.reason}  (${h.executionId ?? ''})`);
+    }
     return;
   }
-  const input = { action, reason: opts.reason ?? `${action} from the CLI`, requestedBy: whoAmI() };
+  // The IAM identity of these credentials, recorded apart from the free-text requestedBy.
+  const clients = target.clients;
+  const caller = await callerArn({ credentials: clients.sfn.config.credentials, region: clients.region, endpoint: clients.endpoint }).catch((err: Error) => {
+    console.error(`warning: could not resolve the caller's IAM identity (${err.message}); the history records it as not given`);
+    return undefined;
+  });
+  const input = { action, reason: opts.reason ?? `${action} from the CLI`, requestedBy: whoAmI(), ...(caller ? { callerArn: caller } : {}) };
   const result = await startExecution(target.clients.sfn, target.resources.controlStateMachineArn, input, { wait: opts.wait });
   process.exitCode = report(result, Boolean(opts.json)) || !opts.wait ? 0 : 1;
 }

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -23,6 +24,10 @@ export interface ControlPlaneProps {
   /** Alarms that trip the circuit breaker: in ALARM, the pipeline is paused. */
   readonly circuitBreakerAlarms?: cloudwatch.IAlarm[];
   readonly logRetentionDays: number;
+  /** What the state machines log to CloudWatch Logs. @default ERROR */
+  readonly stateMachineLogLevel?: sfn.LogLevel;
+  /** Log the executions' input and output (the requester, reasons, run totals) with each event. @default false */
+  readonly stateMachineLogExecutionData?: boolean;
 }
 
 /**
@@ -44,8 +49,13 @@ export class ControlPlane extends Construct {
         definitionBody: sfn.DefinitionBody.fromChainable(definition),
         timeout,
         tracingEnabled: true,
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+        logs: { destination: logGroup, level: props.stateMachineLogLevel ?? sfn.LogLevel.ERROR, includeExecutionData: props.stateMachineLogExecutionData ?? false },
       });
+    // Long waits and long listings continue as a new execution of the same machine
+    // (state-machines/pacing.ts). A policy apart from the role's default one: the machine
+    // depends on its role, so a grant there naming the machine would be a cycle.
+    const continuesAsNew = (name: string, m: sfn.StateMachine) =>
+      new iam.Policy(this, `${name}ContinuesAsNew`, { roles: [m.role], statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [m.stateMachineArn] })] });
 
     this.controlStateMachine = machine(
       'Control',
@@ -54,8 +64,9 @@ export class ControlPlane extends Construct {
         eventSourceMappingId: props.chunkerEventSource.eventSourceMappingId,
         eventSourceMappingArn: props.chunkerEventSource.eventSourceMappingArn,
       }),
-      Duration.hours(1),
+      Duration.hours(24),
     );
+    continuesAsNew('Control', this.controlStateMachine);
 
     this.runNotices = new sns.Topic(this, 'RunNotices', {
       displayName: 'shardline run notices',
@@ -73,6 +84,7 @@ export class ControlPlane extends Construct {
       }),
       Duration.hours(24),
     );
+    continuesAsNew('Run', this.runStateMachine);
 
     const alarms = props.circuitBreakerAlarms ?? [];
     if (alarms.length > 0) {

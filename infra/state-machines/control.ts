@@ -3,6 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { continueAsNew, pacingChoice, type Pacing } from './pacing';
 import { CONTROL_ACTIONS, STATE_OF_ACTION, controlKeys, type ControlAction } from '../../lib/control/control-state';
 
 /** What the control state machine acts on besides the control table. */
@@ -22,6 +23,21 @@ const path = sfn.JsonPath.stringAt;
 const ACK_POLLS = 30;
 /** How many 1 s polls any wait accepts without a leader having seen the action (no agent running). */
 export const NO_LEADER_POLLS = 60;
+/**
+ * How control waits for the effect: every second for the first minute (covering the
+ * {@link NO_LEADER_POLLS} and {@link ACK_POLLS} give-ups), every 10 s to the tenth minute, then
+ * every 2 minutes: a 24 h drain stays under 25,000 history events in one execution, and after
+ * 600 polls (at most about 20 h, within the 24 h timeout) the execution continues as a new one,
+ * so a drain of any length does too.
+ */
+export const CONTROL_PACING: Pacing = {
+  phases: [
+    { seconds: 1, polls: NO_LEADER_POLLS },
+    { seconds: 10, polls: 54 },
+  ],
+  thenSeconds: 120,
+  roundsPerExecution: 600,
+};
 
 /**
  * The control state machine. Input `{ action, reason, requestedBy? }`. Records the action (who,
@@ -58,7 +74,8 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   const record = new tasks.DynamoUpdateItem(scope, id('RecordAction'), {
     table,
     key: { pk: S(controlKeys.state.pk), sk: S(controlKeys.state.sk) },
-    updateExpression: 'SET desired = :desired, emergency = :emergency, #a = :action, reason = :reason, requestedBy = :by, executionId = :exec, updatedAt = :at ADD generation :one',
+    updateExpression:
+      'SET desired = :desired, emergency = :emergency, #a = :action, reason = :reason, requestedBy = :by, callerArn = :caller, callerSource = :source, executionRoleArn = :role, executionId = :exec, updatedAt = :at ADD generation :one',
     expressionAttributeNames: { '#a': 'action' },
     expressionAttributeValues: {
       ':desired': S(path('$.target.desired')),
@@ -66,6 +83,9 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       ':action': S(path('$.action')),
       ':reason': S(path('$.reason')),
       ':by': S(path('$.requestedBy')),
+      ':caller': S(path('$.caller.arn')),
+      ':source': S(path('$.caller.source')),
+      ':role': S(path('$.caller.executionRoleArn')),
       ':exec': S(path('$$.Execution.Id')),
       ':at': S(path('$$.State.EnteredTime')),
       ':one': tasks.DynamoAttributeValue.fromNumber(1),
@@ -84,6 +104,9 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       desired: S(path('$.target.desired')),
       reason: S(path('$.reason')),
       requestedBy: S(path('$.requestedBy')),
+      callerArn: S(path('$.caller.arn')),
+      callerSource: S(path('$.caller.source')),
+      executionRoleArn: S(path('$.caller.executionRoleArn')),
       executionId: S(path('$$.Execution.Id')),
       updatedAt: S(path('$$.State.EnteredTime')),
       generation: tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', path('$.recorded.generation'))),
@@ -101,9 +124,21 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   });
   switchIngest.addRetry({ errors: ['Lambda.ResourceInUseException', 'Lambda.TooManyRequestsException'], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
 
+  // What a continuation carries: the action as recorded and the pace (not the activity: it is read again).
+  const carried = {
+    'action.$': '$.action',
+    'reason.$': '$.reason',
+    'requestedBy.$': '$.requestedBy',
+    'caller.$': '$.caller',
+    'target.$': '$.target',
+    'targets.$': '$.targets',
+    'recorded.$': '$.recorded',
+    polls: { 'count.$': '$.polls.count', 'stale.$': '$.polls.stale', rounds: 0 },
+    continued: { 'from.$': '$$.Execution.Id' },
+  };
+
   // Waiting on the leader's activity snapshot: only one taken after this action counts.
   const waitLoop = (name: string, done: sfn.Condition, next: sfn.IChainable, giveUp?: { afterPolls: number; then: sfn.IChainable }) => {
-    const wait = new sfn.Wait(scope, id(`${name}Wait`), { time: sfn.WaitTime.duration(Duration.seconds(1)) });
     const read = new tasks.DynamoGetItem(scope, id(`${name}Read`), {
       table,
       key: { pk: S(controlKeys.activity.pk), sk: S(controlKeys.activity.sk) },
@@ -127,18 +162,29 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       resultPath: '$.activity',
     });
     const check = new sfn.Choice(scope, id(`${name}Check`));
-    const polls = new sfn.Pass(scope, id(`${name}Polls`), { parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)', 'stale.$': '$.polls.stale' }, resultPath: '$.polls' });
-    const notYet = giveUp ? new sfn.Choice(scope, id(`${name}GiveUp`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then).otherwise(wait) : wait;
+    const polls = new sfn.Pass(scope, id(`${name}Polls`), {
+      parameters: { 'count.$': 'States.MathAdd($.polls.count, 1)', 'stale.$': '$.polls.stale', 'rounds.$': 'States.MathAdd($.polls.rounds, 1)' },
+      resultPath: '$.polls',
+    });
+    const pace = pacingChoice(scope, id(name), {
+      pacing: CONTROL_PACING,
+      counters: '$.polls',
+      poll: read,
+      continueAsNew: continueAsNew(scope, id(name), carried, { 'action.$': '$.action', 'generation.$': '$.recorded.generation' }),
+      before: giveUp ? [[sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then]] : [],
+    });
     // Polls on which no leader has seen this action yet: too many, and no agent is running.
-    const stale = new sfn.Pass(scope, id(`${name}NoLeaderYet`), { parameters: { 'count.$': '$.polls.count', 'stale.$': 'States.MathAdd($.polls.stale, 1)' }, resultPath: '$.polls' });
+    const stale = new sfn.Pass(scope, id(`${name}NoLeaderYet`), {
+      parameters: { 'count.$': '$.polls.count', 'stale.$': 'States.MathAdd($.polls.stale, 1)', 'rounds.$': '$.polls.rounds' },
+      resultPath: '$.polls',
+    });
     stale.next(new sfn.Choice(scope, id(`${name}LeaderGone`)).when(sfn.Condition.numberGreaterThanEquals('$.polls.stale', NO_LEADER_POLLS), noLeader).otherwise(polls));
     const hasItem = new sfn.Choice(scope, id(`${name}HasItem`)).when(sfn.Condition.isPresent('$.activityItem.Item'), parse).otherwise(stale);
     parse.next(check);
     check.when(sfn.Condition.and(fresh, done), next).when(fresh, polls).otherwise(stale);
-    polls.next(notYet);
-    wait.next(read);
+    polls.next(pace);
     read.next(hasItem);
-    return wait;
+    return pace;
   };
 
   const result = (name: string, tookEffect: boolean) =>
@@ -149,6 +195,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
         'generation.$': '$.recorded.generation',
         'reason.$': '$.reason',
         'requestedBy.$': '$.requestedBy',
+        'caller.$': '$.caller',
         tookEffect,
         'activity.$': '$.activity',
       },
@@ -163,10 +210,12 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
     table,
     key: { pk: S(controlKeys.state.pk), sk: S(controlKeys.state.sk) },
     updateExpression: 'SET desired = :stopped',
-    // Only if no newer action (e.g. a resume) was recorded meanwhile.
-    conditionExpression: 'generation = :gen',
+    // Only if no newer action (e.g. a resume) was recorded meanwhile, and that action is a stop.
+    conditionExpression: 'generation = :gen AND #a = :stop',
+    expressionAttributeNames: { '#a': 'action' },
     expressionAttributeValues: {
       ':stopped': S('STOPPED'),
+      ':stop': S('stop'),
       ':gen': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.format('{}', path('$.recorded.generation'))),
     },
     resultPath: sfn.JsonPath.DISCARD,
@@ -178,6 +227,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       'generation.$': '$.recorded.generation',
       'reason.$': '$.reason',
       'requestedBy.$': '$.requestedBy',
+      'caller.$': '$.caller',
       tookEffect: true,
       'activity.$': '$.activity',
     },
@@ -216,15 +266,26 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
   chooseTarget.otherwise(invalidAction);
   withTargets.next(record).next(history).next(ingestStep);
 
+  const init = new sfn.Pass(scope, id('Init'), { parameters: { count: 0, stale: 0, rounds: 0 }, resultPath: '$.polls' });
   const defaultRequester = new sfn.Pass(scope, id('DefaultRequester'), {
     parameters: { 'action.$': '$.action', 'reason.$': '$.reason', 'requestedBy.$': "States.Format('unknown (StartExecution {} in CloudTrail)', $$.Execution.Name)" },
   });
   const start = new sfn.Choice(scope, id('Validate'))
+    // A continuation of a long wait (see CONTROL_PACING): the action is recorded already.
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.continued'), sfn.Condition.isPresent('$.recorded.generation')), afterIngest)
     .when(sfn.Condition.not(sfn.Condition.isPresent('$.action')), invalidAction)
     .when(sfn.Condition.not(sfn.Condition.isPresent('$.reason')), missingReason)
-    .when(sfn.Condition.not(sfn.Condition.isPresent('$.requestedBy')), defaultRequester)
-    .otherwise(new sfn.Pass(scope, id('KeepInput')));
-  const init = new sfn.Pass(scope, id('Init'), { parameters: { count: 0, stale: 0 }, resultPath: '$.polls' });
-  start.afterwards().next(init).next(chooseTarget);
+    .when(sfn.Condition.not(sfn.Condition.isPresent('$.requestedBy')), defaultRequester.next(init))
+    .otherwise(new sfn.Pass(scope, id('KeepInput')).next(init));
+  // Who asked: the free-text requestedBy as typed, and apart from it the IAM identity the CLI
+  // resolved with sts:GetCallerIdentity (callerArn) and the role this execution runs as.
+  const caller = (name: string, arn: string, source: string) =>
+    new sfn.Pass(scope, id(name), { parameters: { ...(arn.startsWith('$') ? { 'arn.$': arn } : { arn }), source, 'executionRoleArn.$': '$$.Execution.RoleArn' }, resultPath: '$.caller' });
+  const callerGiven = caller('CallerFromCli', '$.callerArn', 'sts:GetCallerIdentity by the shardline CLI; the authoritative caller is the StartExecution event of executionId in CloudTrail');
+  const callerUnknown = caller('CallerNotGiven', 'not given', 'the StartExecution event of executionId in CloudTrail');
+  callerGiven.next(chooseTarget);
+  callerUnknown.next(chooseTarget);
+  // Not start.afterwards(): the continuation branch ends the execution, it must not lead back here.
+  init.next(new sfn.Choice(scope, id('Caller')).when(sfn.Condition.and(sfn.Condition.isPresent('$.callerArn'), sfn.Condition.isString('$.callerArn')), callerGiven).otherwise(callerUnknown));
   return start;
 }

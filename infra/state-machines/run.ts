@@ -1,4 +1,3 @@
-import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -6,6 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { continueAsNew, pacingChoice, type Pacing } from './pacing';
 
 export interface RunTargets {
   readonly controlTable: dynamodb.ITable;
@@ -21,6 +21,21 @@ const S = tasks.DynamoAttributeValue.fromString;
 const path = sfn.JsonPath.stringAt;
 /** Keys per listed page, and so per message to the chunker (keys are up to 1 KiB each: < 256 KiB). */
 export const RUN_PAGE_SIZE = 100;
+/** Pages (of {@link RUN_PAGE_SIZE} keys) one execution lists before it continues as a new execution: about 24 history events each. */
+export const RUN_PAGES_PER_EXECUTION = 100;
+/**
+ * How the run waits for the leader to settle it: every 2 s for a minute, every 10 s for five
+ * more, then every 90 s; after 900 polls (at most about 22 h, within the 24 h timeout) the
+ * execution continues as a new one. test/infra/history-bound.test.ts derives the worst case.
+ */
+export const RUN_PACING: Pacing = {
+  phases: [
+    { seconds: 2, polls: 30 },
+    { seconds: 10, polls: 30 },
+  ],
+  thenSeconds: 90,
+  roundsPerExecution: 900,
+};
 
 /**
  * The run state machine. Input `{ bucket, prefix }`, optionally with `index: { name }`. Processes
@@ -31,10 +46,14 @@ export const RUN_PAGE_SIZE = 100;
  * With `index`, the run item carries the name and the leader builds that dataset index from the
  * run's objects as it settles the run (no Lambda): the output names it, and the execution fails
  * with `IndexFailed` when it could not be built (the run's data is processed all the same).
+ * The run id is the first execution's name (`$.pace.runId`): a long listing or a long wait
+ * continues as a new execution of the same machine, carrying the run id, the listing position
+ * and the pace, so that no execution's history grows past Step Functions' quota.
  */
 export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   const id = (name: string) => `Run${name}`;
-  const runKey = { pk: S('RUN'), sk: S(path('$$.Execution.Name')) };
+  const runId = path('$.pace.runId');
+  const runKey = { pk: S('RUN'), sk: S(runId) };
 
   const invalid = new sfn.Fail(scope, id('InvalidInput'), {
     error: 'InvalidInput',
@@ -46,7 +65,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
       table: t.controlTable,
       item: {
         ...runKey,
-        runId: S(path('$$.Execution.Name')),
+        runId: S(runId),
         bucket: S(path('$.bucket')),
         prefix: S(path('$.prefix')),
         status: S('RUNNING'),
@@ -69,7 +88,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   const enqueue = new tasks.SqsSendMessage(scope, id('EnqueuePage'), {
     queue: t.ingestEventsQueue,
     messageBody: sfn.TaskInput.fromObject({
-      shardlineRun: { runId: path('$$.Execution.Name'), bucket: path('$.bucket'), keys: sfn.JsonPath.listAt('$.listing.Contents[*].Key') },
+      shardlineRun: { runId, bucket: path('$.bucket'), keys: sfn.JsonPath.listAt('$.listing.Contents[*].Key') },
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -88,12 +107,11 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
     resultPath: sfn.JsonPath.DISCARD,
   });
 
-  const wait = new sfn.Wait(scope, id('Wait'), { time: sfn.WaitTime.duration(Duration.seconds(2)) });
   const read = new tasks.DynamoGetItem(scope, id('ReadRun'), { table: t.controlTable, key: runKey, consistentRead: true, resultPath: '$.run' });
 
   const notice = (status: string) =>
     sfn.TaskInput.fromObject({
-      runId: path('$$.Execution.Name'),
+      runId,
       status,
       bucket: path('$.bucket'),
       prefix: path('$.prefix'),
@@ -107,7 +125,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
       execution: path('$$.Execution.Id'),
     });
   const totals = {
-    'runId.$': '$$.Execution.Name',
+    'runId.$': '$.pace.runId',
     'status.$': '$.run.Item.status.S',
     manifest: sfn.JsonPath.format('s3://{}/{}', t.processedBucketName, path('$.run.Item.manifestKey.S')),
     'objectsListed.$': 'States.StringToJson($.run.Item.objectsListed.N)',
@@ -150,14 +168,41 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
     cause: 'chunks of the run failed after every retry: the run manifest lists them (failedChunks); fix the cause, then `shardline redrive` and run again',
   });
 
+  // What a continuation carries: the run, where the listing stands, the pace of the wait.
+  const carried = (phase: 'listing' | 'waiting') => ({
+    'bucket.$': '$.bucket',
+    'prefix.$': '$.prefix',
+    pace: { 'runId.$': '$.pace.runId', pages: 0, 'count.$': '$.pace.count', rounds: 0 },
+    ...(phase === 'listing' ? { listing: { 'NextContinuationToken.$': '$.listing.NextContinuationToken' } } : {}),
+    continued: { phase, 'from.$': '$$.Execution.Id' },
+  });
+  const polled = new sfn.Pass(scope, id('Polled'), {
+    parameters: { 'runId.$': '$.pace.runId', 'pages.$': '$.pace.pages', 'count.$': 'States.MathAdd($.pace.count, 1)', 'rounds.$': 'States.MathAdd($.pace.rounds, 1)' },
+    resultPath: '$.pace',
+  });
+  const pace = pacingChoice(scope, id('Settle'), {
+    pacing: RUN_PACING,
+    counters: '$.pace',
+    poll: read,
+    continueAsNew: continueAsNew(scope, id('Waiting'), carried('waiting'), { 'runId.$': '$.pace.runId' }),
+  });
   const done = new sfn.Choice(scope, id('Settled'))
     .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'COMPLETE'), notifyComplete.next(indexed))
     .when(sfn.Condition.stringEquals('$.run.Item.status.S', 'FAILED'), notifyFailed.next(failed))
-    .otherwise(wait);
-  wait.next(read).next(done);
+    .otherwise(polled);
+  read.next(done);
+  polled.next(pace);
 
   const hasKeys = new sfn.Choice(scope, id('PageHasKeys'));
-  const morePages = new sfn.Choice(scope, id('MorePages')).when(sfn.Condition.booleanEquals('$.listing.IsTruncated', true), listNext).otherwise(listingDone.next(wait));
+  const nextPage = new sfn.Pass(scope, id('NextPage'), {
+    parameters: { 'runId.$': '$.pace.runId', 'pages.$': 'States.MathAdd($.pace.pages, 1)', 'count.$': '$.pace.count', 'rounds.$': '$.pace.rounds' },
+    resultPath: '$.pace',
+  });
+  nextPage.next(listNext);
+  const morePages = new sfn.Choice(scope, id('MorePages'))
+    .when(sfn.Condition.booleanEquals('$.listing.IsTruncated', false), listingDone.next(pace))
+    .when(sfn.Condition.numberGreaterThanEquals('$.pace.pages', RUN_PAGES_PER_EXECUTION), continueAsNew(scope, id('Listing'), carried('listing'), { 'runId.$': '$.pace.runId' }))
+    .otherwise(nextPage);
   hasKeys.when(sfn.Condition.numberGreaterThan('$.listing.KeyCount', 0), enqueue.next(count).next(morePages)).otherwise(morePages);
   listFirst.next(hasKeys);
   listNext.next(hasKeys);
@@ -166,9 +211,17 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   // The name itself is checked by the leader (letters, digits, . _ -): a bad one ends in IndexFailed with the reason.
   const indexName = sfn.Condition.and(sfn.Condition.isPresent('$.index.name'), sfn.Condition.isString('$.index.name'));
   createWithIndex.next(listFirst);
+  const identify = new sfn.Pass(scope, id('Identify'), { parameters: { 'runId.$': '$$.Execution.Name', pages: 0, count: 0, rounds: 0 }, resultPath: '$.pace' });
+  identify.next(
+    new sfn.Choice(scope, id('HasIndex'))
+      .when(sfn.Condition.isPresent('$.index'), new sfn.Choice(scope, id('ValidateIndex')).when(indexName, createWithIndex).otherwise(invalid))
+      .otherwise(create.next(listFirst)),
+  );
+  // A continuation resumes where the last execution stopped: the listing, or the wait.
+  const resume = new sfn.Choice(scope, id('Resume')).when(sfn.Condition.stringEquals('$.continued.phase', 'listing'), listNext).otherwise(pace);
   return new sfn.Choice(scope, id('Validate'))
-    .when(sfn.Condition.and(source, sfn.Condition.isPresent('$.index')), new sfn.Choice(scope, id('ValidateIndex')).when(indexName, createWithIndex).otherwise(invalid))
-    .when(source, create.next(listFirst))
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.continued'), source, sfn.Condition.isPresent('$.pace.runId')), resume)
+    .when(source, identify)
     .otherwise(invalid);
 }
 

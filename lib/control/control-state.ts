@@ -39,7 +39,14 @@ export interface ControlState {
   emergency: boolean;
   action?: ControlAction;
   reason?: string;
+  /** Free text, as the caller typed it. */
   requestedBy?: string;
+  /** The caller's IAM identity as the CLI resolved it (sts:GetCallerIdentity), apart from the free text; `not given` otherwise. */
+  callerArn?: string;
+  /** Where callerArn comes from; the authoritative caller is the StartExecution event of executionId in CloudTrail. */
+  callerSource?: string;
+  /** The role the control execution ran as. */
+  executionRoleArn?: string;
   executionId?: string;
   updatedAt?: string;
 }
@@ -125,6 +132,9 @@ function toControlState(item: Record<string, unknown> | undefined): ControlState
     action: item.action as ControlAction | undefined,
     reason: item.reason as string | undefined,
     requestedBy: item.requestedBy as string | undefined,
+    callerArn: item.callerArn as string | undefined,
+    callerSource: item.callerSource as string | undefined,
+    executionRoleArn: item.executionRoleArn as string | undefined,
     executionId: item.executionId as string | undefined,
     updatedAt: item.updatedAt as string | undefined,
   };

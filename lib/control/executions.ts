@@ -11,11 +11,20 @@ export interface ExecutionResult {
   cause?: string;
   /** Milliseconds from StartExecution until the result was seen. */
   tookMs: number;
+  /** Executions that continued this one (a long wait or listing), in order: the result is the last one's. */
+  continuations?: string[];
 }
+
+/** The output of an execution that handed its work to a new execution of the same machine (infra/state-machines/pacing.ts). */
+const continuedAs = (output: unknown): string | undefined => {
+  const next = (output as { continuedAs?: unknown } | undefined)?.continuedAs;
+  return typeof next === 'string' ? next : undefined;
+};
 
 /**
  * Starts an execution (always named: some emulators mint a broken ARN otherwise) and, unless
- * `wait` is false, polls until it ends. The same state machines run on AWS and locally.
+ * `wait` is false, polls until it ends, following the executions it continued as: the result is
+ * the last one's, with the first one's name (a run's id). The same state machines run on AWS and locally.
  */
 export async function startExecution(
   sfn: SFNClient,
@@ -26,20 +35,28 @@ export async function startExecution(
   const started = Date.now();
   const name = opts.name ?? `${String(input.action ?? 'run')}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-  const arn = executionArn as string;
+  let arn = executionArn as string;
   if (opts.wait === false) return { executionArn: arn, name, status: 'RUNNING', tookMs: Date.now() - started };
   const deadline = started + (opts.timeoutMs ?? 24 * 3600 * 1000);
+  const continuations: string[] = [];
   for (;;) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    const output = d.output ? (JSON.parse(d.output) as unknown) : undefined;
+    const next = d.status === 'SUCCEEDED' ? continuedAs(output) : undefined;
+    if (next) {
+      continuations.push((arn = next));
+      continue;
+    }
     if (d.status !== 'RUNNING' || Date.now() > deadline) {
       return {
         executionArn: arn,
         name,
         status: d.status as ExecutionResult['status'],
-        output: d.output ? JSON.parse(d.output) : undefined,
+        output,
         error: d.error,
         cause: d.cause,
         tookMs: Date.now() - started,
+        ...(continuations.length ? { continuations } : {}),
       };
     }
     opts.onPoll?.(Date.now() - started);

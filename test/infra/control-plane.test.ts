@@ -44,6 +44,8 @@ describe('control plane state machines', () => {
       'arn:aws:states:::dynamodb:getItem',
       'arn:aws:states:::dynamodb:putItem',
       'arn:aws:states:::dynamodb:updateItem',
+      // A long wait continues as a new execution of itself.
+      'arn:aws:states:::states:startExecution',
     ]);
   });
 
@@ -76,7 +78,9 @@ describe('control plane state machines', () => {
 
   it('stop records STOPPED only if no newer action came meanwhile, and says so when one did', () => {
     const markStopped = control.States.ControlRecordStopped;
-    expect(markStopped.Parameters.ConditionExpression).toBe('generation = :gen');
+    // ... and only a recorded stop: a continuation's input cannot stop the pipeline on its own.
+    expect(markStopped.Parameters.ConditionExpression).toBe('generation = :gen AND #a = :stop');
+    expect(markStopped.Parameters.ExpressionAttributeValues[':stop']).toEqual({ S: 'stop' });
     expect(markStopped.Catch[0]).toMatchObject({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ControlStopSuperseded' });
   });
 
@@ -89,16 +93,18 @@ describe('control plane state machines', () => {
         'arn:aws:states:::dynamodb:updateItem',
         'arn:aws:states:::dynamodb:getItem',
         'arn:aws:states:::sns:publish',
+        'arn:aws:states:::states:startExecution',
       ]),
     );
     expect(run.States.RunChunksFailed).toMatchObject({ Type: 'Fail', Error: 'ChunksFailed' });
   });
 
-  it('both machines log to CloudWatch Logs, trace with X-Ray and time out', () => {
+  it('both machines log errors only, without execution data, to CloudWatch Logs, trace with X-Ray and time out', () => {
     for (const m of [stack.shardline.controlPlane.controlStateMachine, stack.shardline.controlPlane.runStateMachine]) {
       const props = resources[logicalId(m)].Properties;
       expect(props.TracingConfiguration).toEqual({ Enabled: true });
-      expect(props.LoggingConfiguration.Level).toBe('ALL');
+      expect(props.LoggingConfiguration.Level).toBe('ERROR');
+      expect(props.LoggingConfiguration.IncludeExecutionData).toBe(false);
       expect(JSON.parse(JSON.stringify(definitionOf(logicalId(m)))).TimeoutSeconds).toBeGreaterThan(0);
     }
   });

@@ -25,10 +25,14 @@ describe('run state machine: the dataset index input flag', () => {
 
   it('routes an input with index to a check of index.name, and anything else malformed to InvalidInput', () => {
     const validate = run.States.RunValidate;
-    expect(validate.Choices[0].And).toEqual(expect.arrayContaining([{ Variable: '$.index', IsPresent: true }]));
-    expect(validate.Choices[0].Next).toBe('RunValidateIndex');
-    expect(validate.Choices[1].Next).toBe('RunRecord');
+    // First a continuation of a long run (it carries the run id), then a new run, which is identified first.
+    expect(validate.Choices[0].And).toEqual(expect.arrayContaining([{ Variable: '$.continued', IsPresent: true }]));
+    expect(validate.Choices[0].Next).toBe('RunResume');
+    expect(validate.Choices[1].Next).toBe('RunIdentify');
     expect(validate.Default).toBe('RunInvalidInput');
+    expect(run.States.RunIdentify.Next).toBe('RunHasIndex');
+    expect(run.States.RunHasIndex.Choices).toEqual([{ Variable: '$.index', IsPresent: true, Next: 'RunValidateIndex' }]);
+    expect(run.States.RunHasIndex.Default).toBe('RunRecord');
     expect(run.States.RunValidateIndex).toMatchObject({
       Type: 'Choice',
       Choices: [
