@@ -11,6 +11,7 @@ import { ChunkLedger } from '../ledger/chunk-ledger';
 import { ObjectLedger } from '../ledger/object-ledger';
 import { REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
 import type { ChunkWorkerDeps } from './chunk-work';
+import { afterCommitsSettled } from './chunk-lifecycle';
 import { handleChunkMessage } from './chunk-worker';
 import type { Clock } from './clock';
 import { ControlFollower } from './control-follower';
@@ -67,6 +68,7 @@ export function wireAgent(deps: AgentDeps, clock: Clock): AgentParts {
     receive: ({ waitSeconds, signal }) => receiveWork(worker, waitSeconds, signal),
     waitSeconds: deps.pollWaitSeconds,
     handle: (message) => handleChunkMessage(worker, message),
+    settled: () => afterCommitsSettled(worker),
     giveBack: (message) => returnUnworked(worker, message),
     leasingAllowed: () => leasingAllowed(control.current().state),
     beforeLeasing: () => control.freshen(2 * CONTROL_POLL_MS),

@@ -1,6 +1,6 @@
 import type { ChunkMessage } from '../chunking/chunk';
 import { placeShard, type PlacementNode } from '../cluster/placement';
-import type { ChunkLease } from '../ledger/chunk-ledger';
+import type { ChunkLease, CommitResult } from '../ledger/chunk-ledger';
 import { keys, type ReplicaItem } from '../ledger/items';
 import type { ChunkOutcome } from './chunk-processor';
 import type { ChunkWorkerDeps } from './chunk-work';
@@ -8,17 +8,18 @@ import { withThrottleRetries } from './throttle-backoff';
 
 /**
  * Commits a processed chunk in the ledger, conditional on still holding its lease, with the
- * replicas its shard is placed on; throttling is waited out with the lease kept.
+ * replicas its shard is placed on (over `opts.nodes`, fetched while the chunk was worked on);
+ * throttling is waited out with the lease kept. Says whether the object is now complete.
  */
 export async function commitChunk(
   deps: ChunkWorkerDeps,
   msg: ChunkMessage,
   lease: ChunkLease,
   outcome: ChunkOutcome,
-  opts: { durationMs: () => number; now: number; backOff: { onThrottle: (err: unknown, retry: number) => void } },
-): Promise<void> {
-  const replicas = replicaItems(msg, outcome, await deps.placementNodes(), deps.config.replicationFactor, opts.now);
-  await withThrottleRetries(
+  opts: { durationMs: () => number; now: number; backOff: { onThrottle: (err: unknown, retry: number) => void }; nodes?: Promise<PlacementNode[]> },
+): Promise<CommitResult> {
+  const replicas = replicaItems(msg, outcome, await (opts.nodes ?? deps.placementNodes()), deps.config.replicationFactor, opts.now);
+  return withThrottleRetries(
     () =>
       deps.chunks.commit(lease, {
         counts: outcome.counts,
@@ -27,6 +28,7 @@ export async function commitChunk(
         replicas,
         replicationFactor: deps.config.replicationFactor,
         durationMs: opts.durationMs(),
+        chunkCount: msg.chunkCount,
       }),
     opts.backOff,
   );

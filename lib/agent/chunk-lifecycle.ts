@@ -4,12 +4,14 @@
  * finalize the object; or, when the attempt fails, give the chunk back the way its failure asks.
  */
 import type { ChunkMessage } from '../chunking/chunk';
+import type { PlacementNode } from '../cluster/placement';
 import type { ChunkLease, LeaseOutcome } from '../ledger/chunk-ledger';
 import { finalizeObjectIfComplete } from '../ledger/manifest';
 import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
 import { chunkLogKeys, type ChunkReport, type ChunkWorkerDeps, type LeasedChunk } from './chunk-work';
 import { commitChunk } from './chunk-commit';
 import { giveBackFailedChunk } from './chunk-failure';
+import { REGISTRY_VIEW_MAX_AGE_MS } from './agent-deps';
 import { realClock, type Clock } from './clock';
 import { classifyChunkError, InjectedFaultError, type ChunkPhase } from './error-kind';
 import { startKeepAlive } from './lease-keep-alive';
@@ -42,22 +44,26 @@ export async function workLeasedChunk(deps: ChunkWorkerDeps, job: LeasedChunk): 
   const keepAlive = startKeepAlive({ ...deps, clock }, lease, receipt, leaseMs, logKeys);
   const backOff = throttleBackOff(deps, logKeys);
   let outcome: ChunkOutcome | undefined;
-  await setVisibility(deps, receipt, Math.ceil(leaseMs / 1000)).catch(() => undefined);
+  // Off the critical path: the message's visibility is extended to the lease while the GET runs,
+  // and the placement targets are read (at most a second old) while the chunk is worked on.
+  const visible = setVisibility(deps, receipt, Math.ceil(leaseMs / 1000)).catch(() => undefined);
+  const nodes = deps.placementNodes();
+  const nodesReadAt = clock.now();
+  nodes.catch(() => undefined); // a failed read fails the commit below, not the process
   try {
     let t = clock.now();
     outcome = await processLeased(deps, clock, msg, lease, backOff);
+    await visible;
     keepAlive.assertHeld();
     stages.workMs = clock.now() - t;
     t = clock.now();
     phase = 'commit';
-    await commitChunk(deps, msg, lease, outcome, { durationMs: () => clock.now() - started, now: clock.now(), backOff });
+    const committed = await commitChunk(deps, msg, lease, outcome, { durationMs: () => clock.now() - started, now: clock.now(), backOff, nodes: placementView(deps, clock, nodes, nodesReadAt) });
     stages.commitMs = clock.now() - t;
-    t = clock.now();
-    // Committed: the chunk is done whatever happens next. A message that cannot be deleted (its
-    // receipt went stale) comes back as a duplicate and is deleted then; an object this node
-    // fails to finalize is finalized by the leader's sweep.
-    await afterCommit(deps, receipt, msg, logKeys);
-    stages.finalizeMs = clock.now() - t;
+    // Committed: the chunk is done whatever happens next, so the rest runs off its critical path.
+    // A message that cannot be deleted (its receipt went stale) comes back as a duplicate and is
+    // deleted then; an object this node fails to finalize is finalized by the leader's sweep.
+    inBackground(deps, afterCommit(deps, receipt, msg, committed.objectDone !== false, logKeys));
     return { result: 'processed', ...reported, outcome, queueWaitMs: started - job.sentAt, totalMs: clock.now() - started, stages };
   } catch (err) {
     return await giveBackFailedChunk(deps, job, { err, phase, outcome, stages, logKeys });
@@ -85,11 +91,39 @@ function throttleBackOff(deps: Pick<ChunkWorkerDeps, 'log' | 'onThrottle'>, logK
   };
 }
 
-async function afterCommit(deps: ChunkWorkerDeps, receipt: string, msg: ChunkMessage, logKeys: Record<string, unknown>): Promise<void> {
-  await deleteMessage(deps, receipt).catch((err) =>
+/**
+ * The placement targets read when the chunk was leased, unless that read is older than a
+ * registry view may be (a long chunk): then a fresh one, so that no shard lands on a node that
+ * announced it drains (see `PLACEMENT_SETTLE_MS`).
+ */
+function placementView(deps: ChunkWorkerDeps, clock: Clock, nodes: Promise<PlacementNode[]>, readAt: number): Promise<PlacementNode[]> {
+  return clock.now() - readAt <= REGISTRY_VIEW_MAX_AGE_MS ? nodes : deps.placementNodes();
+}
+
+/** Deletes the message and, when the commit said the object is complete, finalizes it (the only read of the object item). */
+async function afterCommit(deps: ChunkWorkerDeps, receipt: string, msg: ChunkMessage, objectDone: boolean, logKeys: Record<string, unknown>): Promise<void> {
+  const deleted = deleteMessage(deps, receipt).catch((err) =>
     deps.log('warn', 'committed chunk: message not deleted (a later receive deletes it as a duplicate)', { ...logKeys, error: (err as Error).message }),
   );
-  await finalizeObjectIfComplete(deps, msg.objectId).catch((err) =>
-    deps.log('warn', 'committed chunk: object not finalized here (the leader sweep finalizes it)', { ...logKeys, error: (err as Error).message }),
-  );
+  if (objectDone) {
+    await finalizeObjectIfComplete(deps, msg.objectId).catch((err) =>
+      deps.log('warn', 'committed chunk: object not finalized here (the leader sweep finalizes it)', { ...logKeys, error: (err as Error).message }),
+    );
+  }
+  await deleted;
+}
+
+const background = new WeakMap<ChunkWorkerDeps, Set<Promise<void>>>();
+
+/** Runs `work` past the chunk's report; `afterCommitsSettled` waits for it (a drain). */
+function inBackground(deps: ChunkWorkerDeps, work: Promise<void>): void {
+  let pending = background.get(deps);
+  if (!pending) background.set(deps, (pending = new Set()));
+  const tracked = work.finally(() => pending.delete(tracked));
+  pending.add(tracked);
+}
+
+/** Resolves once the message deletes and object finalizations started after commits have ended. */
+export async function afterCommitsSettled(deps: ChunkWorkerDeps): Promise<void> {
+  await Promise.all(background.get(deps) ?? []);
 }

@@ -31,6 +31,8 @@ export interface WorkConsumerDeps {
   waitSeconds?: number;
   /** Works one message to its end (never throws for a chunk's own failure). */
   handle: (message: Message) => Promise<ChunkReport>;
+  /** Resolves once work a chunk left running past its report has ended (its message delete, its object's finalize); awaited by `drain()`. */
+  settled?: () => Promise<void>;
   /** Gives back a message received while leasing was paused. */
   giveBack: (message: Message) => Promise<void>;
   /** Whether the control state lets this node lease chunks now. */
@@ -113,7 +115,7 @@ export class WorkConsumer {
     this.stopping = true;
     for (const poll of this.polls) poll.abort(); // a message a cut poll received returns after its receive visibility
     this.wakeWaiting();
-    return Promise.all(this.loops).then(() => undefined);
+    return Promise.all(this.loops).then(() => this.deps.settled?.());
   }
 
   private async workLoop(slot: number): Promise<void> {

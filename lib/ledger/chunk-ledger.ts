@@ -35,6 +35,14 @@ export interface ChunkCommit {
   /** R: a shard placed on fewer nodes is flagged for the leader's replica repair. */
   replicationFactor: number;
   durationMs: number;
+  /** The object's chunk count (from the work message): lets the commit tell whether it was the object's last. */
+  chunkCount?: number;
+}
+
+/** What a commit tells its caller. */
+export interface CommitResult {
+  /** Every chunk of the object is committed now: finalize it. Undefined when the commit could not tell (no `chunkCount`). */
+  objectDone?: boolean;
 }
 
 /**
@@ -171,39 +179,58 @@ export class ChunkLedger {
   /**
    * Commits a processed chunk, its object's totals and its replica assignments in one
    * transaction, conditional on still holding the lease. Throws LeaseLostError otherwise.
+   *
+   * A transaction returns no values, so whether this was the object's last chunk is folded into its
+   * condition instead of read afterwards: given `chunkCount`, the object's counters are added only
+   * while other chunks are still to come (`chunksDone < chunkCount - 1`); the commit that finds
+   * that condition false is the last one, and goes through again without it (one more request, once
+   * per object; none for a one-chunk object, which is always its own last).
    */
-  async commit(lease: ChunkLease, commit: ChunkCommit, now = new Date()): Promise<void> {
-    const { counts } = commit;
+  async commit(lease: ChunkLease, commit: ChunkCommit, now = new Date()): Promise<CommitResult> {
+    const { chunkCount } = commit;
+    const guarded = chunkCount !== undefined && chunkCount > 1;
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Update: { TableName: this.table, Key: keys.chunk(lease.objectId, lease.index), ...committedChunkUpdate(lease, commit, now) } },
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.object(lease.objectId),
-                UpdateExpression: 'SET lastCommitAt = :at ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: {
-                  ':at': now.getTime(),
-                  ':one': 1,
-                  ':ri': counts.recordsIn,
-                  ':ro': counts.recordsOut,
-                  ':rr': counts.recordsRejected,
-                  ':rf': counts.recordsFiltered,
-                  ':bi': counts.bytesIn,
-                },
-              },
-            },
-            ...commit.replicas.map((replica) => ({ Put: { TableName: this.table, Item: replica } })),
-          ],
-        }),
-      );
+      await this.doc.send(new TransactWriteCommand({ TransactItems: this.commitItems(lease, commit, now, guarded) }));
+      return { objectDone: chunkCount === undefined ? undefined : !guarded };
+    } catch (err) {
+      if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      if (!guarded || !isConditionFailure(err, 1)) throw err;
+    }
+    // The other chunks are all committed (or the object is gone, and this fails as before).
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: this.commitItems(lease, commit, now, false) }));
+      return { objectDone: true };
     } catch (err) {
       if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
       throw err;
     }
+  }
+
+  /** The commit transaction's items; `notLast`: the object update holds only while other chunks are still to come. */
+  private commitItems(lease: ChunkLease, commit: ChunkCommit, now: Date, notLast: boolean) {
+    const { counts } = commit;
+    return [
+      { Update: { TableName: this.table, Key: keys.chunk(lease.objectId, lease.index), ...committedChunkUpdate(lease, commit, now) } },
+      {
+        Update: {
+          TableName: this.table,
+          Key: keys.object(lease.objectId),
+          UpdateExpression: 'SET lastCommitAt = :at ADD chunksDone :one, recordsIn :ri, recordsOut :ro, recordsRejected :rr, recordsFiltered :rf, bytesIn :bi',
+          ConditionExpression: notLast ? 'attribute_exists(pk) AND chunksDone < :notLast' : 'attribute_exists(pk)',
+          ExpressionAttributeValues: {
+            ':at': now.getTime(),
+            ':one': 1,
+            ':ri': counts.recordsIn,
+            ':ro': counts.recordsOut,
+            ':rr': counts.recordsRejected,
+            ':rf': counts.recordsFiltered,
+            ':bi': counts.bytesIn,
+            ...(notLast ? { ':notLast': (commit.chunkCount as number) - 1 } : {}),
+          },
+        },
+      },
+      ...commit.replicas.map((replica) => ({ Put: { TableName: this.table, Item: replica } })),
+    ];
   }
 
   private async conditional(lease: ChunkLease, update: string, values: Record<string, unknown>): Promise<void> {
