@@ -13,6 +13,7 @@ import { InstanceMetadata } from '../lib/cluster/imds';
 import { completeLifecycleAction, lifecycleHookOf } from '../lib/cluster/lifecycle-hook';
 import { cachePolicyFrom, resolveNodeIdentity } from '../lib/cluster/node-identity';
 import { NodeRegistry } from '../lib/cluster/registry';
+import { noticesFromEnv, objectOutcomeHook } from '../lib/ledger/object-outcome';
 import { setRecordWorkers } from '../lib/records/pool/record-pool';
 import { configFromEnv } from '../lib/config/pipeline-config';
 import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-telemetry';
@@ -109,6 +110,7 @@ const program = new Command('shardline-agent')
       cachePolicy: cachePolicyFrom(overrides),
       onCacheEvent: (event) => telemetry.metrics.recordCacheEvent(event.kind),
       onCacheReport: (report) => telemetry.metrics.setCacheReport(report),
+      onObjectOutcome: objectOutcomeHook({ record: (o) => telemetry.metrics.recordObjectOutcome(o.outcome), notices: noticesFromEnv(clients.sns), log: logTo(logger) }),
       checkpoints: opts.checkpointDir
         ? { dir: opts.checkpointDir, concurrency: Math.max(1, opts.checkpointConcurrency), maxBytesPerSecond: opts.checkpointRate, endpoint: clients.endpoint, region: clients.region }
         : undefined,

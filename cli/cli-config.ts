@@ -122,8 +122,13 @@ export const COMMANDS: readonly CommandDeclaration[] = [
   },
   {
     name: 'redrive',
-    description: 'send dead-lettered messages back after a fix (work DLQ → work queue, or ingest DLQ → ingest-events)',
-    options: [new Option('--queue <which>', 'which dead-letter queue').choices(['work', 'ingest']).default('work'), stackOption(), stateDirOption()],
+    description: 'after a fix: send dead-lettered work back and release quarantined objects (or the ingest DLQ → ingest-events)',
+    options: [
+      new Option('--queue <which>', 'which dead-letter queue').choices(['work', 'ingest']).default('work'),
+      new Option('--object <id...>', 'release only these quarantined objects, from the ledger (the DLQ is left as it is)'),
+      stackOption(),
+      stateDirOption(),
+    ],
     module: 'redrive',
     handler: 'redriveCommand',
   },

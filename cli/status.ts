@@ -19,7 +19,7 @@ export function renderStatus(status: PipelineStatus): string {
   for (const o of status.objects) {
     lines.push(
       [
-        o.failedChunks ? `FAILED(${o.failedChunks})` : o.status,
+        o.failedChunks ? `${o.status === 'QUARANTINED' ? 'QUARANTINED' : 'FAILED'}(${o.failedChunks})` : o.status,
         `${o.chunksDone}/${o.chunkCount}`,
         mb(o.size),
         o.recordsIn,

@@ -5,6 +5,7 @@ import type { CapacityPolicy } from '../cache/capacity';
 import type { CheckpointAgentOptions } from '../checkpoint/agent-part';
 import type { NodeCacheLoad, NodeIdentity, NodeRegistry } from '../cluster/registry';
 import type { PipelineConfig } from '../config/pipeline-config';
+import type { OnObjectOutcome } from '../ledger/object-outcome';
 import type { Log } from '../log';
 import type { ChunkReport } from './chunk-work';
 import type { CacheEvent } from './replica-puller';
@@ -26,6 +27,8 @@ export interface AgentDeps {
   onChunk?: (report: ChunkReport) => void;
   /** Called on every sweep while this node leads, with its fencing token (leader-only metrics); must return at once. */
   onLeaderSweep?: (sweep: { token: number }) => void;
+  /** Called once when an object completes or is quarantined here (metrics, the quarantine notice). */
+  onObjectOutcome?: OnObjectOutcome;
   /** Called for every shard pulled into this node's cache (metrics). */
   onReplicaPulled?: (replica: { chunkId: string; objectId: string }) => void;
   /** How much of its filesystem the shard cache may use (headroom, an operator's cap). */

@@ -2,6 +2,7 @@ import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { LeaseLostError } from '../ledger/chunk-ledger';
 import { ChunkAbandonedError, type ChunkOutcome } from './chunk-processor';
 import type { ChunkReport, ChunkWorkerDeps, LeasedChunk } from './chunk-work';
+import { realClock } from './clock';
 import { classifyChunkError, type ChunkPhase } from './error-kind';
 import { setVisibility } from './work-message';
 
@@ -17,8 +18,8 @@ export interface ChunkFailure {
 
 /**
  * Ends a failed attempt the way its failure asks: a lost lease discards the late result; an
- * emergency stop gives the chunk back at once; the last receive marks it FAILED before the DLQ
- * takes it; anything else releases it and backs off before the retry.
+ * emergency stop gives the chunk back at once; the last receive marks it FAILED and quarantines
+ * its object before the DLQ takes it; anything else releases it and backs off before the retry.
  */
 export async function giveBackFailedChunk(deps: ChunkWorkerDeps, job: LeasedChunk, failure: ChunkFailure): Promise<ChunkReport> {
   const { err, phase, outcome, stages, logKeys } = failure;
@@ -41,9 +42,9 @@ export async function giveBackFailedChunk(deps: ChunkWorkerDeps, job: LeasedChun
   }
   const error = (err as Error).message ?? String(err);
   if (job.lastReceive) {
-    // The next receive dead-letters the message: say so in the ledger instead of hanging.
-    deps.log('error', 'chunk failed for the last time; it goes to the DLQ', { ...logKeys, receives, error, errorKind });
-    await deps.chunks.markFailed(lease, error).catch(() => undefined);
+    // The next receive dead-letters the message: quarantine the object instead of hanging.
+    deps.log('error', 'chunk failed for the last time; its object is quarantined', { ...logKeys, receives, error, errorKind });
+    await quarantineObject(deps, job, error, logKeys);
     await setVisibility(deps, receipt, 0).catch(() => undefined);
     return { result: 'failed', ...reported, error, errorKind, stages };
   }
@@ -53,6 +54,34 @@ export async function giveBackFailedChunk(deps: ChunkWorkerDeps, job: LeasedChun
   // Back off before the retry; after maxReceiveCount receives the message dead-letters.
   await setVisibility(deps, receipt, Math.min(2 ** lease.attempt, 60)).catch(() => undefined);
   return { result: 'failed', ...reported, error, errorKind, stages };
+}
+
+/**
+ * Sets the object aside with the reason (status, dashboard, logs, and one notice per object
+ * through `onObjectOutcome`); the other objects are not held up and nothing is paused.
+ */
+async function quarantineObject(deps: ChunkWorkerDeps, job: LeasedChunk, error: string, logKeys: Record<string, unknown>): Promise<void> {
+  const { lease, msg } = job;
+  let quarantined: { newly: boolean; reason: string };
+  try {
+    quarantined = await deps.chunks.quarantine(lease, error, msg);
+  } catch (err) {
+    deps.log('warn', 'chunk not marked FAILED (it dead-letters all the same)', { ...logKeys, error: (err as Error).message });
+    return;
+  }
+  const at = new Date((deps.clock ?? realClock).now()).toISOString();
+  deps.log(quarantined.newly ? 'error' : 'warn', quarantined.newly ? 'object quarantined' : 'quarantined object: another chunk failed', {
+    ...logKeys,
+    bucket: msg.bucket,
+    key: msg.key,
+    chunk: msg.index,
+    reason: quarantined.reason,
+    next: `after a fix: shardline redrive --object ${msg.objectId}`,
+  });
+  if (!quarantined.newly) return;
+  await Promise.resolve(deps.onObjectOutcome?.({ outcome: 'quarantined', objectId: msg.objectId, bucket: msg.bucket, key: msg.key, chunk: msg.index, reason: quarantined.reason, at })).catch(
+    (err: unknown) => deps.log('warn', 'object outcome hook failed', { ...logKeys, error: (err as Error).message }),
+  );
 }
 
 /** Removes the files of an attempt that will never be committed. */

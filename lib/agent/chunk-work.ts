@@ -6,6 +6,7 @@ import type { PlacementNode } from '../cluster/placement';
 import type { PipelineConfig } from '../config/pipeline-config';
 import type { ChunkLease, ChunkLedger } from '../ledger/chunk-ledger';
 import type { ObjectLedger } from '../ledger/object-ledger';
+import type { OnObjectOutcome } from '../ledger/object-outcome';
 import type { Log } from '../log';
 import type { ChunkOutcome } from './chunk-processor';
 import type { Clock } from './clock';
@@ -36,6 +37,8 @@ export interface ChunkWorkerDeps {
   onThrottle?: (err: unknown) => void;
   /** True during an emergency stop: work in progress is given up at once (its lease was handed back). */
   stopNow?: () => boolean;
+  /** Told once when an object completes or is quarantined (metrics, the quarantine notice). */
+  onObjectOutcome?: OnObjectOutcome;
 }
 
 /** A chunk this worker holds the lease of, with what its report and its failure handling need. */

@@ -5,6 +5,7 @@ import { UNFINISHED, UNFINISHED_OBJECTS_INDEX, type ObjectItem } from '../ledger
 import type { ObjectManifest } from '../ledger/manifest';
 import { objectItemsById, RunLedger, type RunMember } from '../ledger/run-ledger';
 import { listKeys } from '../storage/list-keys';
+import { layout, parseByKeyEntry } from '../storage/layout';
 import { byCodeUnits, IndexRefusedError, type IndexInput } from './build-index';
 import type { IndexSource } from './index-format';
 
@@ -31,11 +32,14 @@ export async function selectObjects(deps: DatasetDeps, source: IndexSource): Pro
     const members = await runs.members(run.runId);
     return withManifests(deps, runMembersToObjects(members, await runs.objectsOf(members)));
   }
-  if (source.kind === 'prefix') return withManifests(deps, await newestObjects(deps, [`${MANIFESTS}${source.prefix}`], (key) => key.startsWith(source.prefix)));
+  if (source.kind === 'prefix') {
+    const prefix = source.prefix;
+    return withManifests(deps, await newestObjects(deps, [layout.byKeyPrefix(prefix), `${MANIFESTS}${prefix}`], (key) => key.startsWith(prefix)));
+  }
   const wanted = new Set(source.objects);
   const found = await newestObjects(
     deps,
-    source.objects.map((k) => `${MANIFESTS}${k}/`),
+    source.objects.flatMap((k) => [`${layout.byKeyPrefix(k)}/`, `${MANIFESTS}${k}/`]),
     (key) => wanted.has(key),
   );
   const missing = source.objects.filter((k) => !found.some((o) => o.key === k));
@@ -66,11 +70,12 @@ export function runMembersToObjects(members: RunMember[], objects: ReadonlyMap<s
  * the ledger's sparse index, whichever was planned last. An older version or an earlier run of
  * the same key is superseded; a newest one that is not COMPLETE is returned, so it is refused.
  */
-async function newestObjects(deps: DatasetDeps, manifestPrefixes: string[], matches: (key: string) => boolean): Promise<ObjectItem[]> {
-  const manifestIds = (await listKeys(deps.s3, deps.processedBucket, manifestPrefixes))
-    .map(parseManifestKey)
-    .filter((m): m is { sourceKey: string; objectId: string } => Boolean(m) && matches((m as { sourceKey: string }).sourceKey))
-    .map((m) => m.objectId);
+async function newestObjects(deps: DatasetDeps, listingPrefixes: string[], matches: (key: string) => boolean): Promise<ObjectItem[]> {
+  // A cut source key cannot be judged from its listing: the ledger's full key decides below.
+  const manifestIds = (await listKeys(deps.s3, deps.processedBucket, listingPrefixes))
+    .map((k): { sourceKey: string; objectId: string; cut?: boolean } | undefined => parseByKeyEntry(k) ?? parseManifestKey(k))
+    .filter((m) => m !== undefined && (m.cut || matches(m.sourceKey)))
+    .map((m) => (m as { objectId: string }).objectId);
   const unfinished = await queryAll<Pick<ObjectItem, 'objectId'>>(deps.doc, {
     TableName: deps.ledgerTable,
     IndexName: UNFINISHED_OBJECTS_INDEX,
@@ -88,7 +93,10 @@ async function newestObjects(deps: DatasetDeps, manifestPrefixes: string[], matc
   return [...newest.values()];
 }
 
-/** `manifests/<source key>/<objectId>.json` → its parts (the object id never holds a `/`). */
+/**
+ * `manifests/<source key>/<objectId>.json` (manifests written before they were named by object
+ * id alone) → its parts (the object id never holds a `/`); undefined for any other key.
+ */
 export function parseManifestKey(key: string): { sourceKey: string; objectId: string } | undefined {
   const slash = key.lastIndexOf('/');
   if (!key.startsWith(MANIFESTS) || slash <= MANIFESTS.length || !key.endsWith('.json')) return undefined;

@@ -109,41 +109,64 @@ export class ChunkLedger {
   }
 
   /**
-   * Marks a chunk FAILED (it is about to dead-letter) and its object FAILED with the error, so
-   * status reports it instead of showing the object as in progress for ever.
+   * Marks a chunk FAILED (it is about to dead-letter, and keeps its work message for a redrive)
+   * and quarantines its object with the reason, so status shows it set aside instead of in
+   * progress for ever, while every other object goes on. `newly` is true for the failure that
+   * quarantined the object (one notice per object, not per chunk).
    */
-  async markFailed(lease: ChunkLease, error: string): Promise<void> {
-    const lastError = error.slice(0, 1000);
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.chunk(lease.objectId, lease.index),
-                UpdateExpression: 'SET #s = :failed, lastError = :e REMOVE leasedBy',
-                ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':failed': 'FAILED', ':e': lastError, ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
-              },
-            },
-            {
-              Update: {
-                TableName: this.table,
-                Key: keys.object(lease.objectId),
-                UpdateExpression: 'SET #s = :failed, lastError = :e ADD failedChunks :one',
-                ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':failed': 'FAILED', ':e': `chunk ${lease.index}: ${lastError}`, ':one': 1 },
-              },
-            },
-          ],
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
-      throw err;
+  async quarantine(lease: ChunkLease, error: string, message: ChunkMessage, now = new Date()): Promise<{ newly: boolean; reason: string }> {
+    const reason = `chunk ${lease.index}: ${error.slice(0, 1000)}`;
+    const chunk = {
+      Update: {
+        TableName: this.table,
+        Key: keys.chunk(lease.objectId, lease.index),
+        UpdateExpression: 'SET #s = :failed, lastError = :e, message = :m REMOVE leasedBy',
+        ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':failed': 'FAILED', ':e': error.slice(0, 1000), ':m': JSON.stringify(message), ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
+      },
+    };
+    const object = (first: boolean) => ({
+      Update: {
+        TableName: this.table,
+        Key: keys.object(lease.objectId),
+        UpdateExpression: `SET #s = :q, lastError = :e${first ? ', quarantineReason = :e, quarantinedAt = :at' : ''} ADD failedChunks :one`,
+        ConditionExpression: first ? 'attribute_exists(pk) AND #s <> :q' : 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':q': 'QUARANTINED', ':e': reason, ':one': 1, ...(first ? { ':at': now.toISOString() } : {}) },
+      },
+    });
+    for (const first of [true, false]) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: [chunk, object(first)] }));
+        return { newly: first, reason };
+      } catch (err) {
+        if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
+        // Already quarantined by another of its chunks: count this one and keep the first reason.
+        if (first && isConditionFailure(err, 1)) continue;
+        throw err;
+      }
     }
+    throw new Error('unreachable');
+  }
+
+  /**
+   * Clears a FAILED chunk's failure count before its message is sent again (a redrive), so its
+   * new receives are judged on their own. False if the chunk is no longer FAILED.
+   */
+  async resetFailures(objectId: string, index: number): Promise<boolean> {
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.chunk(objectId, index),
+          UpdateExpression: 'SET failures = :zero',
+          ConditionExpression: '#s = :failed',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':zero': 0, ':failed': 'FAILED' },
+        }),
+      ),
+    );
   }
 
   /** Chunks currently leased by a node (the sparse by-holder index). */

@@ -23,7 +23,12 @@ export const SHORT = 'SHORT';
 export const UNFINISHED_OBJECTS_INDEX = 'byUnfinished';
 export const UNFINISHED = 'OPEN';
 
-export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'FAILED';
+/**
+ * QUARANTINED: a chunk of the object failed on every receive (it dead-lettered); the object is
+ * set aside with the reason while the rest of the pipeline runs on, until `shardline redrive`
+ * releases it after a fix. FAILED: the object itself was refused (nothing to retry).
+ */
+export type ObjectStatus = 'PLANNING' | 'ENQUEUED' | 'COMPLETE' | 'QUARANTINED' | 'FAILED';
 export type ChunkStatus = 'LEASED' | 'PROCESSED' | 'FAILED';
 
 /** Record counts; always `recordsIn = recordsOut + recordsRejected + recordsFiltered`. */
@@ -57,6 +62,10 @@ export interface ObjectItem extends RecordCounts {
   /** Chunks that dead-lettered after maxReceiveCount failures. */
   failedChunks?: number;
   lastError?: string;
+  /** Why the object was quarantined (its first chunk to fail for good), while QUARANTINED. */
+  quarantineReason?: string;
+  /** When it was quarantined (ISO 8601), while QUARANTINED. */
+  quarantinedAt?: string;
   /** The run over a prefix that planned this object, if any. */
   runId?: string;
   /** When the latest chunk commit landed (epoch ms). */
@@ -94,6 +103,8 @@ export interface ChunkItem extends Partial<RecordCounts> {
   processedAt?: string;
   durationMs?: number;
   lastError?: string;
+  /** The chunk's work message, kept while FAILED so that a redrive can send it again. */
+  message?: string;
 }
 
 /** REFUSED: the node's cache has no room for it (see `refusedReason`); it is pulled once room is made. */

@@ -4,6 +4,7 @@ import { listKeys } from '../storage/list-keys';
 import { layout } from '../storage/layout';
 import type { ChunkItem, ObjectItem, OutputFile, RecordCounts } from './items';
 import type { ObjectLedger } from './object-ledger';
+import type { OnObjectOutcome } from './object-outcome';
 
 /** The manifest of one processed object version, written next to its shards. */
 export interface ObjectManifest {
@@ -50,19 +51,33 @@ export function buildManifest(object: ObjectItem, chunks: ChunkItem[], now = new
   };
 }
 
+/** What finalizing an object needs: the ledger, the processed bucket, and who is told it completed. */
+export interface FinalizeDeps {
+  objects: ObjectLedger;
+  s3: S3Client;
+  processedBucket: string;
+  onObjectOutcome?: OnObjectOutcome;
+}
+
 /**
- * Writes the manifest and marks the object complete once every chunk is committed. Safe to call
- * from every worker that commits a chunk: it does nothing until the last one, and two finishers
- * write the same manifest.
+ * Writes the manifest (`manifests/<object id>.json`) and its by-key entry, and marks the object
+ * complete once every chunk is committed. Safe to call from every worker that commits a chunk: it
+ * does nothing until the last one, and two finishers write the same manifest. A QUARANTINED
+ * object whose failed chunks were all redone (its DLQ messages redriven by any means) completes too.
  */
-export async function finalizeObjectIfComplete(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }, objectId: string): Promise<ObjectManifest | undefined> {
+export async function finalizeObjectIfComplete(deps: FinalizeDeps, objectId: string): Promise<ObjectManifest | undefined> {
   const object = await deps.objects.get(objectId);
   if (!object || object.status === 'COMPLETE' || object.status === 'PLANNING' || object.chunksDone < object.chunkCount) return undefined;
   const chunks = await deps.objects.chunks(objectId);
   const manifest = buildManifest(object, chunks);
-  const key = layout.manifestKey(object.key, objectId);
+  const key = layout.manifestKey(objectId);
   await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
-  if (await deps.objects.markComplete(objectId, key)) await removeAbandonedOutputs(deps, objectId, chunks);
+  const entry = JSON.stringify({ objectId, manifestKey: key, source: manifest.source });
+  await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: layout.byKeyEntry(object.key, objectId), Body: entry, ContentType: 'application/json' }));
+  if (await deps.objects.markComplete(objectId, key)) {
+    await removeAbandonedOutputs(deps, objectId, chunks);
+    await Promise.resolve(deps.onObjectOutcome?.({ outcome: 'complete', objectId, bucket: object.bucket, key: object.key, manifestKey: key })).catch(() => undefined);
+  }
   return manifest;
 }
 
@@ -73,7 +88,7 @@ export const FINALIZE_GRACE_MS = 5000;
  * The leader's sweep: finalizes every object whose chunks are all committed but which nobody
  * finalized (its last committer died or failed between commit and finalize). Returns their ids.
  */
-export async function finalizeFinishedObjects(deps: { objects: ObjectLedger; s3: S3Client; processedBucket: string }, settledMs = FINALIZE_GRACE_MS): Promise<string[]> {
+export async function finalizeFinishedObjects(deps: FinalizeDeps, settledMs = FINALIZE_GRACE_MS): Promise<string[]> {
   const finalized: string[] = [];
   for (const objectId of await deps.objects.awaitingFinalize(settledMs)) {
     if (await finalizeObjectIfComplete(deps, objectId)) finalized.push(objectId);

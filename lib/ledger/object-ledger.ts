@@ -79,17 +79,17 @@ export class ObjectLedger {
     );
   }
 
-  /** Marks the object complete with its manifest; true only for the caller that did it. */
+  /** Marks the object complete with its manifest (clearing any quarantine); true only for the caller that did it. */
   async markComplete(objectId: string, manifestKey: string, now = new Date()): Promise<boolean> {
     return conditionally(
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.object(objectId),
-          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t REMOVE unfinished',
+          UpdateExpression: 'SET #s = :complete, manifestKey = :m, completedAt = :t, failedChunks = :zero REMOVE unfinished, lastError, quarantineReason, quarantinedAt',
           ConditionExpression: '#s <> :complete AND chunksDone = chunkCount',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString() },
+          ExpressionAttributeValues: { ':complete': 'COMPLETE', ':m': manifestKey, ':t': now.toISOString(), ':zero': 0 },
         }),
       ),
     );
@@ -124,6 +124,39 @@ export class ObjectLedger {
       ExpressionAttributeValues: { ':open': UNFINISHED },
     });
     return items.filter((o) => o.status === 'ENQUEUED' && o.chunkCount > 0 && o.chunksDone >= o.chunkCount && now - (o.lastCommitAt ?? 0) >= settledMs).map((o) => o.objectId);
+  }
+
+  /** Objects QUARANTINED now (from the sparse unfinished index: no scan). */
+  async quarantinedIds(): Promise<string[]> {
+    const items = await queryAll<Pick<ObjectItem, 'objectId' | 'status'>>(this.doc, {
+      TableName: this.table,
+      IndexName: UNFINISHED_OBJECTS_INDEX,
+      KeyConditionExpression: 'unfinished = :open',
+      FilterExpression: '#s = :q',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':open': UNFINISHED, ':q': 'QUARANTINED' },
+    });
+    return items.map((o) => o.objectId);
+  }
+
+  /**
+   * Releases a QUARANTINED object (or one FAILED by a dead-lettered chunk before quarantine
+   * existed) after a fix: back to ENQUEUED with its failure counters cleared, so it completes
+   * once its failed chunks succeed. False if it was in neither state.
+   */
+  async release(objectId: string): Promise<boolean> {
+    return conditionally(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.object(objectId),
+          UpdateExpression: 'SET #s = :enqueued, failedChunks = :zero REMOVE lastError, quarantineReason, quarantinedAt',
+          ConditionExpression: '#s = :q OR (#s = :failed AND failedChunks > :zero)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':enqueued': 'ENQUEUED', ':q': 'QUARANTINED', ':failed': 'FAILED', ':zero': 0 },
+        }),
+      ),
+    );
   }
 
   /** Every object item in the ledger (a scan: for status views, not hot paths). */

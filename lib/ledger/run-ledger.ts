@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
@@ -70,7 +71,11 @@ export interface RunManifest {
 }
 
 const RUN_PK = 'RUN';
-const memberKey = (runId: string, key: string) => ({ pk: `RUN#${runId}`, sk: `KEY#${key}` });
+/**
+ * A member's item key. The source key is hashed into the sort key (DynamoDB refuses a sort key
+ * over 1,024 bytes, and an S3 key may be 1,024 bytes on its own) and kept whole in `key`.
+ */
+export const memberKey = (runId: string, key: string) => ({ pk: `RUN#${runId}`, sk: `KEY#${createHash('sha256').update(key).digest('hex')}` });
 export const runManifestKey = (runId: string) => `runs/${runId}/manifest.json`;
 
 export class RunLedger {
@@ -167,9 +172,14 @@ export async function objectItemsById(doc: DynamoDBDocumentClient, ledgerTable: 
   return found;
 }
 
-/** An object is done when complete, or when every chunk is either processed or failed. */
+/**
+ * An object is done when complete, refused (FAILED), or quarantined with every chunk either
+ * processed or failed (a run then settles FAILED, naming it; a redrive can still complete it).
+ */
 export function objectSettled(o: ObjectItem): boolean {
-  return o.status === 'COMPLETE' || (o.status === 'FAILED' && o.chunksDone + (o.failedChunks ?? 0) >= o.chunkCount);
+  if (o.status === 'COMPLETE') return true;
+  if (o.status !== 'FAILED' && o.status !== 'QUARANTINED') return false;
+  return o.status === 'FAILED' ? !o.failedChunks || o.chunksDone + o.failedChunks >= o.chunkCount : o.chunksDone + (o.failedChunks ?? 0) >= o.chunkCount;
 }
 
 /**

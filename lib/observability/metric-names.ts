@@ -41,6 +41,10 @@ export const AgentMetric = {
   cacheEvictions: 'CacheEvictions',
   /** Shards a node's cache refused for lack of room (replica REFUSED). */
   cacheRefusals: 'CacheRefusals',
+  /** Objects completed (manifest written), counted once by the node that completed each. */
+  objectsCompleted: 'ObjectsCompleted',
+  /** Objects quarantined (a chunk failed on every receive), counted once: the circuit breaker's failure rate. */
+  objectsQuarantined: 'ObjectsQuarantined',
 } as const;
 
 /** Chunker Lambda metrics (EMF through Powertools Metrics). */

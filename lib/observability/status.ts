@@ -23,6 +23,9 @@ export interface ObjectStatusRow {
   manifestKey?: string;
   failedChunks: number;
   lastError?: string;
+  /** Why it was QUARANTINED (its first chunk to fail on every receive), and when; `shardline redrive` releases it. */
+  quarantineReason?: string;
+  quarantinedAt?: string;
   /** The run over a prefix that planned it, if any. */
   runId?: string;
 }
@@ -84,6 +87,7 @@ export function objectRow(o: ObjectItem): ObjectStatusRow {
     manifestKey: o.manifestKey,
     failedChunks: o.failedChunks ?? 0,
     lastError: o.lastError,
+    ...(o.status === 'QUARANTINED' ? { quarantineReason: o.quarantineReason ?? o.lastError, quarantinedAt: o.quarantinedAt } : {}),
     runId: o.runId,
   };
 }

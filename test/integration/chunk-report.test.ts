@@ -180,7 +180,7 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     expect(fresh.map((m) => [m.Body, m.Attributes?.ApproximateReceiveCount])).toEqual([[message.Body, '1']]);
   }, 60_000);
 
-  it('lets a chunk that failed on every receive reach its last attempt and be marked FAILED (it goes to the DLQ)', async () => {
+  it('lets a chunk that failed on every receive reach its last attempt, be marked FAILED (it goes to the DLQ) and quarantine its object', async () => {
     const { message, objectId } = await plannedChunk('reports/poison-last.jsonl', 'run-13');
     const receive = (n: number) => ({ ...message, Attributes: { ...message.Attributes, ApproximateReceiveCount: String(n) } });
     const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
@@ -188,8 +188,8 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
 
     for (const n of [1, 2, 3]) expect(await handleChunkMessage(deps, receive(n))).toMatchObject({ result: 'failed', errorKind: 'injected' });
 
-    expect(logs.map((l) => l.message)).toEqual(['chunk failed; will retry', 'chunk failed; will retry', 'chunk failed for the last time; it goes to the DLQ']);
-    expect(await new ObjectLedger(env.clients.doc, env.resources.ledgerTable).get(objectId)).toMatchObject({ status: 'FAILED', failedChunks: 1 });
+    expect(logs.map((l) => l.message)).toEqual(['chunk failed; will retry', 'chunk failed; will retry', 'chunk failed for the last time; its object is quarantined', 'object quarantined']);
+    expect(await new ObjectLedger(env.clients.doc, env.resources.ledgerTable).get(objectId)).toMatchObject({ status: 'QUARANTINED', failedChunks: 1 });
   }, 60_000);
 
   it('reports a failure to lease (the ledger unreachable) as a dynamodb error, so it is counted, and holds nothing', async () => {

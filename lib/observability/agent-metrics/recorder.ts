@@ -180,6 +180,11 @@ export class AgentMetrics {
     }
   }
 
+  /** Records an object completed or quarantined by this node (the circuit breaker's object failure rate). */
+  recordObjectOutcome(outcome: 'complete' | 'quarantined'): void {
+    this.window.add(outcome === 'complete' ? AgentMetric.objectsCompleted : AgentMetric.objectsQuarantined, 'Count', 1);
+  }
+
   /** Records one throttling response (every SDK attempt, see `countThrottles`). */
   recordThrottle(service: ThrottleService): void {
     this.throttles.inc({ service });

@@ -201,13 +201,19 @@
       $('objects'),
       shown.map(function (o) {
         var pct = o.chunkCount > 0 ? Math.floor((o.chunksDone / o.chunkCount) * 100) : 0;
-        var failed = o.failedChunks > 0 || o.status === 'FAILED';
-        var cls = 'object' + (failed ? ' failed' : o.status === 'COMPLETE' ? ' complete' : '');
-        return el('div', { class: cls, 'data-key': o.key, 'data-object-id': o.objectId, 'data-pct': String(pct) }, [
+        var quarantined = o.status === 'QUARANTINED';
+        var failed = !quarantined && (o.failedChunks > 0 || o.status === 'FAILED');
+        var cls = 'object' + (quarantined ? ' quarantined' : failed ? ' failed' : o.status === 'COMPLETE' ? ' complete' : '');
+        var state = quarantined
+          ? 'QUARANTINED(' + o.failedChunks + '): ' + (o.quarantineReason || o.lastError || '') + ' · after a fix: shardline redrive'
+          : failed
+            ? 'FAILED(' + o.failedChunks + ')'
+            : o.status;
+        return el('div', { class: cls, 'data-key': o.key, 'data-object-id': o.objectId, 'data-status': o.status, 'data-pct': String(pct) }, [
           el('div', { class: 'key', title: o.key, text: o.key }),
           el('div', { class: 'bar' }, [el('div', { class: 'fill', style: 'width:' + pct + '%' })]),
           el('div', { class: 'pct', text: pct + '%' }),
-          el('div', { class: 'detail', text: o.chunksDone + '/' + o.chunkCount + ' chunks · ' + bytes(o.bytesDone) + ' · ' + (failed ? 'FAILED(' + o.failedChunks + ')' : o.status) }),
+          el('div', { class: 'detail', text: o.chunksDone + '/' + o.chunkCount + ' chunks · ' + bytes(o.bytesDone) + ' · ' + state }),
         ]);
       }),
     );
