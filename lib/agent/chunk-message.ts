@@ -23,7 +23,7 @@ const ChunkMessageSchema = z.object({
   start: z.number().int().nonnegative(),
   end: z.number().int().positive(),
   format: RecordFormat,
-  compression: z.enum(['none', 'gzip']),
+  compression: z.enum(['none', 'gzip', 'zstd']),
   /** Optional: the run over a prefix the chunk belongs to (kept for log correlation). */
   runId: z.string().min(1).optional(),
 });

@@ -10,6 +10,7 @@ import { readFirstLine } from '../records/read-first-line';
 import { shardExtension } from '../records/shard-codec';
 import { createShardOutput } from '../records/shard-output';
 import { buildRecordPipeline } from '../records/transforms';
+import { inputLimitsOf, ObjectInputError } from '../records/input-limits';
 import { layout } from '../storage/layout';
 
 /** The config fields the chunk processor reads (codec fields default as in `PipelineConfig`). */
@@ -47,13 +48,13 @@ export async function processChunkFromS3(
   msg: ChunkMessage,
   attempt: number,
 ): Promise<ChunkOutcome> {
-  // Binary data passes through as it is (a gzip object arrives decompressed): no gzip, a .bin key.
+  // Binary data passes through as it is (a compressed object arrives decompressed): no gzip, a .bin key.
   const binary = msg.format === 'binary';
   const lineAligned = !binary && msg.compression === 'none';
   const bodyOffset = lineAligned && msg.start > 0 ? msg.start - 1 : msg.start;
-  const lastByte = lineAligned || msg.compression === 'gzip' ? msg.objectSize - 1 : msg.end - 1;
+  const lastByte = lineAligned || msg.compression !== 'none' ? msg.objectSize - 1 : msg.end - 1;
   const headerStarted = Date.now();
-  const csvHeader = msg.format === 'csv' && msg.start > 0 && lineAligned ? await fetchHeader(deps.s3, msg) : undefined;
+  const csvHeader = msg.format === 'csv' && msg.start > 0 && lineAligned ? await fetchHeader(deps.s3, msg, inputLimitsOf(deps.config.dataset).maxRecordBytes) : undefined;
   const headerMs = Date.now() - headerStarted;
   const download = { ms: 0 }; // time the record pipeline waits on the body's GETs
 
@@ -139,12 +140,19 @@ async function upload(s3: S3Client, bucket: string, key: string, body: Readable)
   await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
 }
 
-/** The CSV header (the object's first line) for chunks that do not start at 0. */
-async function fetchHeader(s3: S3Client, msg: ChunkMessage): Promise<string> {
-  const get = await s3.send(new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=0-${msg.objectSize - 1}` }));
+/**
+ * The CSV header (the object's first line) for chunks that do not start at 0: a ranged read of
+ * at most `maxRecordBytes` and room for a byte order mark and a line terminator, so a header
+ * without an end fails the chunk with the reason instead of reading the whole object.
+ */
+async function fetchHeader(s3: S3Client, msg: ChunkMessage, maxRecordBytes: number): Promise<string> {
+  const bytes = Math.min(msg.objectSize, maxRecordBytes + 5);
+  const get = await s3.send(new GetObjectCommand({ Bucket: msg.bucket, Key: msg.key, VersionId: msg.versionId, IfMatch: `"${msg.etag}"`, Range: `bytes=0-${bytes - 1}` }));
   const body = get.Body as Readable;
   try {
-    return await readFirstLine(body);
+    const header = await readFirstLine(body);
+    if (Buffer.byteLength(header) > maxRecordBytes) throw new ObjectInputError(`the CSV header is longer than maxRecordBytes (${maxRecordBytes} bytes)`);
+    return header;
   } finally {
     body.destroy();
   }

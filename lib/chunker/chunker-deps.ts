@@ -6,6 +6,7 @@ import { ObjectLedger } from '../ledger/object-ledger';
 import { RunLedger } from '../ledger/run-ledger';
 import type { ResourceNames } from '../resources';
 import type { ChunkerDeps } from './chunker';
+import { ledgerRefusals } from './refuse-object';
 
 /** How long the chunker trusts its copy of the central config before reading it again. */
 const CONFIG_MAX_AGE_MS = 2000;
@@ -30,6 +31,7 @@ export function createChunkerDeps(
     s3: clients.s3,
     sqs: clients.sqs,
     objects: new ObjectLedger(clients.doc, names.ledgerTable),
+    refusals: ledgerRefusals(clients.doc, names.ledgerTable),
     runs: new RunLedger(clients.doc, names.ledgerTable, names.controlTable),
     workQueueUrl: names.workQueueUrl,
     processedBucket: names.processedBucket,

@@ -5,15 +5,18 @@ import { finalizeObjectIfComplete } from '../ledger/manifest';
 import type { ObjectLedger } from '../ledger/object-ledger';
 import type { RunLedger } from '../ledger/run-ledger';
 import type { ChunkMessage, ObjectRef } from '../chunking/chunk';
-import { planChunks } from '../chunking/plan';
+import { planChunks, type ChunkPlan } from '../chunking/plan';
 import { decodeS3EventBody, type CreatedObject } from '../chunking/s3-event';
 import type { Log } from '../log';
+import type { ObjectRefusals } from './refuse-object';
 
 /** What the chunker needs; injected so the same code runs in Lambda and in local mode. */
 export interface ChunkerDeps {
   s3: S3Client;
   sqs: SQSClient;
   objects: ObjectLedger;
+  /** Marks objects of a format or compression shardline cannot read FAILED (absent: they are only logged). */
+  refusals?: ObjectRefusals;
   workQueueUrl: string;
   processedBucket: string;
   config: Pick<PipelineConfig, 'chunkSizeBytes' | 'dataset'>;
@@ -32,7 +35,8 @@ export class PlanInProgressError extends Error {
   }
 }
 
-export type ObjectOutcome = { objectId?: string; key: string; outcome: 'planned' | 'already-planned' | 'gone'; chunks: number; /** The object's size (0 when gone). */ bytes: number };
+/** `refused`: the object's format or compression cannot be read; it is FAILED with the reason (see `formatOfKey`). */
+export type ObjectOutcome = { objectId?: string; key: string; outcome: 'planned' | 'already-planned' | 'gone' | 'refused'; chunks: number; /** The object's size (0 when gone). */ bytes: number };
 
 /** Handles one ingest-events message body: every created object in it is planned once. */
 export async function handleIngestEvent(deps: ChunkerDeps, body: string): Promise<ObjectOutcome[]> {
@@ -64,6 +68,7 @@ export async function chunkObject(deps: ChunkerDeps, created: CreatedObject): Pr
     return { key: created.key, outcome: 'gone', chunks: 0, bytes: 0 };
   }
   const plan = planChunks(ref, deps.config.chunkSizeBytes, deps.config.dataset);
+  if (plan.refused) return refuseObject(deps, plan);
   const decision = await deps.objects.beginPlan(plan, deps.config.chunkSizeBytes);
   if (decision === 'in-progress') throw new PlanInProgressError(plan.objectId);
   if (ref.runId) await deps.runs?.recordMember(ref.runId, { key: ref.key, objectId: plan.objectId, status: 'PLANNED' });
@@ -77,6 +82,24 @@ export async function chunkObject(deps: ChunkerDeps, created: CreatedObject): Pr
   await finalizeObjectIfComplete(deps, plan.objectId);
   deps.log?.('info', 'planned object', { objectId: plan.objectId, key: ref.key, runId: ref.runId, size: ref.size, chunks: plan.chunks.length });
   return { objectId: plan.objectId, key: ref.key, outcome: 'planned', chunks: plan.chunks.length, bytes: ref.size };
+}
+
+/**
+ * Records an object whose format or compression cannot be read as FAILED with the reason, once
+ * (a duplicate event finds it planned), so that status, the dashboard and a run's manifest show
+ * it instead of bytes passed through as something they are not.
+ */
+async function refuseObject(deps: ChunkerDeps, plan: ChunkPlan): Promise<ObjectOutcome> {
+  const { object: ref, objectId, refused } = plan;
+  const outcome: ObjectOutcome = { objectId, key: ref.key, outcome: 'refused', chunks: 0, bytes: ref.size };
+  deps.log?.('warn', 'object refused', { objectId, bucket: ref.bucket, key: ref.key, runId: ref.runId, reason: refused });
+  if (!deps.refusals) return outcome;
+  const decision = await deps.objects.beginPlan(plan, deps.config.chunkSizeBytes);
+  if (decision === 'in-progress') throw new PlanInProgressError(objectId);
+  if (ref.runId) await deps.runs?.recordMember(ref.runId, { key: ref.key, objectId, status: 'PLANNED' });
+  if (decision === 'already-planned') return { ...outcome, outcome: 'already-planned' };
+  await deps.refusals.refuse(objectId, refused as string);
+  return outcome;
 }
 
 async function headObject(s3: S3Client, created: CreatedObject): Promise<ObjectRef | undefined> {
