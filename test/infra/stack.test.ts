@@ -182,14 +182,24 @@ describe('Agent fleet', () => {
     expect(resources[logicalId(fleet.leavingHook)].Properties).toMatchObject({ LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300, DefaultResult: 'CONTINUE' });
   });
 
-  it('runs the agent as a DAEMON reserving no GPU, 1 vCPU and 2 GiB, with the host cache mounted read-write', () => {
-    expect(agentTask()).toMatchObject({ RequiresCompatibilities: ['EC2'], NetworkMode: 'host', Volumes: [{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }] });
+  it('runs the agent as a DAEMON reserving no GPU, 1 vCPU and 2 GiB, with the host cache and checkpoint spool mounted read-write', () => {
+    expect(agentTask()).toMatchObject({
+      RequiresCompatibilities: ['EC2'],
+      NetworkMode: 'host',
+      Volumes: [
+        { Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } },
+        { Name: 'checkpoint-spool', Host: { SourcePath: '/var/cache/shardline/checkpoints' } },
+      ],
+    });
     const [agent] = agentTask().ContainerDefinitions;
     expect(agent.ResourceRequirements).toBeUndefined();
     expect(agent).toMatchObject({
       Cpu: 1024,
       MemoryReservation: 2048,
-      MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false }],
+      MountPoints: [
+        { SourceVolume: 'shard-cache', ContainerPath: '/var/cache/shardline', ReadOnly: false },
+        { SourceVolume: 'checkpoint-spool', ContainerPath: '/var/spool/shardline/checkpoints', ReadOnly: false },
+      ],
       LogConfiguration: expect.objectContaining({ LogDriver: 'awslogs' }),
     });
     const service = resources[logicalId(fleet.service)].Properties;
@@ -197,13 +207,20 @@ describe('Agent fleet', () => {
     expect(service.DesiredCount).toBeUndefined();
   });
 
-  it('defines the example training task: the GPU requested, the cache mounted read-only', () => {
+  it('defines the example training task: the GPU requested, the cache mounted read-only, the checkpoint spool read-write', () => {
     const example = resources[logicalId(stack.shardline.trainingTaskExample!.taskDefinition)].Properties;
-    expect(example.Volumes).toEqual([{ Name: 'shard-cache', Host: { SourcePath: '/var/cache/shardline' } }]);
+    // The very host directories the agent mounts: the agent uploads what training saves there.
+    expect(example.Volumes).toEqual(agentTask().Volumes);
     expect(example.ContainerDefinitions[0]).toMatchObject({
       ResourceRequirements: [{ Type: 'GPU', Value: '1' }],
-      MountPoints: [{ SourceVolume: 'shard-cache', ContainerPath: '/shardline/cache', ReadOnly: true }],
-      Environment: expect.arrayContaining([{ Name: 'SHARDLINE_CACHE_DIR', Value: '/shardline/cache' }]),
+      MountPoints: [
+        { SourceVolume: 'shard-cache', ContainerPath: '/shardline/cache', ReadOnly: true },
+        { SourceVolume: 'checkpoint-spool', ContainerPath: '/shardline/checkpoints', ReadOnly: false },
+      ],
+      Environment: expect.arrayContaining([
+        { Name: 'SHARDLINE_CACHE_DIR', Value: '/shardline/cache' },
+        { Name: 'SHARDLINE_CHECKPOINT_DIR', Value: '/shardline/checkpoints' },
+      ]),
     });
   });
 
