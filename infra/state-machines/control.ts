@@ -12,6 +12,8 @@ export interface ControlTargets {
   /** The chunker's SQS event source mapping (UUID); `none` where there is none (local mode). */
   readonly eventSourceMappingId: string;
   readonly eventSourceMappingArn: string;
+  /** How the waits poll and when they continue as a new execution. @default CONTROL_PACING */
+  readonly pacing?: Pacing;
 }
 
 /** Where a value named by the local provisioner as "not created here" lands: the step is skipped. */
@@ -167,7 +169,7 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       resultPath: '$.polls',
     });
     const pace = pacingChoice(scope, id(name), {
-      pacing: CONTROL_PACING,
+      pacing: t.pacing ?? CONTROL_PACING,
       counters: '$.polls',
       poll: read,
       continueAsNew: continueAsNew(scope, id(name), carried, { 'action.$': '$.action', 'generation.$': '$.recorded.generation' }),

@@ -35,8 +35,19 @@ export async function startExecution(
   const started = Date.now();
   const name = opts.name ?? `${String(input.action ?? 'run')}-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-  let arn = executionArn as string;
-  if (opts.wait === false) return { executionArn: arn, name, status: 'RUNNING', tookMs: Date.now() - started };
+  if (opts.wait === false) return { executionArn: executionArn as string, name, status: 'RUNNING', tookMs: Date.now() - started };
+  return awaitExecution(sfn, executionArn as string, { ...opts, name, started });
+}
+
+/** Polls an execution, and the executions it continued as, until the last one ends (or `timeoutMs` passes). */
+export async function awaitExecution(
+  sfn: SFNClient,
+  executionArn: string,
+  opts: { name?: string; started?: number; pollMs?: number; timeoutMs?: number; onPoll?: (elapsedMs: number) => void } = {},
+): Promise<ExecutionResult> {
+  const started = opts.started ?? Date.now();
+  const name = opts.name ?? executionArn.split(':').pop()!;
+  let arn = executionArn;
   const deadline = started + (opts.timeoutMs ?? 24 * 3600 * 1000);
   const continuations: string[] = [];
   for (;;) {

@@ -1,6 +1,7 @@
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { defaultStageConfig } from '../../infra/config';
+import { Shardline } from '../../infra/shardline';
 import { createShardlineStack } from '../../infra/shardline-stack';
 import { CONTROL_ACTIONS } from '../../lib/control/control-state';
 import { NO_LEADER_POLLS } from '../../infra/state-machines/control';
@@ -126,10 +127,45 @@ describe('control plane state machines', () => {
   });
 });
 
+describe('what the machines log and record of the caller', () => {
+  it('logs at the level and with the execution data the props ask for', () => {
+    const s = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Logs');
+    new Shardline(s, 'Default', { stageName: 'test', stateMachineLogs: { level: 'ALL', includeExecutionData: true } });
+    const machines = Object.values(Template.fromStack(s).findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines.map((m) => [m.Properties.LoggingConfiguration.Level, m.Properties.LoggingConfiguration.IncludeExecutionData])).toEqual([
+      ['ALL', true],
+      ['ALL', true],
+    ]);
+  });
+
+  it("records the caller's IAM identity from the CLI apart from the typed requestedBy, and the execution's role", () => {
+    const item = control.States.ControlRecordHistory.Parameters.Item;
+    expect(item).toMatchObject({
+      requestedBy: { 'S.$': '$.requestedBy' },
+      callerArn: { 'S.$': '$.caller.arn' },
+      executionRoleArn: { 'S.$': '$.caller.executionRoleArn' },
+      executionId: { 'S.$': '$$.Execution.Id' },
+    });
+    expect(control.States.ControlRecordAction.Parameters.UpdateExpression).toMatch(/callerArn = :caller/);
+    expect(control.States.ControlCaller.Choices[0].Next).toBe('ControlCallerFromCli');
+    expect(control.States.ControlCallerFromCli.Parameters).toMatchObject({ 'arn.$': '$.callerArn', 'executionRoleArn.$': '$$.Execution.RoleArn' });
+    expect(control.States.ControlCallerNotGiven.Parameters).toMatchObject({ arn: 'not given', 'executionRoleArn.$': '$$.Execution.RoleArn' });
+  });
+
+  it('lets each machine start only itself again (to continue a long wait as a new execution)', () => {
+    for (const m of [stack.shardline.controlPlane.controlStateMachine, stack.shardline.controlPlane.runStateMachine]) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: { Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId(m) } }] },
+        Roles: [{ Ref: stack.getLogicalId(m.role.node.defaultChild as never) }],
+      });
+    }
+  });
+});
+
 describe('circuit breaker', () => {
   it('an alarm of the circuit breaker going to ALARM starts the control state machine with pause', () => {
     const alarms = stack.shardline.observability.circuitBreakerAlarms;
-    expect(alarms.length).toBeGreaterThanOrEqual(2);
+    expect(alarms.length).toBeGreaterThanOrEqual(1);
     const rule = resources[logicalId(stack.shardline.controlPlane.circuitBreakerRule!)].Properties;
     expect(rule.EventPattern).toMatchObject({ source: ['aws.cloudwatch'], 'detail-type': ['CloudWatch Alarm State Change'], detail: { state: { value: ['ALARM'] } } });
     expect(rule.EventPattern.resources).toHaveLength(alarms.length);
