@@ -77,6 +77,8 @@ export const registryKeys = {
 export const spoolPaths = {
   /** Written by the agent when it starts: the bucket and table, so that training processes need no configuration. */
   agentFile: 'agent.json',
+  /** Touched by `save()` after each hand-off: the agent watches for it, so a part is picked up at once rather than at the next scan. */
+  handOffFile: '.handoff',
   stepDir: (job: string, step: number) => `${job}/${stepLabel(step)}`,
   /**
    * The files of one save of one rank's part. A save writes a new directory, so that saving a step

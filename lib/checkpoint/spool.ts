@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseSpoolManifestPath, spoolPaths, stepLabel } from './layout';
@@ -46,6 +47,11 @@ export interface Spool {
    * Returns the steps deleted.
    */
   pruneLocal(job: string, keep: number): Promise<number[]>;
+  /**
+   * Calls `onHandOff` when a training process signals a hand-off (it touches `.handoff`); returns the
+   * unsubscribe. Optional: without it (or when the filesystem cannot be watched) the scan timer alone finds parts.
+   */
+  watchHandOffs?(onHandOff: () => void, onError?: (err: Error) => void): () => void;
 }
 
 const FINAL = new Set(['DURABLE', 'COMPLETE', 'FAILED']);
@@ -92,6 +98,23 @@ export class FsSpool implements Spool {
   async writeAgentInfo(info: AgentInfo): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeAtomically(join(this.dir, spoolPaths.agentFile), info);
+  }
+
+  watchHandOffs(onHandOff: () => void, onError?: (err: Error) => void): () => void {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (name === spoolPaths.handOffFile) onHandOff();
+      });
+    } catch (err) {
+      onError?.(err as Error);
+      return () => undefined;
+    }
+    watcher.on('error', (err) => {
+      onError?.(err);
+      watcher.close();
+    });
+    return () => watcher.close();
   }
 
   async pruneLocal(job: string, keep: number): Promise<number[]> {

@@ -66,7 +66,10 @@ const MAX_RETRY_MS = 60_000;
 export class CheckpointUploader {
   private readonly scanMs: number;
   private cancelScan?: () => void;
+  private cancelWatch?: () => void;
   private scanning = false;
+  /** A hand-off was signalled during a scan: scan again when it ends. */
+  private rescan = false;
   /** Manifests to handle, and the version of each that was listed. */
   private readonly queued = new Map<string, string>();
   /** Manifests handled, at the version listed: a manifest replaced since (a step saved again) is handled again. */
@@ -80,10 +83,14 @@ export class CheckpointUploader {
     this.scanMs = opts.scanMs ?? 200;
   }
 
-  /** Scans now and then every `scanMs`. */
+  /** Scans now, then every `scanMs`, and whenever a training process signals a hand-off. */
   start(): void {
     this.stopped = false;
     this.cancelScan = this.opts.clock.every(this.scanMs, () => void this.scan());
+    this.cancelWatch = this.opts.spool.watchHandOffs?.(
+      () => void this.scan(),
+      (err) => this.opts.log('warn', 'checkpoint spool not watched; scanning on the timer only', { spool: this.opts.spool.dir, error: err.message }),
+    );
     void this.scan();
   }
 
@@ -106,6 +113,7 @@ export class CheckpointUploader {
   async stop(deadline = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
     this.cancelScan?.();
+    this.cancelWatch?.();
     const current = this.current;
     if (!current) return;
     const left = deadline - this.opts.clock.now();
@@ -121,8 +129,13 @@ export class CheckpointUploader {
 
   /** One pass over the spool: queues the parts not yet handled, then works through the queue. */
   async scan(): Promise<void> {
-    if (this.scanning || this.stopped) return;
+    if (this.stopped) return;
+    if (this.scanning) {
+      this.rescan = true;
+      return;
+    }
     this.scanning = true;
+    this.rescan = false;
     try {
       const now = this.opts.clock.now();
       const listed = await this.opts.spool.listManifests();
@@ -140,6 +153,7 @@ export class CheckpointUploader {
     } finally {
       this.scanning = false;
     }
+    if (this.rescan) return this.scan();
     await this.drainQueue();
   }
 

@@ -157,6 +157,8 @@ describe('checkpoints (uploader, registry and restore against a local endpoint)'
     await whenState(0, 'elastic', 7, 0, 'DURABLE');
     const fresh = await Promise.all([0, 1].map((rank) => savePart(spoolOf(1), { job: 'elastic', step: 7, rank, worldSize: 2, attempt: 1, files: { 'w.bin': Buffer.from(`attempt 1 rank ${rank}`) } })));
     await waitFor(() => registry.latest('elastic'), 30_000, 100);
+    // The committer (the last rank it took) writes `_COMPLETE.json` after the commit, then its COMPLETE status.
+    await whenState(1, 'elastic', 7, 1, 'COMPLETE');
     const marker = JSON.parse(await s3Text(s3Keys.complete('elastic', 7))) as CompleteMarker;
     expect(marker.attempt).toBe(1);
     expect(marker.parts.map((p) => p.saveId)).toEqual(fresh.map((m) => m.saveId));

@@ -13,6 +13,8 @@ PART_FORMAT = "shardline.checkpoint-part/v1"
 DURABLE_FORMAT = "shardline.checkpoint-durable/v1"
 COMPLETE_FORMAT = "shardline.checkpoint-complete/v1"
 AGENT_FILE = "agent.json"
+# Touched by save() after each hand-off: the agent watches it and picks the part up at once.
+HANDOFF_FILE = ".handoff"
 
 _JOB = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _FILE = re.compile(r"^[A-Za-z0-9._-]{1,255}$")

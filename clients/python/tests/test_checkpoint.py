@@ -67,6 +67,21 @@ class SaveTests(SpoolTestCase):
             Checkpointer("job", rank=0, world_size=1, spool_dir=self.spool).save(5, {"a": b"1" * 1000, "b": b"2" * 7})
         self.assertEqual(seen, {"files": [("a", 1000), ("b", 7)], "manifest_before": False})
 
+    def test_signals_the_agent_after_the_manifest_is_in_place(self):
+        handoff = os.path.join(self.spool, ".handoff")
+        seen = {}
+        real_utime = os.utime
+
+        def utime(path, *args, **kwargs):
+            if path == handoff:
+                seen["manifest"] = os.path.exists(os.path.join(self.spool, "job", f"{5:012d}", "rank-00000.part.json"))
+            return real_utime(path, *args, **kwargs)
+
+        with mock.patch.object(checkpoint_module.os, "utime", side_effect=utime):
+            Checkpointer("job", rank=0, world_size=1, spool_dir=self.spool).save(5, {"a": b"1"})
+        self.assertEqual(seen, {"manifest": True})
+        self.assertTrue(os.path.isfile(handoff))
+
     def test_saving_a_step_again_writes_a_new_directory_and_leaves_the_earlier_save_alone(self):
         ck = Checkpointer("job", rank=0, world_size=1, spool_dir=self.spool)
         first = ck.save(5, {"w": b"first"})

@@ -35,6 +35,12 @@ class MemorySpool implements Spool {
   async pruneLocal() {
     return [];
   }
+  /** Set while the uploader watches for hand-offs: what `save()`'s touch of `.handoff` triggers. */
+  handOff?: () => void;
+  watchHandOffs(onHandOff: () => void) {
+    this.handOff = onHandOff;
+    return () => (this.handOff = undefined);
+  }
   /** What a training process does: the manifest appears whole. */
   save(step: number, rank: number, worldSize = 1, saveId = `abcdef${step}${rank}`.padEnd(8, '0')) {
     const m: SpoolManifest = {
@@ -126,6 +132,32 @@ describe('CheckpointUploader', () => {
     expect(spool.states(1, 0)).toEqual(['UPLOADING']);
     await clock.advance(2000);
     expect(spool.states(1, 0)).toEqual(['UPLOADING', 'DURABLE', 'COMPLETE']);
+    await uploader.stop();
+  });
+
+  it('picks a part up at once when its hand-off is signalled, not at the next scan', async () => {
+    const { clock, spool, backend, make } = setup();
+    const uploader = make();
+    uploader.start();
+    await clock.advance(200);
+    spool.save(1, 0);
+    spool.handOff?.();
+    await clock.advance(0);
+    expect(backend.uploads.map((u) => u.at - 1_000_000)).toEqual([200]);
+    await clock.advance(2000);
+    await uploader.stop();
+    expect(spool.handOff).toBeUndefined();
+  });
+
+  it('scans again when a hand-off is signalled during a scan', async () => {
+    const { clock, spool, backend, make } = setup();
+    const uploader = make();
+    uploader.start(); // the first scan is under way (listing the spool)
+    spool.save(1, 0);
+    spool.handOff?.();
+    await clock.advance(0);
+    expect(backend.uploads.map((u) => u.at - 1_000_000)).toEqual([0]);
+    await clock.advance(2000);
     await uploader.stop();
   });
 
