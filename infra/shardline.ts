@@ -18,6 +18,7 @@ import { TaskStoppedDetector } from './constructs/task-stopped-detector';
 import { TrainingTaskExample } from './constructs/training-task-example';
 import { WorkQueues } from './constructs/work-queues';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { enableQuarantineNotices } from './observability/quarantine-notices';
 import { enableMetricsPublishing } from './observability/metrics-publishing';
 import { resolveStageConfig, type ShardlineProps } from './shardline-props';
 
@@ -201,6 +202,7 @@ export class Shardline extends Construct {
       chunkerLogGroup: this.ingest.chunker.logGroup.logGroupName,
     };
 
+    enableQuarantineNotices({ topic: this.runNoticesTopic, agentTaskDefinition: this.fleet.taskDefinition });
     enableMetricsPublishing({ stageName: config.stageName, agentTaskDefinition: this.fleet.taskDefinition, lambdas: [this.ingest.chunker, this.taskStopped.handler, this.hostLeaving.handler] });
     acknowledgeNagFindings(this);
   }

@@ -29,23 +29,29 @@ export interface ObservabilityProps {
   readonly minHealthyNodes: number;
   /** Alarm when the oldest work message is older (seconds). @default 1800 */
   readonly maxWorkMessageAgeSeconds?: number;
-  /** Alarm (and trip the circuit breaker) when more chunk attempts fail. @default 10 */
+  /** Alarm when more chunk attempts fail. @default 10 */
   readonly maxChunkErrorPercent?: number;
+  /** Trip the circuit breaker (pause) when more of the objects finished in the window were quarantined. @default 20 */
+  readonly maxObjectFailurePercent?: number;
+  /** The circuit breaker judges only windows in which at least this many objects finished. @default 10 */
+  readonly minObjectsForFailureRate?: number;
+  /** The window of the object failure rate, in minutes. @default 15 */
+  readonly objectFailureWindowMinutes?: number;
   /** Alarm when the fleet is slower while there is work. @default no throughput alarm */
   readonly targetBytesPerSecond?: number;
 }
 
 /**
  * Observability on AWS: the operator SNS topic every alarm notifies (KMS-encrypted, TLS only),
- * shardline's CloudWatch dashboard and its alarms. Alarms that mean the pipeline is hurting its
- * data (dead letters, failing chunks) are exposed as `circuitBreakerAlarms` for the control
- * plane to pause on.
+ * shardline's CloudWatch dashboard and its alarms. The alarm that means the pipeline is hurting
+ * its data, a failure rate across objects, is exposed as `circuitBreakerAlarms` for the control
+ * plane to pause on; one poison object is quarantined and only notifies.
  */
 export class Observability extends Construct {
   public readonly operatorTopic: sns.Topic;
   public readonly dashboard: cloudwatch.Dashboard;
   public readonly alarms: cloudwatch.Alarm[];
-  /** In ALARM, the pipeline should pause: DLQ depth (work, ingest) and the chunk error rate. */
+  /** In ALARM, the pipeline should pause: the share of finished objects that were quarantined. */
   public readonly circuitBreakerAlarms: cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -96,6 +102,9 @@ export class Observability extends Construct {
       minHealthyNodes: props.minHealthyNodes,
       maxWorkMessageAge: Duration.seconds(props.maxWorkMessageAgeSeconds ?? 1800),
       maxChunkErrorPercent: props.maxChunkErrorPercent ?? 10,
+      maxObjectFailurePercent: props.maxObjectFailurePercent ?? 20,
+      minObjectsForFailureRate: props.minObjectsForFailureRate ?? 10,
+      objectFailureWindow: Duration.minutes(props.objectFailureWindowMinutes ?? 15),
       targetBytesPerSecond: props.targetBytesPerSecond,
     });
     const notify = new actions.SnsAction(this.operatorTopic);

@@ -22,11 +22,21 @@ export interface OperatorAlarmsProps {
   readonly maxWorkMessageAge: Duration;
   /** Alarm when this percentage of chunk attempts fail. */
   readonly maxChunkErrorPercent: number;
+  /** Trip the circuit breaker when more than this percentage of the objects finished in `objectFailureWindow` were quarantined. */
+  readonly maxObjectFailurePercent: number;
+  /** The circuit breaker only judges a window in which at least this many objects finished. */
+  readonly minObjectsForFailureRate: number;
+  /** The window the object failure rate is summed over. */
+  readonly objectFailureWindow: Duration;
   /** Alarm when the fleet processes fewer bytes per second while there is work. @default no alarm */
   readonly targetBytesPerSecond?: number;
 }
 
-/** The alarms, and those among them that should pause the pipeline when they trip. */
+/**
+ * The alarms, and those among them that should pause the pipeline when they trip: only the
+ * object failure rate. A poison object is quarantined and the rest runs on, so dead letters and
+ * failing chunk attempts notify operators without pausing anyone.
+ */
 export interface OperatorAlarms {
   readonly all: cloudwatch.Alarm[];
   readonly circuitBreaker: cloudwatch.Alarm[];
@@ -53,14 +63,14 @@ export function createOperatorAlarms(scope: Construct, props: OperatorAlarmsProp
 
   // IGNORE keeps a DLQ alarm in ALARM while SQS publishes nothing: an idle queue's metrics can
   // stop, and a dead-lettered message is not gone because nobody looked.
-  const workDlq = alarm('work-dlq-not-empty', 'Chunk messages reached the work DLQ (poison chunks). Look with `shardline status`, fix, then `shardline redrive`.', {
+  alarm('work-dlq-not-empty', 'Chunk messages reached the work DLQ (their objects are QUARANTINED; the pipeline runs on). Look with `shardline status`, fix, then `shardline redrive`.', {
     metric: maxVisible(props.workDlq),
     threshold: 0,
     comparisonOperator: above,
     evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.IGNORE,
   });
-  const ingestDlq = alarm('ingest-dlq-not-empty', 'Ingest events reached the ingest DLQ: the chunker failed to plan objects.', {
+  alarm('ingest-dlq-not-empty', 'Ingest events reached the ingest DLQ: the chunker failed to plan objects.', {
     metric: maxVisible(props.ingestEventsDlq),
     threshold: 0,
     comparisonOperator: above,
@@ -86,7 +96,7 @@ export function createOperatorAlarms(scope: Construct, props: OperatorAlarmsProp
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
   }
-  const errorRate = alarm('chunk-error-rate', `More than ${props.maxChunkErrorPercent}% of chunk attempts failed in 2 of 3 minutes.`, {
+  alarm('chunk-error-rate', `More than ${props.maxChunkErrorPercent}% of chunk attempts failed in 2 of 3 minutes.`, {
     metric: m.chunkErrorPercent(),
     threshold: props.maxChunkErrorPercent,
     comparisonOperator: above,
@@ -131,7 +141,19 @@ export function createOperatorAlarms(scope: Construct, props: OperatorAlarmsProp
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
-  return { all, circuitBreaker: [workDlq, ingestDlq, errorRate] };
+  const windowText = props.objectFailureWindow.toHumanString();
+  const objectFailureRate = alarm(
+    'object-failure-rate',
+    `More than ${props.maxObjectFailurePercent}% of the objects that finished in ${windowText} were quarantined (at least ${props.minObjectsForFailureRate} finished): the circuit breaker pauses the pipeline. Look with \`shardline status\`, fix, \`shardline redrive\`, then \`shardline control resume\`.`,
+    {
+      metric: m.objectFailurePercent(props.objectFailureWindow, props.minObjectsForFailureRate),
+      threshold: props.maxObjectFailurePercent,
+      comparisonOperator: above,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    },
+  );
+  return { all, circuitBreaker: [objectFailureRate] };
 }
 
 /**

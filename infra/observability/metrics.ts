@@ -100,6 +100,24 @@ export class ShardlineMetrics {
     });
   }
 
+  /**
+   * Percentage of objects that finished badly over `window`: quarantined / (completed +
+   * quarantined); 0 while fewer than `minObjects` objects finished in it, so one poison object
+   * among few never reads as a failing pipeline.
+   */
+  objectFailurePercent(window: Duration, minObjects: number): cloudwatch.MathExpression {
+    const finished = '(FILL(completed, 0) + FILL(quarantined, 0))';
+    return new cloudwatch.MathExpression({
+      expression: `IF(${finished} >= ${minObjects}, 100 * FILL(quarantined, 0) / ${finished}, 0)`,
+      usingMetrics: {
+        completed: this.metric(AgentMetric.objectsCompleted, cloudwatch.Stats.SUM).with({ period: window }),
+        quarantined: this.metric(AgentMetric.objectsQuarantined, cloudwatch.Stats.SUM).with({ period: window }),
+      },
+      period: window,
+      label: 'objects quarantined %',
+    });
+  }
+
   /** Throttling responses agents saw from one service (S3 | DynamoDB). */
   agentThrottles(service: 'S3' | 'DynamoDB'): cloudwatch.Metric {
     return this.metric(AgentMetric.throttles, cloudwatch.Stats.SUM, `${service} throttles (agents)`, { [SERVICE_DIMENSION]: service });

@@ -220,7 +220,7 @@ describe('Observability alarms', () => {
 
   it('sends every alarm and its recovery to the operator topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(12);
     for (const a of alarms) {
       expect(a.Properties.AlarmName).toMatch(/^shardline-test-[a-z-]+$/);
       expect(a.Properties.AlarmActions).toEqual([topicRef]);
@@ -228,12 +228,38 @@ describe('Observability alarms', () => {
     }
   });
 
-  it('hands the DLQ and error-rate alarms to the circuit breaker, which pauses the pipeline on them', () => {
+  it('alarms on the object failure rate: quarantined / finished objects over 15 minutes, once at least 10 finished', () => {
+    const props = alarmNamed('shardline-test-object-failure-rate');
+    expect(props).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching', AlarmActions: [topicRef] });
+    const [expression, ...inputs] = props.Metrics;
+    expect(expression).toMatchObject({ ReturnData: true });
+    expect(expression.Expression).toBe('IF((FILL(completed, 0) + FILL(quarantined, 0)) >= 10, 100 * FILL(quarantined, 0) / (FILL(completed, 0) + FILL(quarantined, 0)), 0)');
+    expect(inputs.map((i: any) => [i.Id, i.MetricStat.Metric.MetricName, i.MetricStat.Stat, i.MetricStat.Period, i.ReturnData])).toEqual([
+      ['completed', AgentMetric.objectsCompleted, 'Sum', 900, false],
+      ['quarantined', AgentMetric.objectsQuarantined, 'Sum', 900, false],
+    ]);
+  });
+
+  it('hands only the object failure rate to the circuit breaker: one poison object (DLQ, failing attempts) never pauses the pipeline', () => {
     const ids = stack.shardline.observability.circuitBreakerAlarms.map((a) => stack.getLogicalId(a.node.defaultChild as never));
-    expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual(['shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate']);
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ resources: ids.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) }),
-    });
+    expect(ids.map((id) => resources[id].Properties.AlarmName)).toEqual(['shardline-test-object-failure-rate']);
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule', { Properties: { Description: Match.stringLikeRegexp('circuit breaker') } }));
+    expect(rule.Properties.EventPattern.resources).toEqual(ids.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+    // The DLQ and chunk-error alarms still notify operators.
+    for (const name of ['shardline-test-work-dlq-not-empty', 'shardline-test-ingest-dlq-not-empty', 'shardline-test-chunk-error-rate']) expect(alarmNamed(name).AlarmActions).toEqual([topicRef]);
+  });
+
+  it('lets agents publish quarantine notices to the run notices topic, and tells them which', () => {
+    const topic = { Ref: logicalId(stack.shardline.runNoticesTopic) };
+    const role = logicalId(stack.shardline.fleet.taskDefinition.taskRole);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Effect: 'Allow', Resource: topic }));
+    const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition', { Properties: { Family: Match.anyValue() } })).filter((t) =>
+      JSON.stringify(t.Properties.ContainerDefinitions).includes(RESOURCES.workQueueUrl.envVar),
+    );
+    const env = taskDefinition.Properties.ContainerDefinitions[0].Environment as { Name: string; Value: unknown }[];
+    expect(env).toContainEqual({ Name: RESOURCES.runNoticesTopicArn.envVar, Value: topic });
   });
 });
 

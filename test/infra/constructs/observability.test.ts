@@ -69,13 +69,13 @@ describe('Observability dashboard and alarms', () => {
   it('sends every alarm and its recovery to the operator topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(observability.alarms.length);
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(11);
     for (const a of alarms) expect(a.Properties).toMatchObject({ AlarmName: expect.stringMatching(/^shardline-dev-/), AlarmActions: [topicRef], OKActions: [topicRef] });
   });
 
-  it('hands the dead-letter and error-rate alarms to the circuit breaker', () => {
+  it('hands only the object failure rate to the circuit breaker', () => {
     const names = observability.circuitBreakerAlarms.map((a) => resources[logicalIdOf(a)].Properties.AlarmName);
-    expect(names).toEqual(['shardline-dev-work-dlq-not-empty', 'shardline-dev-ingest-dlq-not-empty', 'shardline-dev-chunk-error-rate']);
+    expect(names).toEqual(['shardline-dev-object-failure-rate']);
   });
 
   it('passes the cdk-nag AwsSolutions checks with no acknowledgement', () => {
@@ -104,5 +104,13 @@ describe('Observability settings', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-healthy-nodes-low', Threshold: 3 });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-work-oldest-message-age', Threshold: 600 });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'shardline-dev-chunk-error-rate', Threshold: 25 });
+  });
+
+  it('uses the configured object failure rate, window and minimum count', () => {
+    const t = synthAlone({ maxObjectFailurePercent: 50, minObjectsForFailureRate: 4, objectFailureWindowMinutes: 30 });
+    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'shardline-dev-object-failure-rate' } }));
+    expect(alarm.Properties.Threshold).toBe(50);
+    expect(alarm.Properties.Metrics[0].Expression).toMatch(/^IF\(\(FILL\(completed, 0\) \+ FILL\(quarantined, 0\)\) >= 4, /);
+    expect(alarm.Properties.Metrics.slice(1).map((m: { MetricStat: { Period: number } }) => m.MetricStat.Period)).toEqual([1800, 1800]);
   });
 });
