@@ -13,7 +13,7 @@ import { DEFAULT_LIMIT } from '../lib/logs/query';
 import { DEFAULT_DASHBOARD_PORT } from '../lib/observability/dashboard/default-port';
 import { INSTANCE_TYPES } from '../lib/ops/capacity/aws-limits';
 import { PLAN_DEFAULTS } from '../lib/ops/capacity/plan-input';
-import { parseInterval, parseRate, parseSize, parseWindow } from '../lib/units';
+import { parseDuration, parseInterval, parseRate, parseSize, parseWindow } from '../lib/units';
 import { CLOUDWATCH_DEFAULT_SINCE, countArg, numberArg, portArg, stackOption, stateDirOption, usage } from './options';
 
 /**
@@ -32,6 +32,7 @@ interface CommandModules {
   logs: typeof import('./commands/logs');
   plan: typeof import('./commands/plan');
   redrive: typeof import('./commands/redrive');
+  simulate: typeof import('./commands/simulate');
   status: typeof import('./commands/status');
 }
 
@@ -343,5 +344,31 @@ export const COMMANDS: readonly CommandDeclaration[] = [
     ],
     module: 'plan',
     handler: 'plan',
+  },
+  {
+    name: 'simulate',
+    description:
+      'discrete-event simulation in virtual time of N nodes working a dataset with the real scheduling rules against modelled AWS services: throughput, utilization, chunk latency, request rates against quotas, failures, cost (see docs/simulation.md)',
+    options: [
+      new Option('--nodes <n>', 'nodes (agents)').default(100).argParser(countArg),
+      new Option('--size <size>', 'dataset size, e.g. 50TB').default(1e12, '1TB').argParser(usage(parseSize)),
+      new Option('--object-size <size>', 'mean object size (default 1 GB)').argParser(usage(parseSize)),
+      new Option('--chunk-size <size>', "chunk size (default the pipeline config's)").argParser(usage(parseSize)),
+      new Option('--instance <type>', 'GPU instance type').choices(Object.keys(INSTANCE_TYPES)).default(PLAN_DEFAULTS.instanceType),
+      new Option('--replication <n>', 'replication factor R').argParser(numberArg),
+      new Option('--concurrency <n>', 'concurrencyPerNode').argParser(numberArg),
+      new Option('--output-ratio <ratio>', 'shard bytes per input byte (default 0.3)').argParser(numberArg),
+      new Option('--chunker-concurrency <n>', "the chunker's maxConcurrency (default 10)").argParser(numberArg),
+      new Option('--kill <fraction>', 'kill this share of the nodes (e.g. 0.2) at --kill-at').argParser(numberArg),
+      new Option('--kill-at <duration>', 'when to kill, virtual time (e.g. 200s)').argParser(usage((v) => parseDuration(v, { bareUnit: 's' }))),
+      new Option('--latency <profile>', 'latency model of the services').choices(['aws', 'emulator']).default('aws'),
+      new Option('--control-plane <load>', "idle requests per node: issue 15's measurement, or the design's budget").choices(['measured', 'budget']).default('measured'),
+      new Option('--chunk-path <path>', 'round trips per chunk: the current code (7) or the diet (4)').choices(['current', 'diet']).default('current'),
+      new Option('--seed <n>', 'seed of the pseudo-random generator (same seed, same result)').default(1).argParser(numberArg),
+      new Option('--targets', "run issue 15's target scenarios over --size (100 and 1,000 nodes, 20% killed, 10 GB/s) and check them"),
+      new Option('--json', 'print JSON'),
+    ],
+    module: 'simulate',
+    handler: 'simulateCommand',
   },
 ];

@@ -1,0 +1,59 @@
+import { renderSimulation } from '../../lib/simulate/render';
+import { simulate, type ChunkPath } from '../../lib/simulate/simulate';
+import { runTargets } from '../../lib/simulate/targets';
+import { formatRate, pct } from '../../lib/units';
+
+interface SimulateOptions {
+  nodes: number;
+  size: number;
+  objectSize?: number;
+  chunkSize?: number;
+  instance: string;
+  replication?: number;
+  concurrency?: number;
+  outputRatio?: number;
+  chunkerConcurrency?: number;
+  kill?: number;
+  killAt?: number;
+  latency: string;
+  controlPlane: string;
+  chunkPath: ChunkPath;
+  seed: number;
+  targets?: boolean;
+  json?: boolean;
+}
+
+/** `shardline simulate`: one scenario's figures, or (`--targets`) issue 15's target scenarios. */
+export async function simulateCommand(opts: SimulateOptions): Promise<void> {
+  const common = {
+    instanceType: opts.instance,
+    objectBytes: opts.objectSize,
+    outputRatio: opts.outputRatio,
+    chunkerConcurrency: opts.chunkerConcurrency,
+    latency: opts.latency,
+    controlPlane: opts.controlPlane,
+    chunkPath: opts.chunkPath,
+    seed: opts.seed,
+    config: { ...(opts.replication !== undefined ? { replicationFactor: opts.replication } : {}), ...(opts.concurrency !== undefined ? { concurrencyPerNode: opts.concurrency } : {}) },
+    ...(opts.chunkSize !== undefined ? { chunkBytes: opts.chunkSize } : {}),
+  };
+  if (opts.targets) {
+    const result = runTargets(opts.size, common, (run) => {
+      if (!opts.json)
+        console.log(
+          `${run.name}: ${formatRate(run.report.throughputBytesPerSecond)}, utilization ${pct(run.report.utilization)}, simulated ${run.report.makespanSeconds.toFixed(0)} s in ${run.report.simulation.wallSeconds.toFixed(1)} s`,
+        );
+    });
+    if (opts.json) console.log(JSON.stringify(result, null, 2));
+    else for (const c of result.checks) console.log(`  ${c.met ? 'met    ' : 'NOT MET'} ${c.target}: ${c.value}`);
+    if (result.checks.some((c) => !c.met)) process.exitCode = 1;
+    return;
+  }
+  const report = simulate({
+    ...common,
+    nodes: opts.nodes,
+    datasetBytes: opts.size,
+    ...(opts.kill ? { kill: { fraction: opts.kill, atMs: opts.killAt ?? 60_000 } } : {}),
+  });
+  console.log(opts.json ? JSON.stringify(report, null, 2) : renderSimulation(report));
+}

@@ -1,0 +1,159 @@
+/**
+ * What a simulation is asked: a fleet, a dataset, failures, the pipeline config, and the model of
+ * the AWS services. Defaults come from the code: the pipeline config's defaults (chunk size,
+ * replication, concurrency, lease, heartbeat timeout), the instance catalogue of `plan`, and the
+ * latency and quota figures of `service-model.ts`.
+ */
+import { PipelineConfig } from '../config/pipeline-config';
+import { INSTANCE_TYPES, type InstanceType } from '../ops/capacity/aws-limits';
+import { RECORD_PATH_BYTES_PER_CORE } from '../records/record-path-figures';
+import { CONTROL_PLANE_PRESETS, LATENCY_PROFILES, type ControlPlaneLoad, type LatencyProfile } from './service-model';
+
+/** Chunker time per object (HEAD, two ledger writes) and per SendMessageBatch of 10 chunks: an assumption `plan` shares. */
+export const CHUNKER_SECONDS = { perObject: 0.05, perBatch: 0.02 } as const;
+
+/** A failure to inject: kill a share of the nodes (SIGKILL: no leave, no hand-back) at a virtual time. */
+export interface KillSpec {
+  /** Share of the nodes to kill, 0..1 (at least one node when above 0). */
+  fraction: number;
+  /** Virtual milliseconds after the start. */
+  atMs: number;
+}
+
+/**
+ * The critical path of one chunk. `current`: the code as issue 15 measured it (receive, lease,
+ * visibility change, GET/process/PUT with an empty rejects PUT, commit, delete, finalize read:
+ * 7 sequential round trips). `diet`: the design's budget (visibility overlapped with the GET, no
+ * empty rejects object, delete off the critical path, finalize folded into the commit: 4).
+ */
+export type ChunkPath = 'current' | 'diet';
+
+export interface ScenarioInput {
+  nodes: number;
+  datasetBytes: number;
+  /** Mean object size (every object this size, the last one the remainder). @default 1 GB */
+  objectBytes?: number;
+  /** @default the pipeline config's chunkSizeBytes */
+  chunkBytes?: number;
+  /** @default g5.xlarge */
+  instanceType?: string;
+  /** Bytes per second one record worker (one core) takes through the record path. @default RECORD_PATH_BYTES_PER_CORE */
+  recordBytesPerCore?: number;
+  /** Record workers per node. @default a quarter of the vCPUs, at least one (the agent's default) */
+  recordWorkers?: number;
+  /** Shard bytes per input byte. @default 0.3 */
+  outputRatio?: number;
+  /** Pipeline config overrides (replicationFactor, concurrencyPerNode, visibilityTimeoutSeconds, heartbeatTimeoutSeconds). */
+  config?: Partial<Pick<PipelineConfig, 'replicationFactor' | 'concurrencyPerNode' | 'visibilityTimeoutSeconds' | 'heartbeatTimeoutSeconds'>>;
+  /** The chunker Lambda's maxConcurrency. @default 10 */
+  chunkerConcurrency?: number;
+  kill?: KillSpec;
+  /** Share of messages SQS delivers twice (standard queues are at-least-once). @default 0.001 */
+  duplicateRate?: number;
+  /** @default 'aws' */
+  latency?: LatencyProfile | keyof typeof LATENCY_PROFILES;
+  /** @default 'measured' (issue 15's counts of the agents' idle requests) */
+  controlPlane?: ControlPlaneLoad | keyof typeof CONTROL_PLANE_PRESETS;
+  /** @default 'current' */
+  chunkPath?: ChunkPath;
+  /** Long-poll wait of one receive, seconds. @default 2 (the agent's pollWaitSeconds) */
+  receiveWaitSeconds?: number;
+  /** S3 partitions the source objects sit in, and the processed bucket's (keys spread by object id). @default 1 and 16 */
+  sourcePrefixes?: number;
+  processedPartitions?: number;
+  /**
+   * Shards are placed in this many groups (each group placed by one call of the real
+   * `placeShard`, its chunks following it): placement over 1,000 nodes costs about 3 ms a call, so
+   * placing 200,000 shards one by one would take minutes. @default min(chunks, nodes, 4096)
+   */
+  placementGroups?: number;
+  /** @default 1 */
+  seed?: number;
+}
+
+/** The scenario with every default filled in. */
+export interface Scenario {
+  nodes: number;
+  datasetBytes: number;
+  objectBytes: number;
+  chunkBytes: number;
+  instanceType: string;
+  instance: InstanceType;
+  recordBytesPerCore: number;
+  recordWorkers: number;
+  outputRatio: number;
+  config: PipelineConfig;
+  chunkerConcurrency: number;
+  kill?: KillSpec;
+  duplicateRate: number;
+  latency: LatencyProfile;
+  controlPlane: ControlPlaneLoad;
+  chunkPath: ChunkPath;
+  receiveWaitSeconds: number;
+  sourcePrefixes: number;
+  processedPartitions: number;
+  placementGroups: number;
+  seed: number;
+  objects: number;
+  chunks: number;
+}
+
+/** Input refused, with the reason. */
+export class ScenarioError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+const MAX_CHUNKS = 2_000_000;
+
+/** Fills the defaults in and checks the input; throws ScenarioError naming what is wrong. */
+export function scenarioOf(input: ScenarioInput): Scenario {
+  const config = PipelineConfig.parse({ ...input.config, ...(input.chunkBytes !== undefined ? { chunkSizeBytes: input.chunkBytes } : {}) });
+  const positive = (v: number, what: string) => {
+    if (!Number.isFinite(v) || v <= 0) throw new ScenarioError(`${what} must be a number above 0 (got ${v})`);
+  };
+  if (!Number.isInteger(input.nodes) || input.nodes < 1) throw new ScenarioError(`nodes must be a whole number of at least 1 (got ${input.nodes})`);
+  positive(input.datasetBytes, 'the dataset size');
+  const instanceType = input.instanceType ?? 'g5.xlarge';
+  const instance = INSTANCE_TYPES[instanceType];
+  if (!instance) throw new ScenarioError(`unknown instance type '${instanceType}': the simulator knows ${Object.keys(INSTANCE_TYPES).join(', ')}`);
+  const objectBytes = Math.min(input.objectBytes ?? 1e9, input.datasetBytes);
+  positive(objectBytes, 'the object size');
+  const chunkBytes = config.chunkSizeBytes;
+  const objects = Math.ceil(input.datasetBytes / objectBytes);
+  const chunks = Math.floor(input.datasetBytes / objectBytes) * Math.ceil(objectBytes / chunkBytes) + Math.ceil((input.datasetBytes % objectBytes) / chunkBytes);
+  if (chunks > MAX_CHUNKS) throw new ScenarioError(`${chunks} chunks is more than the simulator models (${MAX_CHUNKS}): use a larger chunk size`);
+  const kill = input.kill;
+  if (kill && !(kill.fraction >= 0 && kill.fraction < 1 && kill.atMs >= 0)) throw new ScenarioError('kill: a fraction from 0 to below 1, at a time of 0 ms or later');
+  const latency = typeof input.latency === 'object' ? input.latency : LATENCY_PROFILES[input.latency ?? 'aws'];
+  if (!latency) throw new ScenarioError(`unknown latency profile '${String(input.latency)}': ${Object.keys(LATENCY_PROFILES).join(', ')}`);
+  const controlPlane = typeof input.controlPlane === 'object' ? input.controlPlane : CONTROL_PLANE_PRESETS[input.controlPlane ?? 'measured'];
+  if (!controlPlane) throw new ScenarioError(`unknown control-plane load '${String(input.controlPlane)}': ${Object.keys(CONTROL_PLANE_PRESETS).join(', ')}`);
+  return {
+    nodes: input.nodes,
+    datasetBytes: input.datasetBytes,
+    objectBytes,
+    chunkBytes,
+    instanceType,
+    instance,
+    recordBytesPerCore: input.recordBytesPerCore ?? RECORD_PATH_BYTES_PER_CORE,
+    recordWorkers: input.recordWorkers ?? Math.max(1, Math.floor(instance.vcpus / 4)),
+    outputRatio: input.outputRatio ?? 0.3,
+    config,
+    chunkerConcurrency: input.chunkerConcurrency ?? 10,
+    ...(kill && kill.fraction > 0 ? { kill } : {}),
+    duplicateRate: input.duplicateRate ?? 0.001,
+    latency,
+    controlPlane,
+    chunkPath: input.chunkPath ?? 'current',
+    receiveWaitSeconds: input.receiveWaitSeconds ?? 2,
+    sourcePrefixes: Math.max(1, Math.floor(input.sourcePrefixes ?? 1)),
+    processedPartitions: Math.max(1, Math.floor(input.processedPartitions ?? 16)),
+    placementGroups: Math.max(1, Math.floor(input.placementGroups ?? Math.min(chunks, input.nodes, 4096))),
+    seed: input.seed ?? 1,
+    objects,
+    chunks,
+  };
+}
