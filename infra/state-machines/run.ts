@@ -15,6 +15,10 @@ export interface RunTargets {
   readonly sourceBuckets: s3.IBucket[];
   readonly processedBucketName: string;
   readonly topic: sns.ITopic;
+  /** How the run waits for the leader and when it continues as a new execution. @default RUN_PACING */
+  readonly pacing?: Pacing;
+  /** Pages one execution lists before it continues as a new execution. @default RUN_PAGES_PER_EXECUTION */
+  readonly pagesPerExecution?: number;
 }
 
 const S = tasks.DynamoAttributeValue.fromString;
@@ -181,7 +185,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
     resultPath: '$.pace',
   });
   const pace = pacingChoice(scope, id('Settle'), {
-    pacing: RUN_PACING,
+    pacing: t.pacing ?? RUN_PACING,
     counters: '$.pace',
     poll: read,
     continueAsNew: continueAsNew(scope, id('Waiting'), carried('waiting'), { 'runId.$': '$.pace.runId' }),
@@ -201,7 +205,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   nextPage.next(listNext);
   const morePages = new sfn.Choice(scope, id('MorePages'))
     .when(sfn.Condition.booleanEquals('$.listing.IsTruncated', false), listingDone.next(pace))
-    .when(sfn.Condition.numberGreaterThanEquals('$.pace.pages', RUN_PAGES_PER_EXECUTION), continueAsNew(scope, id('Listing'), carried('listing'), { 'runId.$': '$.pace.runId' }))
+    .when(sfn.Condition.numberGreaterThanEquals('$.pace.pages', t.pagesPerExecution ?? RUN_PAGES_PER_EXECUTION), continueAsNew(scope, id('Listing'), carried('listing'), { 'runId.$': '$.pace.runId' }))
     .otherwise(nextPage);
   hasKeys.when(sfn.Condition.numberGreaterThan('$.listing.KeyCount', 0), enqueue.next(count).next(morePages)).otherwise(morePages);
   listFirst.next(hasKeys);

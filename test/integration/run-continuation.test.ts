@@ -1,0 +1,128 @@
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateStateMachineCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { RUN_PAGE_SIZE, runDefinition } from '../../infra/state-machines/run';
+import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
+import { awaitExecution, startExecution } from '../../lib/control/executions';
+import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
+import { waitFor } from '../support/wait';
+
+const TABLE = 'run-continuation';
+const BUCKET = 'run-continuation-source';
+const OBJECTS = 2 * RUN_PAGE_SIZE + 50; // three pages
+
+/** The run definition with one page and two polls per execution, resolved as deployed. */
+function definition(queueArn: string, queueUrl: string, topicArn: string): string {
+  const stack = new Stack(new App(), 'RunContinuation');
+  const definitionBody = sfn.DefinitionBody.fromChainable(
+    runDefinition(stack, {
+      controlTable: dynamodb.Table.fromTableName(stack, 'Control', TABLE),
+      ingestEventsQueue: sqs.Queue.fromQueueAttributes(stack, 'Events', { queueArn, queueUrl }),
+      sourceBuckets: [s3.Bucket.fromBucketName(stack, 'Source', BUCKET)],
+      processedBucketName: 'processed',
+      topic: sns.Topic.fromTopicArn(stack, 'Notices', topicArn),
+      pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
+      pagesPerExecution: 1,
+    }),
+  );
+  new sfn.StateMachine(stack, 'Machine', { definitionBody });
+  const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0];
+  return (machine.Properties.DefinitionString['Fn::Join'][1] as unknown[])
+    .map((p) => {
+      if (typeof p === 'string') return p;
+      if ((p as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
+      throw new Error(`unresolved reference ${JSON.stringify(p)}`);
+    })
+    .join('');
+}
+
+/**
+ * A run whose listing and wait outlast one execution each, on the emulator's Step Functions:
+ * every page reaches the chunker's queue under the first execution's name (the run id), the
+ * listed count adds up across executions, and the waiter follows the chain to the run's end.
+ */
+describe('run: a long listing and a long wait continue as new executions', () => {
+  let moto: MotoServer;
+  let clients: AwsClients;
+  let machineArn: string;
+  let queueUrl: string;
+
+  beforeAll(async () => {
+    moto = await startMotoServer();
+    clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
+    const key = (name: string, type: 'HASH' | 'RANGE') => ({ AttributeName: name, KeyType: type });
+    await clients.ddb.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [key('pk', 'HASH'), key('sk', 'RANGE')],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+      }),
+    );
+    await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    for (let i = 0; i < OBJECTS; i += 25) {
+      await Promise.all(
+        Array.from({ length: Math.min(25, OBJECTS - i) }, (_, j) => clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `data/${String(i + j).padStart(4, '0')}.jsonl`, Body: '{}' }))),
+      );
+    }
+    queueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: 'run-continuation-events' }))).QueueUrl!;
+    const topicArn = (await clients.sns.send(new CreateTopicCommand({ Name: 'run-continuation-notices' }))).TopicArn!;
+    const queueArn = 'arn:aws:sqs:us-east-1:123456789012:run-continuation-events';
+    const created = await clients.sfn.send(
+      new CreateStateMachineCommand({ name: 'run', definition: definition(queueArn, queueUrl, topicArn), roleArn: 'arn:aws:iam::123456789012:role/run-states', type: 'STANDARD' }),
+    );
+    machineArn = created.stateMachineArn!;
+  }, 90_000);
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  it('lists every page under the run id, waits across executions, and ends with the run', async () => {
+    const started = await startExecution(clients.sfn, machineArn, { bucket: BUCKET, prefix: 'data/' }, { name: 'run-long', wait: false });
+    const runKey = { pk: 'RUN', sk: 'run-long' };
+    // The listing is done once every page is counted; then the wait goes on past two polls.
+    await waitFor(async () => ((await clients.doc.send(new GetCommand({ TableName: TABLE, Key: runKey, ConsistentRead: true }))).Item?.listingComplete === true ? true : undefined), 90_000);
+    await waitFor(async () => ((await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: machineArn }))).executions?.length ?? 0) >= 3 || undefined, 60_000);
+    // What the leader writes when it settles the run.
+    await clients.doc.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: runKey,
+        UpdateExpression: 'SET #s = :c, manifestKey = :m, recordsIn = :n, recordsOut = :n, recordsRejected = :z, objectsFailed = :z, failedChunks = :z',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':c': 'COMPLETE', ':m': 'runs/run-long/manifest.json', ':n': OBJECTS, ':z': 0 },
+      }),
+    );
+    const result = await awaitExecution(clients.sfn, started.executionArn, { timeoutMs: 60_000 });
+    console.log(`run: ${result.status} after ${result.continuations?.length ?? 0} continuation(s) in ${(result.tookMs / 1000).toFixed(1)} s`);
+
+    expect(result.status).toBe('SUCCEEDED');
+    // One for the listing (the first execution lists two pages, the next one the third), at least one for the wait.
+    expect(result.continuations?.length).toBeGreaterThanOrEqual(2);
+    expect(result.output).toMatchObject({ runId: 'run-long', status: 'COMPLETE', objectsListed: OBJECTS, recordsOut: OBJECTS });
+    const keys: string[] = [];
+    for (;;) {
+      const out = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (!out.Messages?.length) break;
+      for (const m of out.Messages) {
+        const body = JSON.parse(m.Body!) as { shardlineRun: { runId: string; keys: string[] } };
+        expect(body.shardlineRun.runId).toBe('run-long');
+        keys.push(...body.shardlineRun.keys);
+      }
+    }
+    expect(new Set(keys).size).toBe(OBJECTS);
+  }, 180_000);
+});
