@@ -15,7 +15,8 @@ const whoAmI = () => `${userInfo().username}@${hostname()} (shardline CLI)`;
 function report(result: ExecutionResult, json: boolean): boolean {
   if (json) console.log(JSON.stringify(result, null, 2));
   else {
-    console.log(`${result.status} in ${(result.tookMs / 1000).toFixed(1)} s  (${result.executionArn})`);
+    const continued = result.continuations?.length ? `, continued as a new execution ${result.continuations.length} time(s) from ${result.name}` : '';
+    console.log(`${result.status} in ${(result.tookMs / 1000).toFixed(1)} s  (${result.executionArn}${continued})`);
     if (result.output !== undefined) console.log(JSON.stringify(result.output, null, 2));
     if (result.error) console.log(`error: ${result.error}\ncause: ${result.cause ?? ''}`);
   }
