@@ -49,3 +49,9 @@ export interface AgentDeps {
 
 /** How old a registry read may be for the leader's activity, gauges and placement (the detector reads every 500 ms). */
 export const REGISTRY_VIEW_MAX_AGE_MS = 1000;
+
+/**
+ * How long a chunk may use the placement targets it read when it was leased (the read overlaps
+ * the chunk's work instead of preceding its commit); a chunk that took longer reads them again.
+ */
+export const PLACEMENT_VIEW_MAX_AGE_MS = 3000;

@@ -1,5 +1,5 @@
 import { CONTROL_POLL_MS } from '../control/control-watcher';
-import type { AgentDeps } from './agent-deps';
+import { PLACEMENT_VIEW_MAX_AGE_MS, REGISTRY_VIEW_MAX_AGE_MS, type AgentDeps } from './agent-deps';
 import { wireAgent, type AgentParts } from './agent-wiring';
 import { realClock, type Clock } from './clock';
 import { HANDOFF_DEADLINE_MS } from './replica-handoff';
@@ -11,9 +11,10 @@ export { RECEIVE_VISIBILITY_SECONDS } from './work-message';
 
 /**
  * How long after announcing DRAINING a node may still be given a shard: other nodes place shards
- * from a registry read at most a second old, and a commit takes a few round trips after it.
+ * from a registry read at most a second old when their chunk was leased, used for at most
+ * `PLACEMENT_VIEW_MAX_AGE_MS`, and a commit takes a few round trips after it.
  */
-export const PLACEMENT_SETTLE_MS = 3000;
+export const PLACEMENT_SETTLE_MS = REGISTRY_VIEW_MAX_AGE_MS + PLACEMENT_VIEW_MAX_AGE_MS + 2000;
 
 /** How long before a drain's deadline the replica handoff ends, leaving time to leave the registry and exit. */
 export const DEADLINE_MARGIN_MS = 5000;

@@ -11,7 +11,7 @@ import { processChunkFromS3, type ChunkOutcome } from './chunk-processor';
 import { chunkLogKeys, type ChunkReport, type ChunkWorkerDeps, type LeasedChunk } from './chunk-work';
 import { commitChunk } from './chunk-commit';
 import { giveBackFailedChunk } from './chunk-failure';
-import { REGISTRY_VIEW_MAX_AGE_MS } from './agent-deps';
+import { PLACEMENT_VIEW_MAX_AGE_MS } from './agent-deps';
 import { realClock, type Clock } from './clock';
 import { classifyChunkError, InjectedFaultError, type ChunkPhase } from './error-kind';
 import { startKeepAlive } from './lease-keep-alive';
@@ -92,12 +92,12 @@ function throttleBackOff(deps: Pick<ChunkWorkerDeps, 'log' | 'onThrottle'>, logK
 }
 
 /**
- * The placement targets read when the chunk was leased, unless that read is older than a
- * registry view may be (a long chunk): then a fresh one, so that no shard lands on a node that
- * announced it drains (see `PLACEMENT_SETTLE_MS`).
+ * The placement targets read when the chunk was leased, unless that read is older than
+ * `PLACEMENT_VIEW_MAX_AGE_MS` (a long chunk): then a fresh one, so that no shard lands on a node
+ * that announced it drains (see `PLACEMENT_SETTLE_MS`).
  */
 function placementView(deps: ChunkWorkerDeps, clock: Clock, nodes: Promise<PlacementNode[]>, readAt: number): Promise<PlacementNode[]> {
-  return clock.now() - readAt <= REGISTRY_VIEW_MAX_AGE_MS ? nodes : deps.placementNodes();
+  return clock.now() - readAt <= PLACEMENT_VIEW_MAX_AGE_MS ? nodes : deps.placementNodes();
 }
 
 /** Deletes the message and, when the commit said the object is complete, finalizes it (the only read of the object item). */

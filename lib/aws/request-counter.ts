@@ -62,22 +62,27 @@ export class RequestCounter {
 }
 
 /**
- * The longest chain of requests that ran one after another: requests are sequential when one
- * started after the other ended; overlapping requests count once. This is the number of round
- * trips a piece of work waited on in turn (its critical path), given the requests of that work alone.
+ * The longest chain of requests that ran one after another: requests are in turn when one
+ * started after the other ended; overlapping requests count once. Its length is the number of
+ * round trips a piece of work waited on in turn (its critical path), given that work's requests alone.
  */
-export function sequentialRoundTrips(requests: readonly CountedRequest[]): number {
-  const sorted = [...requests].filter((r) => r.endedAt !== undefined).sort((a, b) => (a.endedAt as number) - (b.endedAt as number));
-  // depth[i]: the longest chain ending with request i.
-  const depth: number[] = [];
-  let longest = 0;
+export function longestChain(requests: readonly CountedRequest[]): CountedRequest[] {
+  const sorted = requests.filter((r) => r.endedAt !== undefined).sort((a, b) => (a.endedAt as number) - (b.endedAt as number));
+  // chain[i]: the longest chain ending with request i.
+  const chain: CountedRequest[][] = [];
+  let longest: CountedRequest[] = [];
   for (let i = 0; i < sorted.length; i++) {
-    let d = 1;
-    for (let j = 0; j < i; j++) if ((sorted[j].endedAt as number) <= sorted[i].startedAt) d = Math.max(d, depth[j] + 1);
-    depth.push(d);
-    longest = Math.max(longest, d);
+    let best: CountedRequest[] = [];
+    for (let j = 0; j < i; j++) if ((sorted[j].endedAt as number) <= sorted[i].startedAt && chain[j].length > best.length) best = chain[j];
+    chain.push([...best, sorted[i]]);
+    if (chain[i].length > longest.length) longest = chain[i];
   }
   return longest;
+}
+
+/** The number of round trips in the longest chain (see `longestChain`). */
+export function sequentialRoundTrips(requests: readonly CountedRequest[]): number {
+  return longestChain(requests).length;
 }
 
 function operationOf(context: HandlerExecutionContext): string {

@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { afterCommitsSettled } from '../../lib/agent/chunk-lifecycle';
 import { handleChunkMessage, returnUnworked, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunker/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
@@ -93,7 +94,7 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     const timings = report.outcome!.timings;
     expect(timings.downloadMs).toBeGreaterThanOrEqual(gets * GET_DELAY_MS - 5); // every delayed GET is waited on
     expect(timings.downloadMs + timings.processMs + timings.uploadMs).toBeLessThanOrEqual(elapsed);
-    expect(report.stages).toMatchObject({ leaseMs: expect.any(Number), workMs: expect.any(Number), commitMs: expect.any(Number), finalizeMs: expect.any(Number) });
+    expect(report.stages).toMatchObject({ leaseMs: expect.any(Number), workMs: expect.any(Number), commitMs: expect.any(Number) });
     expect(report.outcome!.counts).toMatchObject({ recordsIn: 301, recordsOut: 300, recordsRejected: 1 });
   }, 60_000);
 
@@ -123,7 +124,9 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     );
     const logs: Array<{ message: string; fields: Record<string, unknown> }> = [];
 
-    const report = await handleChunkMessage(workerDeps(logs, { sqs }), message);
+    const deps = workerDeps(logs, { sqs });
+    const report = await handleChunkMessage(deps, message);
+    await afterCommitsSettled(deps); // the delete and the finalize run after the report
 
     expect(report).toMatchObject({ result: 'processed', objectId });
     expect(logs.map((l) => l.message)).toContain('committed chunk: message not deleted (a later receive deletes it as a duplicate)');
@@ -136,7 +139,9 @@ describe('chunk reports: phase timings, error kinds, correlation keys (real SDK 
     // The committer reads the object to finalize it, and that read fails (as if it died there).
     const failingObjects = Object.assign(Object.create(objects) as ObjectLedger, { get: async () => Promise.reject(new Error('connection reset')) });
 
-    const report = await handleChunkMessage(workerDeps([], { objects: failingObjects }), message);
+    const deps = workerDeps([], { objects: failingObjects });
+    const report = await handleChunkMessage(deps, message);
+    await afterCommitsSettled(deps);
 
     expect(report).toMatchObject({ result: 'processed', objectId });
     expect(await objects.get(objectId)).toMatchObject({ status: 'ENQUEUED', chunksDone: 1, chunkCount: 1 });
