@@ -7,6 +7,7 @@ import { ConfigStore } from '../control/config-store';
 import { ControlTable, type ControlState } from '../control/control-state';
 import { DIGEST_ATTRIBUTES, digestLedger, isLive, processedBytes, type LedgerError, type ReplicaSummary } from './ledger-digest';
 import { queueDepths, type QueueDepths } from './queue-depths';
+import { checkpointRows, withCheckpointAttributes } from './checkpoint-rows';
 
 /** Health of a node as a live view shows it. */
 export type NodeHealth = 'healthy' | 'stale' | 'draining' | 'joining' | 'dead';
@@ -84,8 +85,10 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
   const [items, nodes, lease, queues, control] = await Promise.all([
     scanAll<Record<string, unknown>>(doc, {
       TableName: ledgerTable,
-      ProjectionExpression: DIGEST_ATTRIBUTES.map((a) => `#${a}`).join(', '),
-      ExpressionAttributeNames: Object.fromEntries(DIGEST_ATTRIBUTES.map((a) => [`#${a}`, a])),
+      ProjectionExpression: withCheckpointAttributes(DIGEST_ATTRIBUTES)
+        .map((a) => `#${a}`)
+        .join(', '),
+      ExpressionAttributeNames: Object.fromEntries(withCheckpointAttributes(DIGEST_ATTRIBUTES).map((a) => [`#${a}`, a])),
     }),
     new NodeRegistry(doc, nodesTable).list(),
     LeaderLease.read(doc, controlTable),
@@ -111,6 +114,7 @@ export async function collectSnapshot(target: Target, opts: SnapshotOptions = {}
     queues,
     replicas: digest.replicas,
     errors: digest.errors,
+    checkpoints: checkpointRows(items, at),
     totals: {
       objects: objects.length,
       bytesTotal: sum(objects, (o) => o.size),

@@ -6,6 +6,7 @@ import { ObjectLedger } from '../ledger/object-ledger';
 import { ConfigStore } from '../control/config-store';
 import { ControlTable, type ControlState } from '../control/control-state';
 import type { Target } from '../aws/target';
+import { collectCheckpointRows, type CheckpointStatusRow } from './checkpoint-rows';
 
 /** One object's progress as the ledger sees it. */
 export interface ObjectStatusRow {
@@ -49,20 +50,23 @@ export interface PipelineStatus {
   leader?: { holder: string; token: number; expiresInMs: number };
   objects: ObjectStatusRow[];
   nodes: NodeStatusRow[];
+  /** Each job's training checkpoints: the last complete step and the uploads in flight. */
+  checkpoints?: CheckpointStatusRow[];
 }
 
 /** Reads every object's progress and the node registry. */
 export async function collectStatus(target: Target, now = Date.now()): Promise<PipelineStatus> {
   const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   const registry = new NodeRegistry(target.clients.doc, target.resources.nodesTable);
-  const [objects, nodes, lease, control, config] = await Promise.all([
+  const [objects, nodes, lease, control, config, checkpoints] = await Promise.all([
     ledger.list(),
     registry.list(),
     LeaderLease.read(target.clients.doc, target.resources.controlTable),
     new ControlTable(target.clients.doc, target.resources.controlTable).state(),
     new ConfigStore(target.clients.doc, target.resources.controlTable).get(),
+    collectCheckpointRows(target.clients.doc, target.resources.ledgerTable, now),
   ]);
-  return { control: { ...control, configVersion: config.version }, leader: leaderRow(lease, now), objects: objects.map(objectRow), nodes: nodes.map((n) => nodeRow(n, now)) };
+  return { control: { ...control, configVersion: config.version }, leader: leaderRow(lease, now), objects: objects.map(objectRow), nodes: nodes.map((n) => nodeRow(n, now)), checkpoints };
 }
 
 /** The leader as status shows it. */

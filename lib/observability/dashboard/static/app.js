@@ -230,6 +230,32 @@
     );
   }
 
+  function renderCheckpoints(jobs) {
+    if (!jobs || !jobs.length) return replace($('checkpoints'), [el('tr', {}, [el('td', { colspan: '5', class: 'muted', text: 'no checkpoints yet' })])]);
+    replace(
+      $('checkpoints'),
+      jobs.map(function (j) {
+        var pending = j.pendingSteps
+          .map(function (p) {
+            return p.step + ' (' + p.ranksDurable + '/' + p.worldSize + ' ranks)';
+          })
+          .join(', ');
+        var uploading = j.uploading
+          .map(function (u) {
+            return 'step ' + u.step + ' rank ' + u.rank + ' on ' + u.node + ': ' + bytes(u.bytes) + ', ' + age(u.ageMs);
+          })
+          .join(' · ');
+        return el('tr', { class: 'checkpoint', 'data-job': j.job, 'data-latest': j.latestComplete == null ? '' : String(j.latestComplete), 'data-uploading': String(j.uploading.length) }, [
+          el('td', { text: j.job }),
+          el('td', { class: 'num', text: j.latestComplete == null ? '–' : String(j.latestComplete) }),
+          el('td', { text: j.latestCompletedAt || '–' }),
+          el('td', { text: pending || '–' }),
+          el('td', { text: uploading || '–' }),
+        ]);
+      }),
+    );
+  }
+
   function get(path) {
     return fetch(path, { cache: 'no-store' }).then(function (r) {
       if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
@@ -252,6 +278,7 @@
           renderReplicas(s);
           renderObjects(s.objects);
           renderErrors(s.errors);
+          renderCheckpoints(s.checkpoints);
           state.lastCollectedAt = s.collectedAt;
           state.updates++;
         }
