@@ -149,7 +149,7 @@ async function runSchedule(env: LocalEnvironment, opts: ChaosOptions, log: (line
     // When the new leader acquired the lease (its own timestamp), not when this loop noticed.
     if (leader && leaderChanges.at(-1)?.token !== leader.token) leaderChanges.push({ holder: leader.holder, token: leader.token, at: leader.acquiredAt });
     await recordDetections(registry, failures);
-    if (object?.status === 'COMPLETE' || object?.status === 'FAILED') break;
+    if (object?.status === 'COMPLETE' || object?.status === 'FAILED' || object?.status === 'QUARANTINED') break;
     // The next failure waits for a live leader that is not a victim (after the leader's kill, for its successor).
     const leaderLive = leader !== undefined && !victims.has(leader.holder) && leader.expiresAt > Date.now();
     const done = failures.length + leaveWatches.length + joinWatches.length;

@@ -102,7 +102,7 @@ async function followProgress(target: Target, key: string, timeoutMs: number) {
         started = true;
         bar.update(object.chunksDone, { status: object.status });
         if (object.status === 'COMPLETE') return object;
-        if (object.status === 'FAILED') throw new Error(`object failed: ${object.lastError}`);
+        if (object.status === 'FAILED' || object.status === 'QUARANTINED') throw new Error(`object ${object.status.toLowerCase()}: ${object.lastError}`);
       }
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -130,7 +130,7 @@ function orderObjects(objects: SnapshotObject[]): SnapshotObject[] {
 function objectLine(o: SnapshotObject, barWidth: number, width: number, color: boolean): string {
   const pct = o.chunkCount > 0 ? Math.floor((o.chunksDone / o.chunkCount) * 100) : 0;
   const failed = o.failedChunks > 0 || o.status === 'FAILED';
-  const state = failed ? `FAILED(${o.failedChunks})` : o.status;
+  const state = failed ? `${o.status === 'QUARANTINED' ? 'QUARANTINED' : 'FAILED'}(${o.failedChunks})` : o.status;
   const bar = paint(color, failed ? 31 : o.status === 'COMPLETE' ? 32 : 36)(progressBar(o.chunksDone, o.chunkCount, barWidth));
   // The state is padded so every row's key column has the same width, then the padding is trimmed.
   const tail = ` ${bar} ${String(pct).padStart(3)}%  ${`${o.chunksDone}/${o.chunkCount}`.padStart(7)} chunks  ${formatBytes(o.bytesDone, 'fixed').padStart(8)}  ${state.padEnd(12)}`;

@@ -89,7 +89,7 @@ export async function collectEvidence(target: Target, opts: CollectEvidenceOptio
     },
     ledger: {
       objects: objects.length,
-      incompleteObjects: objects.filter((o) => o.status !== 'COMPLETE' && o.status !== 'FAILED').length,
+      incompleteObjects: objects.filter((o) => o.status !== 'COMPLETE' && o.status !== 'FAILED' && o.status !== 'QUARANTINED').length,
       chunkCount: objects.reduce((n, o) => n + (o.chunkCount ?? 0), 0),
       chunksDone: objects.reduce((n, o) => n + (o.chunksDone ?? 0), 0),
       chunksLeased: digest.chunksLeased,
