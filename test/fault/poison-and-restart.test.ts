@@ -1,10 +1,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients } from '../../lib/aws/clients';
+import { ControlTable } from '../../lib/control/control-state';
 import { enqueueChunks } from '../../lib/chunker/chunker';
 import { planChunks } from '../../lib/chunking/plan';
 import type { Target } from '../../lib/aws/target';
@@ -25,6 +27,19 @@ async function duplicatesSeen(env: LocalEnvironment): Promise<number> {
   let n = 0;
   for (const a of env.state.agents) n += ((await readFile(a.logFile, 'utf8').catch(() => '')).match(/"chunk duplicate"/g) ?? []).length;
   return n;
+}
+
+/** A queue subscribed to the notices topic (raw delivery). */
+async function subscribeQueue(target: Target, name: string): Promise<string> {
+  const url = (await target.clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl as string;
+  const arn = (await target.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  await target.clients.sns.send(new SubscribeCommand({ TopicArn: target.resources.runNoticesTopicArn, Protocol: 'sqs', Endpoint: arn, Attributes: { RawMessageDelivery: 'true' } }));
+  return url;
+}
+
+async function receiveBodies(target: Target, queueUrl: string): Promise<string[]> {
+  const out = await target.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  return (out.Messages ?? []).map((m) => m.Body as string);
 }
 
 async function depth(target: Target, queueUrl: string): Promise<number> {
@@ -52,16 +67,28 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
   };
   const objectByKey = async (key: string) => (await ledger.list()).find((o) => o.key === key);
 
-  it('marks a poison chunk FAILED in the DLQ, and completes it exactly once after a fix and a redrive', async () => {
+  it('quarantines a poison object (DLQ, SNS notice) while a healthy one completes, and completes it exactly once after a fix and a redrive', async () => {
     const env = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 2, stateDir, config, agentArgs: ['--fail-keys', '^poison/'] });
     try {
       connect(env);
+      const notices = await subscribeQueue(target, 'poison-notices');
       await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: 'poison/a.jsonl', Body: lines('p', 300) }));
-      const failed = await waitFor(async () => {
+      const quarantined = await waitFor(async () => {
         const o = await objectByKey('poison/a.jsonl');
-        return o?.status === 'FAILED' && (await depth(target, target.resources.workDlqUrl)) === 1 ? o : undefined;
+        return o?.status === 'QUARANTINED' && (await depth(target, target.resources.workDlqUrl)) === 1 ? o : undefined;
       }, 90_000);
-      expect(failed).toMatchObject({ failedChunks: 1, lastError: expect.stringContaining('injected fault') });
+      expect(quarantined).toMatchObject({ failedChunks: 1, quarantineReason: expect.stringContaining('injected fault'), lastError: expect.stringContaining('injected fault') });
+
+      // The rest of the pipeline runs on: a healthy object dropped now completes, nothing is paused.
+      await target.clients.s3.send(new PutObjectCommand({ Bucket: target.resources.ingestBucket, Key: 'healthy/b.jsonl', Body: lines('h', 200) }));
+      const healthy = await waitFor(async () => ((await objectByKey('healthy/b.jsonl'))?.status === 'COMPLETE' ? objectByKey('healthy/b.jsonl') : undefined), 60_000);
+      expect((await verifyObject(target, healthy!.objectId)).ids.size).toBe(200);
+      expect((await new ControlTable(target.clients.doc, target.resources.controlTable).state()).desired).toBe('RUNNING');
+      expect((await objectByKey('poison/a.jsonl'))?.status).toBe('QUARANTINED');
+
+      // One notice, published by the agent that quarantined it.
+      const notice = await waitFor(async () => (await receiveBodies(target, notices)).find((b) => b.includes('object-quarantined')), 30_000);
+      expect(JSON.parse(notice)).toMatchObject({ objectId: quarantined.objectId, source: { key: 'poison/a.jsonl' }, reason: quarantined.quarantineReason });
 
       // The fix: agents without the fault, then the redrive.
       for (const [i, agent] of env.agents.entries()) {
@@ -69,7 +96,7 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
         await env.restartAgent(i + 1, []);
       }
       const result = await redrive({ sqs: target.clients.sqs, doc: target.clients.doc, ledgerTable: target.resources.ledgerTable }, target.resources.workDlqUrl, target.resources.workQueueUrl);
-      expect(result).toEqual({ moved: 1, objectsReopened: 1 });
+      expect(result).toEqual({ moved: 1, objectsReopened: 1, chunksResent: 0 });
 
       const done = await waitFor(async () => ((await objectByKey('poison/a.jsonl'))?.status === 'COMPLETE' ? objectByKey('poison/a.jsonl') : undefined), 60_000);
       const verification = await verifyObject(target, done!.objectId);
@@ -78,7 +105,7 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
     } finally {
       await env.stop();
     }
-  }, 240_000);
+  }, 300_000);
 
   it('resumes from the ledger after every agent and the chunker stop mid-run, losing and duplicating nothing', async () => {
     const key = 'restart/data.jsonl';
