@@ -338,6 +338,7 @@ export const COMMANDS: readonly CommandDeclaration[] = [
       new Option('--chunker-concurrency <n>', `the chunker's maxConcurrency (default ${PLAN_DEFAULTS.chunker.maxConcurrency})`).argParser(numberArg),
       new Option('--json', 'print the plan as JSON'),
       new Option('--no-measure', 'do not read CloudWatch for a measured per-node throughput'),
+      new Option('--no-simulate', 'size analytically only (by default the throughput and node count come from shardline simulate)'),
       new Option('--metrics-stage <stage>', 'Stage dimension to measure from (default: local, or <stage> of a Shardline-<stage> stack)'),
       new Option('--stack <name>', 'measure from this deployment (default: the local environment, if any)'),
       stateDirOption(),

@@ -1,4 +1,5 @@
 import { chunkIdOf, formatOfKey, objectIdOf } from '../../lib/chunking/chunk';
+import { planWithSimulation } from '../../lib/ops/plan';
 import { planChunks } from '../../lib/chunking/plan';
 
 const ref = (size: number, key = 'data/train.jsonl') => ({ bucket: 'ingest', key, etag: 'abc', size });
@@ -55,5 +56,31 @@ describe('formatOfKey', () => {
     ['a.tfrecord', 'binary', 'none'],
   ])('reads %s as %s/%s', (key, format, compression) => {
     expect(formatOfKey(key)).toEqual({ format, compression });
+  });
+});
+
+describe('planWithSimulation (capacity plan sized by the simulator)', () => {
+  const given = (bytesPerSecond: number) => ({ bytesPerSecond, source: 'given' as const, note: 'test' });
+
+  it('grows the fleet when the simulated rate falls short of the target, and prices the grown fleet', () => {
+    // 10 × 100 MB/s is exactly 1 GB/s on paper; the simulated fleet loses a few percent to round trips and the last wave.
+    const p = planWithSimulation({ datasetBytes: 1e12, targetBytesPerSecond: 1e9, nodeThroughput: given(100e6), instanceType: 'g5.xlarge' });
+    expect(p.simulation.analyticNodes).toBe(10);
+    expect(p.simulation.nodes).toBeGreaterThan(10);
+    expect(p.nodes).toBe(p.simulation.nodes);
+    expect(p.simulation.throughputBytesPerSecond).toBeGreaterThanOrEqual(1e9);
+    expect(p.simulation.utilization).toBeGreaterThan(0.9);
+    expect(p.cost.perHour.ec2).toBeCloseTo(p.nodes * 1.006, 6);
+    expect(p.input.nodeThroughput.note).toContain('simulated');
+  });
+
+  it('keeps the analytic fleet when another limit already gives it room', () => {
+    // 50 TB × 0.3 × R = 30 TB of replicas on 250 GB caches: 120 nodes, far more than 10 GB/s needs.
+    const p = planWithSimulation({ datasetBytes: 50e12, targetBytesPerSecond: 10e9, nodeThroughput: given(100e6), instanceType: 'g5.xlarge' });
+    expect(p.simulation.analyticNodes).toBe(120);
+    expect(p.nodes).toBe(120);
+    expect(p.simulation.rounds).toBe(1);
+    expect(p.simulation.throughputBytesPerSecond).toBeGreaterThan(10e9);
+    expect(p.simulation.underQuotas).toBe(true);
   });
 });
