@@ -173,7 +173,8 @@ export function controlDefinition(scope: Construct, t: ControlTargets): sfn.ICha
       counters: '$.polls',
       poll: read,
       continueAsNew: continueAsNew(scope, id(name), carried, { 'action.$': '$.action', 'generation.$': '$.recorded.generation' }),
-      before: giveUp ? [[sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), giveUp.then]] : [],
+      // Giving up reports the last activity read; with none read yet, NoLeaderAgent ends the wait instead.
+      before: giveUp ? [[sfn.Condition.and(sfn.Condition.numberGreaterThanEquals('$.polls.count', giveUp.afterPolls), sfn.Condition.isPresent('$.activity')), giveUp.then]] : [],
     });
     // Polls on which no leader has seen this action yet: too many, and no agent is running.
     const stale = new sfn.Pass(scope, id(`${name}NoLeaderYet`), {

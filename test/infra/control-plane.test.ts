@@ -64,6 +64,14 @@ describe('control plane state machines', () => {
     for (const [, gate] of gates) {
       expect(gate.Choices).toEqual([{ Variable: '$.polls.stale', NumericGreaterThanEquals: NO_LEADER_POLLS, Next: 'ControlNoLeaderAgent' }]);
     }
+    // Pause and resume give up on acknowledgements only with an activity read to report; with none, NoLeaderAgent ends the wait.
+    expect(control.States.ControlObeyedPace.Choices[0]).toEqual({
+      And: [
+        { Variable: '$.polls.count', NumericGreaterThanEquals: 30 },
+        { Variable: '$.activity', IsPresent: true },
+      ],
+      Next: 'ControlNotAcknowledged',
+    });
     // A snapshot that has not seen the action, or no snapshot at all, counts as a poll without a leader.
     expect(control.States.ControlDrainedHasItem.Default).toBe('ControlDrainedNoLeaderYet');
     expect(control.States.ControlDrainedCheck.Default).toBe('ControlDrainedNoLeaderYet');
