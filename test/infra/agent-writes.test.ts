@@ -1,7 +1,6 @@
-import { App, type CfnResource } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { IConstruct } from 'constructs';
 import { defaultStageConfig } from '../../infra/config';
 import { createShardlineStack } from '../../infra/shardline-stack';
 import { LeaderLease } from '../../lib/cluster/leader-lease';
@@ -9,18 +8,13 @@ import { NodeRegistry, type NodeIdentity } from '../../lib/cluster/registry';
 import { ControlTable, controlKeys } from '../../lib/control/control-state';
 import { buildRunManifest, RunLedger, type RunItem } from '../../lib/ledger/run-ledger';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
+import { idOf, like, statementsOf, type Statement } from './iam-support';
 
 // The agent's own writes to the nodes and control tables, made by the real lib code through the
 // real SDK against a local endpoint (which enforces no IAM), each checked against the agent task
 // role's statements in the synthesized template: every write the agent makes there must be one
 // its dynamodb:LeadingKeys conditions allow on AWS.
 
-interface Statement {
-  Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
 type TableKey = 'nodesTable' | 'controlTable' | 'ledgerTable';
 interface Write {
   action: string;
@@ -30,17 +24,7 @@ interface Write {
 
 const stack = createShardlineStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test', { ...defaultStageConfig('test') });
 const template = Template.fromStack(stack);
-const idOf = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnResource);
-const agentStatements = Object.values(template.findResources('AWS::IAM::Policy'))
-  .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${idOf(stack.shardline.fleet.taskDefinition.taskRole)}"`))
-  .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-const like = (pattern: string, value: string) =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  ).test(value);
+const agentStatements = statementsOf(template, stack.shardline.fleet.taskDefinition.taskRole);
 
 /** Whether the agent role may make `write` on the table `key`, as IAM would decide from the synthesized statements (for these actions and conditions). */
 function allowed(write: { action: string; pk: string }, key: TableKey): boolean {
@@ -153,8 +137,9 @@ describe("the agent's writes to the nodes and control tables (real SDK clients, 
     await lease.release();
 
     const mine = writes.filter((w) => tableKeyOf(w.table) !== 'ledgerTable');
-    expect(new Set(mine.map((w) => `${tableKeyOf(w.table)} ${w.pk}`))).toEqual(
-      new Set(['nodesTable NODE#i-a', 'nodesTable NODE#i-b', 'controlTable LEADER', `controlTable ${controlKeys.activity.pk}`, 'controlTable RUN']),
+    // Every partition these writers use was exercised (others may join them: they are checked too).
+    expect([...new Set(mine.map((w) => `${tableKeyOf(w.table)} ${w.pk}`))]).toEqual(
+      expect.arrayContaining(['nodesTable NODE#i-a', 'nodesTable NODE#i-b', 'controlTable LEADER', `controlTable ${controlKeys.activity.pk}`, 'controlTable RUN']),
     );
     expect(mine.filter((w) => !allowed(w, tableKeyOf(w.table)))).toEqual([]);
   });

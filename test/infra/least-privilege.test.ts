@@ -12,42 +12,22 @@ import { registryKeys, s3Keys } from '../../lib/checkpoint/layout';
 import { controlKeys, CONTROL_PK } from '../../lib/control/control-state';
 import { indexKey } from '../../lib/dataset/index-format';
 import { layout } from '../../lib/storage/layout';
+import { idOf, like, statementsOf as statementsIn, type Statement } from './iam-support';
 
 // The IAM of the synthesized stack, as deployed: what the agent and training tasks may do to the
 // data, and that every cdk-nag acknowledgement is on one resource, so a new wildcard is reported.
-
-interface Statement {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
 
 const synth = (): ShardlineStack => createShardlineStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test', { ...defaultStageConfig('test') });
 const stack = synth();
 const template = Template.fromStack(stack);
 const { shardline } = stack;
-const idOf = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnResource);
 const actionsOf = (s: Statement) => [s.Action].flat();
-/** Every statement of the policies attached to `role`. */
-const statementsOf = (role: iam.IRole): Statement[] =>
-  Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${idOf(role)}"`))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+const statementsOf = (role: iam.IRole) => statementsIn(template, role);
 const allows = (role: iam.IRole) => statementsOf(role).filter((s) => s.Effect === 'Allow');
 /** Whether a statement's resources name `c` (its ARN or a path below it). */
 const on = (s: Statement, c: IConstruct) => JSON.stringify(s.Resource).includes(`"${idOf(c)}"`);
 /** The `Fn::Join` of `<bucket ARN><suffix>`, as `arnForObjects(suffix without the slash)` synthesizes. */
 const objectsArn = (bucket: s3.IBucket, pattern: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(bucket), 'Arn'] }, `/${pattern}`]] });
-/** Whether `value` matches an IAM StringLike pattern (`*` any run, `?` one character). */
-const like = (pattern: string, value: string) =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  ).test(value);
 
 const agentRole = shardline.fleet.taskDefinition.taskRole;
 const processed = shardline.processedBucket;
