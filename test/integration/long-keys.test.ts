@@ -2,12 +2,11 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PurgeQueueCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createChunkerHandler } from '../../functions/chunker-handler';
-import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
+import { handleChunkMessage } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunker/chunker';
 import { createChunkerDeps } from '../../lib/chunker/chunker-deps';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { selectObjects } from '../../lib/dataset/select-objects';
-import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
 import { keys } from '../../lib/ledger/items';
 import type { ObjectManifest } from '../../lib/ledger/manifest';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
@@ -17,6 +16,7 @@ import { createLogger, logTo } from '../../lib/observability/logger';
 import { layout, MAX_S3_KEY_BYTES } from '../../lib/storage/layout';
 import { listKeys } from '../../lib/storage/list-keys';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
+import { localWorker, sqsEventOf } from '../support/chunk-work';
 import { waitFor } from '../support/wait';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -66,41 +66,11 @@ describe('1,024-byte source keys end to end (chunker and agent, local endpoint)'
     return got;
   }
 
-  const sqsEvent = (messages: Message[]): SQSEvent => ({
-    Records: messages.map((m) => ({
-      messageId: m.MessageId as string,
-      receiptHandle: m.ReceiptHandle as string,
-      body: m.Body as string,
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn',
-      awsRegion: 'us-east-1',
-    })),
-  });
-
-  function worker(): ChunkWorkerDeps {
-    const { clients, resources } = env;
-    return {
-      s3: clients.s3,
-      sqs: clients.sqs,
-      chunks: new ChunkLedger(clients.doc, resources.ledgerTable),
-      objects: new ObjectLedger(clients.doc, resources.ledgerTable),
-      workQueueUrl: resources.workQueueUrl,
-      processedBucket: resources.processedBucket,
-      nodeId: 'node-long',
-      config,
-      placementNodes: async () => [{ nodeId: 'node-long', failureDomain: 'a', capacity: 1 }],
-      log: () => undefined,
-    };
-  }
-
   it('processes an object whose key is 1,024 bytes from its S3 event to a manifest and a dataset selection', async () => {
     expect(bytes(key)).toBe(MAX_S3_KEY_BYTES);
     await env.clients.s3.send(new PutObjectCommand({ Bucket: env.resources.ingestBucket, Key: key, Body: body }));
     const events = await receive(env.resources.ingestEventsQueueUrl, 1, (m) => Boolean(m.Body?.includes('s3:TestEvent')));
-    expect((await handler(sqsEvent(events), { functionName: 'chunker', getRemainingTimeInMillis: () => 60_000 } as Context)).batchItemFailures).toEqual([]);
+    expect((await handler(sqsEventOf(events), { functionName: 'chunker', getRemainingTimeInMillis: () => 60_000 } as Context)).batchItemFailures).toEqual([]);
 
     const objects = new ObjectLedger(env.clients.doc, env.resources.ledgerTable);
     const planned = (await objects.list()).find((o) => o.key === key);
@@ -108,7 +78,7 @@ describe('1,024-byte source keys end to end (chunker and agent, local endpoint)'
     const messages = await receive(env.resources.workQueueUrl, planned!.chunkCount);
     expect(messages.length).toBe(planned!.chunkCount);
     expect(planned!.chunkCount).toBeGreaterThan(1);
-    for (const m of messages) expect(await handleChunkMessage(worker(), m)).toMatchObject({ result: 'processed' });
+    for (const m of messages) expect(await handleChunkMessage(localWorker(env, config), m)).toMatchObject({ result: 'processed' });
 
     const done = await waitFor(async () => {
       const o = await objects.get(planned!.objectId);

@@ -4,11 +4,11 @@ import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand, Recei
 import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunker/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
-import { ChunkLedger } from '../../lib/ledger/chunk-ledger';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
 import { objectOutcomeHook, type ObjectOutcome } from '../../lib/ledger/object-outcome';
 import { redrive } from '../../lib/ops/redrive';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
+import { localWorker } from '../support/chunk-work';
 import { waitFor } from '../support/wait';
 
 type Logged = { level: string; message: string; fields: Record<string, unknown> };
@@ -58,23 +58,9 @@ describe('quarantine and release (real SDK clients, local endpoint)', () => {
   }
 
   function worker(logs: Logged[], outcomes: ObjectOutcome[], over: Partial<ChunkWorkerDeps> = {}): ChunkWorkerDeps {
-    const { clients, resources } = env;
     const log = (level: string, message: string, fields?: Record<string, unknown>) => logs.push({ level, message, fields: fields ?? {} });
-    return {
-      s3: clients.s3,
-      sqs: clients.sqs,
-      chunks: new ChunkLedger(clients.doc, resources.ledgerTable),
-      objects: new ObjectLedger(clients.doc, resources.ledgerTable),
-      workQueueUrl: resources.workQueueUrl,
-      processedBucket: resources.processedBucket,
-      nodeId: 'node-q',
-      config,
-      placementNodes: async () => [{ nodeId: 'node-q', failureDomain: 'a', capacity: 1 }],
-      log,
-      maxReceiveCount: 3,
-      onObjectOutcome: objectOutcomeHook({ record: (o) => outcomes.push(o), notices: { sns: clients.sns, topicArn: resources.runNoticesTopicArn }, log }),
-      ...over,
-    };
+    const notices = { sns: env.clients.sns, topicArn: env.resources.runNoticesTopicArn };
+    return localWorker(env, config, { nodeId: 'node-q', log, maxReceiveCount: 3, onObjectOutcome: objectOutcomeHook({ record: (o) => outcomes.push(o), notices, log }), ...over });
   }
 
   /** Handles a message as its `n`-th receive. */
