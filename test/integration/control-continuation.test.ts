@@ -1,43 +1,17 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { CreateStateMachineCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { controlDefinition } from '../../infra/state-machines/control';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
 import { callerArn } from '../../lib/control/caller-identity';
 import { ControlTable, controlKeys } from '../../lib/control/control-state';
 import { awaitExecution, startExecution } from '../../lib/control/executions';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
+import { createEmulatedMachine, createKeyedTable, emulatedRoleArn } from '../support/emulated-machine';
 import { waitFor } from '../support/wait';
 
 const TABLE = 'control-continuation';
-const ROLE = 'arn:aws:iam::123456789012:role/control-states';
-
-/** The control definition with a pace that continues as new after every 2 polls, resolved as deployed. */
-function definition(): string {
-  const stack = new Stack(new App(), 'Continuation');
-  const definitionBody = sfn.DefinitionBody.fromChainable(
-    controlDefinition(stack, {
-      controlTable: dynamodb.Table.fromTableName(stack, 'Control', TABLE),
-      eventSourceMappingId: 'none',
-      eventSourceMappingArn: 'arn:aws:lambda:us-east-1:123456789012:event-source-mapping:none',
-      pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
-    }),
-  );
-  new sfn.StateMachine(stack, 'Machine', { definitionBody });
-  const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0];
-  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  return parts
-    .map((p) => {
-      if (typeof p === 'string') return p;
-      if ((p as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
-      throw new Error(`unresolved reference ${JSON.stringify(p)}`);
-    })
-    .join('');
-}
+const ROLE = emulatedRoleArn('control');
 
 /**
  * A drain that outlasts one execution, on the emulator's Step Functions: it continues as a new
@@ -52,22 +26,16 @@ describe('control: a long wait continues as a new execution', () => {
   beforeAll(async () => {
     moto = await startMotoServer();
     clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
-    await clients.ddb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
+    await createKeyedTable(clients.ddb, TABLE);
+    // The control definition with a pace that continues as new after every 2 polls.
+    machineArn = await createEmulatedMachine(clients.sfn, 'control', (scope) =>
+      controlDefinition(scope, {
+        controlTable: dynamodb.Table.fromTableName(scope, 'Control', TABLE),
+        eventSourceMappingId: 'none',
+        eventSourceMappingArn: 'arn:aws:lambda:us-east-1:123456789012:event-source-mapping:none',
+        pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
       }),
     );
-    const created = await clients.sfn.send(new CreateStateMachineCommand({ name: 'control', definition: definition(), roleArn: ROLE, type: 'STANDARD' }));
-    machineArn = created.stateMachineArn!;
   }, 60_000);
   afterAll(async () => {
     await moto?.stop();

@@ -1,50 +1,22 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateStateMachineCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { RUN_PAGE_SIZE, runDefinition } from '../../infra/state-machines/run';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
 import { awaitExecution, startExecution } from '../../lib/control/executions';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
+import { createEmulatedMachine, createKeyedTable } from '../support/emulated-machine';
 import { waitFor } from '../support/wait';
 
 const TABLE = 'run-continuation';
 const BUCKET = 'run-continuation-source';
 const OBJECTS = 2 * RUN_PAGE_SIZE + 50; // three pages
-
-/** The run definition with one page and two polls per execution, resolved as deployed. */
-function definition(queueArn: string, queueUrl: string, topicArn: string): string {
-  const stack = new Stack(new App(), 'RunContinuation');
-  const definitionBody = sfn.DefinitionBody.fromChainable(
-    runDefinition(stack, {
-      controlTable: dynamodb.Table.fromTableName(stack, 'Control', TABLE),
-      ingestEventsQueue: sqs.Queue.fromQueueAttributes(stack, 'Events', { queueArn, queueUrl }),
-      sourceBuckets: [s3.Bucket.fromBucketName(stack, 'Source', BUCKET)],
-      processedBucketName: 'processed',
-      topic: sns.Topic.fromTopicArn(stack, 'Notices', topicArn),
-      pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
-      pagesPerExecution: 1,
-    }),
-  );
-  new sfn.StateMachine(stack, 'Machine', { definitionBody });
-  const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0];
-  return (machine.Properties.DefinitionString['Fn::Join'][1] as unknown[])
-    .map((p) => {
-      if (typeof p === 'string') return p;
-      if ((p as { Ref?: string }).Ref === 'AWS::Partition') return 'aws';
-      throw new Error(`unresolved reference ${JSON.stringify(p)}`);
-    })
-    .join('');
-}
 
 /**
  * A run whose listing and wait outlast one execution each, on the emulator's Step Functions:
@@ -60,18 +32,7 @@ describe('run: a long listing and a long wait continue as new executions', () =>
   beforeAll(async () => {
     moto = await startMotoServer();
     clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
-    const key = (name: string, type: 'HASH' | 'RANGE') => ({ AttributeName: name, KeyType: type });
-    await clients.ddb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [key('pk', 'HASH'), key('sk', 'RANGE')],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createKeyedTable(clients.ddb, TABLE);
     await clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     for (let i = 0; i < OBJECTS; i += 25) {
       await Promise.all(
@@ -81,10 +42,18 @@ describe('run: a long listing and a long wait continue as new executions', () =>
     queueUrl = (await clients.sqs.send(new CreateQueueCommand({ QueueName: 'run-continuation-events' }))).QueueUrl!;
     const topicArn = (await clients.sns.send(new CreateTopicCommand({ Name: 'run-continuation-notices' }))).TopicArn!;
     const queueArn = 'arn:aws:sqs:us-east-1:123456789012:run-continuation-events';
-    const created = await clients.sfn.send(
-      new CreateStateMachineCommand({ name: 'run', definition: definition(queueArn, queueUrl, topicArn), roleArn: 'arn:aws:iam::123456789012:role/run-states', type: 'STANDARD' }),
+    // The run definition with one page and two polls per execution.
+    machineArn = await createEmulatedMachine(clients.sfn, 'run', (scope) =>
+      runDefinition(scope, {
+        controlTable: dynamodb.Table.fromTableName(scope, 'Control', TABLE),
+        ingestEventsQueue: sqs.Queue.fromQueueAttributes(scope, 'Events', { queueArn, queueUrl }),
+        sourceBuckets: [s3.Bucket.fromBucketName(scope, 'Source', BUCKET)],
+        processedBucketName: 'processed',
+        topic: sns.Topic.fromTopicArn(scope, 'Notices', topicArn),
+        pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
+        pagesPerExecution: 1,
+      }),
     );
-    machineArn = created.stateMachineArn!;
   }, 90_000);
   afterAll(async () => {
     await moto?.stop();
