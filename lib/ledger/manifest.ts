@@ -71,9 +71,11 @@ export async function finalizeObjectIfComplete(deps: FinalizeDeps, objectId: str
   const chunks = await deps.objects.chunks(objectId);
   const manifest = buildManifest(object, chunks);
   const key = layout.manifestKey(objectId);
-  await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' }));
   const entry = JSON.stringify({ objectId, manifestKey: key, source: manifest.source });
-  await deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: layout.byKeyEntry(object.key, objectId), Body: entry, ContentType: 'application/json' }));
+  await Promise.all([
+    deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: key, Body: JSON.stringify(manifest, null, 2), ContentType: 'application/json' })),
+    deps.s3.send(new PutObjectCommand({ Bucket: deps.processedBucket, Key: layout.byKeyEntry(object.key, objectId), Body: entry, ContentType: 'application/json' })),
+  ]);
   if (await deps.objects.markComplete(objectId, key)) {
     await removeAbandonedOutputs(deps, objectId, chunks);
     await Promise.resolve(deps.onObjectOutcome?.({ outcome: 'complete', objectId, bucket: object.bucket, key: object.key, manifestKey: key })).catch(() => undefined);
