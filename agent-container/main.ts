@@ -17,6 +17,7 @@ import { noticesFromEnv, objectOutcomeHook } from '../lib/ledger/object-outcome'
 import { setRecordWorkers } from '../lib/records/pool/record-pool';
 import { configFromEnv } from '../lib/config/pipeline-config';
 import { startAgentTelemetry } from '../lib/observability/agent-metrics/agent-telemetry';
+import { CheckpointMetrics, publishWithAgentMetrics } from '../lib/observability/checkpoint-metrics';
 import { createLogger, logTo } from '../lib/observability/logger';
 import { stageFromEnv } from '../lib/observability/stage';
 import { resourcesFromEnv } from '../lib/resources';
@@ -93,6 +94,9 @@ const program = new Command('shardline-agent')
       },
       log: (level, message, fields) => logger[level](message, fields ?? {}),
     });
+    // Checkpoint upload rate, time to durable and the oldest part not yet durable (its alarm: infra/observability/checkpoint-alarms.ts).
+    const checkpointMetrics = opts.checkpointDir ? new CheckpointMetrics({ stage: stageFromEnv(), registry: telemetry.metrics.registry }) : undefined;
+    if (checkpointMetrics) publishWithAgentMetrics(telemetry.metrics, checkpointMetrics);
     countThrottles(clients.s3, 'S3', (service) => telemetry.metrics.recordThrottle(service));
     countThrottles(clients.ddb, 'DynamoDB', (service) => telemetry.metrics.recordThrottle(service));
     const agent = new Agent({
@@ -112,7 +116,14 @@ const program = new Command('shardline-agent')
       onCacheReport: (report) => telemetry.metrics.setCacheReport(report),
       onObjectOutcome: objectOutcomeHook({ record: (o) => telemetry.metrics.recordObjectOutcome(o.outcome), notices: noticesFromEnv(clients.sns), log: logTo(logger) }),
       checkpoints: opts.checkpointDir
-        ? { dir: opts.checkpointDir, concurrency: Math.max(1, opts.checkpointConcurrency), maxBytesPerSecond: opts.checkpointRate, endpoint: clients.endpoint, region: clients.region }
+        ? {
+            dir: opts.checkpointDir,
+            concurrency: Math.max(1, opts.checkpointConcurrency),
+            maxBytesPerSecond: opts.checkpointRate,
+            endpoint: clients.endpoint,
+            region: clients.region,
+            observer: checkpointMetrics,
+          }
         : undefined,
       ...telemetry.hooks,
     });

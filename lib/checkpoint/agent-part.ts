@@ -5,7 +5,15 @@ import { S3CheckpointBackend } from './backend';
 import { CheckpointRegistry } from './registry';
 import { FsSpool } from './spool';
 import { ByteThrottle } from './throttle';
-import { CheckpointUploader, type DurableEvent, type UploaderClock } from './uploader';
+import { CheckpointUploader, type DurableEvent, type UploaderClock, type UploaderReport } from './uploader';
+
+/** Told of the uploader's work: the agent's checkpoint metrics. */
+export interface CheckpointObserver {
+  /** Called once, with what reads the uploader's counters and backlog (whenever metrics are taken). */
+  attach(report: () => UploaderReport): void;
+  /** Every part this agent made durable. */
+  durable(event: DurableEvent): void;
+}
 
 /** How the agent runs the checkpoint uploader (`--checkpoint-dir` and friends). */
 export interface CheckpointAgentOptions {
@@ -22,6 +30,8 @@ export interface CheckpointAgentOptions {
   region?: string;
   scanMs?: number;
   onDurable?: (event: DurableEvent) => void;
+  /** Metrics: bytes sent, time to durable, the oldest part not yet durable. */
+  observer?: CheckpointObserver;
 }
 
 /** What the agent starts and drains. */
@@ -46,7 +56,12 @@ export function wireCheckpointUploader(
     concurrency: opts.concurrency,
     throttle: opts.maxBytesPerSecond ? new ByteThrottle(opts.maxBytesPerSecond, deps.clock) : undefined,
   });
-  const uploader = new CheckpointUploader({ spool, backend, clock: deps.clock, log: deps.log, node: deps.node, scanMs: opts.scanMs, keepLocalSteps: opts.keepLocalSteps, onDurable: opts.onDurable });
+  const onDurable = (event: DurableEvent) => {
+    opts.onDurable?.(event);
+    opts.observer?.durable(event);
+  };
+  const uploader = new CheckpointUploader({ spool, backend, clock: deps.clock, log: deps.log, node: deps.node, scanMs: opts.scanMs, keepLocalSteps: opts.keepLocalSteps, onDurable });
+  opts.observer?.attach(() => uploader.report());
   return {
     start: async () => {
       await spool.writeAgentInfo({

@@ -8,6 +8,8 @@ import type { PartStatus } from './manifest';
 export interface ManifestEntry {
   rel: string;
   version: string;
+  /** When it was handed off (the manifest's modification time), epoch ms. */
+  handedOffAt?: number;
 }
 
 /** What the agent tells training processes on its host (`agent.json` in the spool). */
@@ -68,7 +70,7 @@ export class FsSpool implements Spool {
           const rel = `${job}/${step}/${name}`;
           if (!parseSpoolManifestPath(rel)) continue;
           const s = await stat(join(this.dir, rel)).catch(() => undefined);
-          if (s) found.push({ rel, version: `${s.ino}:${s.mtimeMs}` });
+          if (s) found.push({ rel, version: `${s.ino}:${s.mtimeMs}`, handedOffAt: s.mtimeMs });
         }
       }
     }

@@ -27,6 +27,23 @@ export interface CheckpointBackend {
   applyRetention(job: string, retention: RetentionSpec): Promise<number[]>;
 }
 
+/** What the uploader is doing and has done (metrics, status). */
+export interface UploaderReport {
+  /** Parts listed and waiting their turn (or their retry). */
+  queued: number;
+  uploading?: { part: string; bytes: number; sent: number };
+  /** Parts handed off and not yet durable or failed for good: queued, retrying or uploading. */
+  pending: number;
+  /** How long the oldest pending part has been waiting since its hand-off (ms; 0 when none). */
+  oldestPendingMs: number;
+  durable: number;
+  failed: number;
+  /** Bytes of parts made durable by this uploader. */
+  bytesUploaded: number;
+  /** Bytes S3 acknowledged (every multipart part, also of uploads that failed later): the upload rate's counter. */
+  bytesSent: number;
+}
+
 /** Reported for every part that becomes durable (metrics, tests). */
 export interface DurableEvent {
   job: string;
@@ -77,7 +94,9 @@ export class CheckpointUploader {
   private readonly retryAt = new Map<string, { at: number; delay: number }>();
   private current?: { rel: string; abort: AbortController; finished: Promise<void>; bytes: number; sent: number };
   private stopped = false;
-  private counts = { durable: 0, failed: 0, bytes: 0 };
+  private counts = { durable: 0, failed: 0, bytes: 0, sent: 0 };
+  /** Parts not yet finished, by manifest, with when they were handed off (the manifest's time, else when first listed). */
+  private readonly pendingSince = new Map<string, number>();
 
   constructor(private readonly opts: UploaderOptions) {
     this.scanMs = opts.scanMs ?? 200;
@@ -95,14 +114,18 @@ export class CheckpointUploader {
   }
 
   /** What is going on (metrics, status). */
-  report(): { queued: number; uploading?: { part: string; bytes: number; sent: number }; durable: number; failed: number; bytesUploaded: number } {
+  report(): UploaderReport {
     const c = this.current;
+    const oldest = Math.min(...this.pendingSince.values());
     return {
       queued: this.queued.size,
       ...(c ? { uploading: { part: c.rel, bytes: c.bytes, sent: c.sent } } : {}),
+      pending: this.pendingSince.size,
+      oldestPendingMs: Number.isFinite(oldest) ? Math.max(0, this.opts.clock.now() - oldest) : 0,
       durable: this.counts.durable,
       failed: this.counts.failed,
       bytesUploaded: this.counts.bytes,
+      bytesSent: this.counts.sent,
     };
   }
 
@@ -139,8 +162,9 @@ export class CheckpointUploader {
     try {
       const now = this.opts.clock.now();
       const listed = await this.opts.spool.listManifests();
-      for (const { rel, version } of listed) {
+      for (const { rel, version, handedOffAt } of listed) {
         if (this.done.get(rel) === version || this.current?.rel === rel) continue;
+        if (!this.pendingSince.has(rel)) this.pendingSince.set(rel, Math.min(now, handedOffAt ?? now));
         const retry = this.retryAt.get(rel);
         if (retry && retry.at > now) continue;
         this.queued.set(rel, version);
@@ -148,6 +172,7 @@ export class CheckpointUploader {
       // Forget what the spool no longer holds (steps pruned locally).
       const present = new Set(listed.map((m) => m.rel));
       for (const rel of this.done.keys()) if (!present.has(rel)) this.done.delete(rel);
+      for (const rel of this.pendingSince.keys()) if (!present.has(rel)) this.pendingSince.delete(rel);
     } catch (err) {
       this.opts.log('error', 'checkpoint spool scan failed', { spool: this.opts.spool.dir, error: (err as Error).message });
     } finally {
@@ -171,6 +196,7 @@ export class CheckpointUploader {
         await this.handle(rel, abort.signal);
         this.done.set(rel, version);
         this.retryAt.delete(rel);
+        this.pendingSince.delete(rel);
       } catch (err) {
         const previous = this.retryAt.get(rel)?.delay;
         const delay = previous === undefined ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, previous * 2);
@@ -211,7 +237,13 @@ export class CheckpointUploader {
       const started = clock.now();
       let uploaded;
       try {
-        uploaded = await backend.upload(m, (name) => spool.filePath(m.job, m.step, m.rank, m.saveId, name), { signal, onBytes: (n) => this.current && (this.current.sent += n) });
+        uploaded = await backend.upload(m, (name) => spool.filePath(m.job, m.step, m.rank, m.saveId, name), {
+          signal,
+          onBytes: (n) => {
+            this.counts.sent += n;
+            if (this.current) this.current.sent += n;
+          },
+        });
       } catch (err) {
         if (err instanceof PartRejected) return this.fail(m, m.saveId, err.message);
         throw err;

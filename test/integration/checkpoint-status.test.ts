@@ -6,7 +6,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { realClock } from '../../lib/agent/clock';
 import type { Target } from '../../lib/aws/target';
 import { wireCheckpointUploader, type CheckpointPart } from '../../lib/checkpoint/agent-part';
-import { PART_FORMAT } from '../../lib/checkpoint/manifest';
+import { PART_FORMAT, type SpoolManifest } from '../../lib/checkpoint/manifest';
 import { CheckpointRegistry } from '../../lib/checkpoint/registry';
 import { renderCheckpointRows, type CheckpointStatusRow } from '../../lib/observability/checkpoint-rows';
 import { startDashboard } from '../../lib/observability/dashboard/server';
@@ -48,7 +48,7 @@ describe('checkpoints in status and the dashboard', () => {
     await waitFor(async () => (await registry.step('llm', 20))?.ranks?.size === 1 || undefined, 60_000, 100);
     await waitFor(async () => (await registry.latest('llm'))?.step === 10 || undefined, 60_000, 100);
     // A part of step 30 whose upload is under way on another host.
-    const uploading = {
+    const uploading: SpoolManifest = {
       format: PART_FORMAT,
       job: 'llm',
       step: 30,

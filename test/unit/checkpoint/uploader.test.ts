@@ -77,8 +77,9 @@ class FakeBackend implements CheckpointBackend {
     private readonly clock: VirtualClock,
     private readonly uploadMs = 2000,
   ) {}
-  async upload(m: SpoolManifest, _pathOf: (name: string) => string, opts: { signal: AbortSignal }) {
+  async upload(m: SpoolManifest, _pathOf: (name: string) => string, opts: { signal: AbortSignal; onBytes: (n: number) => void }) {
     this.uploads.push({ part: `${m.step}/${m.rank}`, at: this.clock.now() });
+    opts.onBytes(60); // S3 acknowledged a first part
     const aborted = new Promise<never>((_, reject) => opts.signal.addEventListener('abort', () => (this.aborted++, reject(new Error('aborted')))));
     await Promise.race([this.clock.sleep(this.uploadMs), aborted]);
     const failure = this.failures.shift();
@@ -224,6 +225,22 @@ describe('CheckpointUploader', () => {
     expect(backend.uploads.map((u) => u.at - 1_000_000)).toEqual([0, 1500, 4000]);
     expect(spool.states(1, 0).at(-1)).toBe('COMPLETE');
     expect(log.said('checkpoint upload failed; will retry')).toBe(2);
+    await uploader.stop();
+  });
+
+  it('reports a part pending, and for how long, until it is durable (the stalled-checkpoint alarm reads this)', async () => {
+    const { clock, spool, backend, make } = setup(100);
+    backend.failures.push(new Error('SlowDown'), new Error('SlowDown'));
+    const uploader = make();
+    uploader.start();
+    expect(uploader.report()).toMatchObject({ pending: 0, oldestPendingMs: 0 });
+    spool.save(1, 0);
+    await clock.advance(600); // listed at 500, failed at 600
+    expect(uploader.report()).toMatchObject({ pending: 1, oldestPendingMs: 100, failed: 0 });
+    await clock.advance(1000);
+    expect(uploader.report()).toMatchObject({ pending: 1, oldestPendingMs: 1100 });
+    await clock.advance(4000);
+    expect(uploader.report()).toMatchObject({ pending: 0, oldestPendingMs: 0, durable: 1, bytesUploaded: 100, bytesSent: 180 });
     await uploader.stop();
   });
 
