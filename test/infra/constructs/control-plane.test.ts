@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Stack } from 'aws-cdk-lib';
 import { ControlPlane, type ControlPlaneProps } from '../../../infra/constructs/control-plane';
 import { State } from '../../../infra/constructs/state';
@@ -50,11 +51,18 @@ describe('ControlPlane state machines', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
   });
 
-  it.each(Object.keys(machines) as (keyof typeof machines)[])('logs every %s execution with its data and traces it with X-Ray', (name) => {
+  it.each(Object.keys(machines) as (keyof typeof machines)[])('logs the errors of %s executions without their data by default, and traces them with X-Ray', (name) => {
     expect(resources[logicalIdOf(machines[name])].Properties).toMatchObject({
       TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      LoggingConfiguration: { Level: 'ERROR', IncludeExecutionData: false },
     });
+  });
+
+  it('logs every event with its data when the stage asks for it', () => {
+    const other = bareStack();
+    const { controlPlane: verbose } = controlPlaneIn(other, { stateMachineLogLevel: sfn.LogLevel.ALL, stateMachineLogExecutionData: true });
+    const props = Template.fromStack(other).toJSON().Resources[logicalIdOf(verbose.controlStateMachine)].Properties;
+    expect(props.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
   });
 
   it('keeps the state machine logs for the configured days', () => {
