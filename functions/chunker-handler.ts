@@ -30,6 +30,8 @@ interface Tally {
   chunks: number;
   bytes: number;
   malformed: number;
+  /** Objects refused (FAILED: a format or compression that cannot be read). */
+  refused: number;
 }
 
 /** The chunker handler over the given dependencies. */
@@ -40,6 +42,7 @@ export function createChunkerHandler({ chunker, logger, metrics }: ChunkerHandle
     logger.appendKeys({ messageId: record.messageId });
     try {
       for (const outcome of await handleIngestEvent(chunker, record.body)) {
+        if (outcome.outcome === 'refused') tally.refused++;
         if (outcome.outcome !== 'planned') continue;
         tally.objects++;
         tally.chunks += outcome.chunks;
@@ -57,7 +60,7 @@ export function createChunkerHandler({ chunker, logger, metrics }: ChunkerHandle
   }
 
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    const tally: Tally = { objects: 0, chunks: 0, bytes: 0, malformed: 0 };
+    const tally: Tally = { objects: 0, chunks: 0, bytes: 0, malformed: 0, refused: 0 };
     try {
       return await processPartialResponse(event, (record: SQSRecord) => recordHandler(record, tally), processor, { context, throwOnFullBatchFailure: false });
     } finally {
@@ -65,6 +68,7 @@ export function createChunkerHandler({ chunker, logger, metrics }: ChunkerHandle
       metrics.addMetric(ChunkerMetric.chunksPlanned, MetricUnit.Count, tally.chunks);
       metrics.addMetric(ChunkerMetric.bytesPlanned, MetricUnit.Bytes, tally.bytes);
       metrics.addMetric(ChunkerMetric.malformedEvents, MetricUnit.Count, tally.malformed);
+      metrics.addMetric(ChunkerMetric.objectsRefused, MetricUnit.Count, tally.refused);
     }
   }).use(logMetrics(metrics));
 }

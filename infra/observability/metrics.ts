@@ -101,17 +101,19 @@ export class ShardlineMetrics {
   }
 
   /**
-   * Percentage of objects that finished badly over `window`: quarantined / (completed +
-   * quarantined); 0 while fewer than `minObjects` objects finished in it, so one poison object
-   * among few never reads as a failing pipeline.
+   * Percentage of objects that finished badly over `window`: (quarantined + refused) / (completed
+   * + quarantined + refused); 0 while fewer than `minObjects` objects finished in it, so one
+   * poison object among few never reads as a failing pipeline.
    */
   objectFailurePercent(window: Duration, minObjects: number): cloudwatch.MathExpression {
-    const finished = '(FILL(completed, 0) + FILL(quarantined, 0))';
+    const bad = '(FILL(quarantined, 0) + FILL(refused, 0))';
+    const finished = `(FILL(completed, 0) + ${bad})`;
     return new cloudwatch.MathExpression({
-      expression: `IF(${finished} >= ${minObjects}, 100 * FILL(quarantined, 0) / ${finished}, 0)`,
+      expression: `IF(${finished} >= ${minObjects}, 100 * ${bad} / ${finished}, 0)`,
       usingMetrics: {
         completed: this.metric(AgentMetric.objectsCompleted, cloudwatch.Stats.SUM).with({ period: window }),
         quarantined: this.metric(AgentMetric.objectsQuarantined, cloudwatch.Stats.SUM).with({ period: window }),
+        refused: this.metric(ChunkerMetric.objectsRefused, cloudwatch.Stats.SUM).with({ period: window }),
       },
       period: window,
       label: 'objects quarantined %',

@@ -53,6 +53,8 @@ export const ChunkerMetric = {
   chunksPlanned: 'ChunksPlanned',
   bytesPlanned: 'BytesPlanned',
   malformedEvents: 'MalformedIngestEvents',
+  /** Objects refused (FAILED: a format or compression shardline cannot read): finished badly, for the circuit breaker's failure rate. */
+  objectsRefused: 'ObjectsRefused',
 } as const;
 
 /** Task-stopped Lambda metrics (EMF through Powertools Metrics). */

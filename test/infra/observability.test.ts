@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { defaultStageConfig, validateStageConfig, type StageConfig } from '../../infra/config';
 import { createShardlineStack, type ShardlineStack } from '../../infra/shardline-stack';
-import { AgentMetric } from '../../lib/observability/metric-names';
+import { AgentMetric, ChunkerMetric } from '../../lib/observability/metric-names';
 import { RESOURCES } from '../../lib/resources';
 
 // One synth of the whole stack for the file (seconds each); bundling is off.
@@ -228,15 +228,18 @@ describe('Observability alarms', () => {
     }
   });
 
-  it('alarms on the object failure rate: quarantined / finished objects over 15 minutes, once at least 10 finished', () => {
+  it('alarms on the object failure rate: quarantined or refused / finished objects over 15 minutes, once at least 10 finished', () => {
     const props = alarmNamed('shardline-test-object-failure-rate');
     expect(props).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching', AlarmActions: [topicRef] });
     const [expression, ...inputs] = props.Metrics;
     expect(expression).toMatchObject({ ReturnData: true });
-    expect(expression.Expression).toBe('IF((FILL(completed, 0) + FILL(quarantined, 0)) >= 10, 100 * FILL(quarantined, 0) / (FILL(completed, 0) + FILL(quarantined, 0)), 0)');
+    expect(expression.Expression).toBe(
+      'IF((FILL(completed, 0) + (FILL(quarantined, 0) + FILL(refused, 0))) >= 10, 100 * (FILL(quarantined, 0) + FILL(refused, 0)) / (FILL(completed, 0) + (FILL(quarantined, 0) + FILL(refused, 0))), 0)',
+    );
     expect(inputs.map((i: any) => [i.Id, i.MetricStat.Metric.MetricName, i.MetricStat.Stat, i.MetricStat.Period, i.ReturnData])).toEqual([
       ['completed', AgentMetric.objectsCompleted, 'Sum', 900, false],
       ['quarantined', AgentMetric.objectsQuarantined, 'Sum', 900, false],
+      ['refused', ChunkerMetric.objectsRefused, 'Sum', 900, false],
     ]);
   });
 

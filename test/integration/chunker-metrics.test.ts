@@ -82,7 +82,7 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
     const [blob, ...more] = emf();
     expect(more).toEqual([]);
     expect(blob._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Shardline', Dimensions: [['Stage']] });
-    expect(blob._aws.CloudWatchMetrics[0].Metrics.map((m) => m.Name).sort()).toEqual(['BytesPlanned', 'ChunksPlanned', 'MalformedIngestEvents', 'ObjectsPlanned']);
+    expect(blob._aws.CloudWatchMetrics[0].Metrics.map((m) => m.Name).sort()).toEqual(['BytesPlanned', 'ChunksPlanned', 'MalformedIngestEvents', 'ObjectsPlanned', 'ObjectsRefused']);
     expect(blob).toMatchObject({ Stage: 'it-emf', ObjectsPlanned: 1, ChunksPlanned: 4, BytesPlanned: size, MalformedIngestEvents: 0 });
     expect(blob).not.toHaveProperty('service');
 

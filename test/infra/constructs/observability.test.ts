@@ -110,7 +110,7 @@ describe('Observability settings', () => {
     const t = synthAlone({ maxObjectFailurePercent: 50, minObjectsForFailureRate: 4, objectFailureWindowMinutes: 30 });
     const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: 'shardline-dev-object-failure-rate' } }));
     expect(alarm.Properties.Threshold).toBe(50);
-    expect(alarm.Properties.Metrics[0].Expression).toMatch(/^IF\(\(FILL\(completed, 0\) \+ FILL\(quarantined, 0\)\) >= 4, /);
-    expect(alarm.Properties.Metrics.slice(1).map((m: { MetricStat: { Period: number } }) => m.MetricStat.Period)).toEqual([1800, 1800]);
+    expect(alarm.Properties.Metrics[0].Expression).toMatch(/^IF\(\(FILL\(completed, 0\) \+ \(FILL\(quarantined, 0\) \+ FILL\(refused, 0\)\)\) >= 4, /);
+    expect(alarm.Properties.Metrics.slice(1).map((m: { MetricStat: { Period: number } }) => m.MetricStat.Period)).toEqual([1800, 1800, 1800]);
   });
 });
