@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createOperatorAlarms } from '../observability/alarms';
+import { checkpointWidgets, createCheckpointAlarms } from '../observability/checkpoint-alarms';
 import { dashboardRows } from '../observability/dashboard-widgets';
 
 export interface ObservabilityProps {
@@ -39,6 +40,8 @@ export interface ObservabilityProps {
   readonly objectFailureWindowMinutes?: number;
   /** Alarm when the fleet is slower while there is work. @default no throughput alarm */
   readonly targetBytesPerSecond?: number;
+  /** Alarm when a training checkpoint part has not become durable for this many minutes. @default 15 */
+  readonly maxCheckpointPendingMinutes?: number;
 }
 
 /**
@@ -107,6 +110,9 @@ export class Observability extends Construct {
       objectFailureWindow: Duration.minutes(props.objectFailureWindowMinutes ?? 15),
       targetBytesPerSecond: props.targetBytesPerSecond,
     });
+    const maxCheckpointPending = Duration.minutes(props.maxCheckpointPendingMinutes ?? 15);
+    alarms.all.push(...createCheckpointAlarms(this, { stageName: props.stageName, maxPendingAge: maxCheckpointPending }));
+    this.dashboard.addWidgets(...checkpointWidgets(props.stageName, maxCheckpointPending));
     const notify = new actions.SnsAction(this.operatorTopic);
     for (const alarm of alarms.all) {
       alarm.addAlarmAction(notify);
