@@ -62,14 +62,15 @@ export async function giveBackFailedChunk(deps: ChunkWorkerDeps, job: LeasedChun
  */
 async function quarantineObject(deps: ChunkWorkerDeps, job: LeasedChunk, error: string, logKeys: Record<string, unknown>): Promise<void> {
   const { lease, msg } = job;
+  const now = new Date((deps.clock ?? realClock).now());
   let quarantined: { newly: boolean; reason: string };
   try {
-    quarantined = await deps.chunks.quarantine(lease, error, msg);
+    quarantined = await deps.chunks.quarantine(lease, error, msg, now);
   } catch (err) {
     deps.log('warn', 'chunk not marked FAILED (it dead-letters all the same)', { ...logKeys, error: (err as Error).message });
     return;
   }
-  const at = new Date((deps.clock ?? realClock).now()).toISOString();
+  const at = now.toISOString();
   deps.log(quarantined.newly ? 'error' : 'warn', quarantined.newly ? 'object quarantined' : 'quarantined object: another chunk failed', {
     ...logKeys,
     bucket: msg.bucket,

@@ -112,6 +112,7 @@ describe('quarantine and release (real SDK clients, local endpoint)', () => {
       objectId: poison.objectId,
       source: { bucket: env.resources.ingestBucket, key: 'q/poison.jsonl' },
       reason: q?.quarantineReason,
+      quarantinedAt: q?.quarantinedAt,
     });
 
     // After a fix: release it from the ledger alone; both chunks are sent again and complete it.
