@@ -26,6 +26,10 @@ const ChunkMessageSchema = z.object({
   compression: z.enum(['none', 'gzip', 'zstd']),
   /** Optional: the run over a prefix the chunk belongs to (kept for log correlation). */
   runId: z.string().min(1).optional(),
+  /** Optional: chunk 0 of a large compressed object splits it into windows of this size. */
+  windowBytes: z.number().int().positive().optional(),
+  /** Optional: a staged decompressed window, holding the object's bytes from `base` on. */
+  window: z.object({ base: z.number().int().nonnegative() }).strict().optional(),
 });
 
 /** Parses a work-queue message body; throws with the reason for anything that is not a chunk. */

@@ -5,7 +5,7 @@ import { finalizeObjectIfComplete } from '../ledger/manifest';
 import type { ObjectLedger } from '../ledger/object-ledger';
 import type { RunLedger } from '../ledger/run-ledger';
 import type { ChunkMessage, ObjectRef } from '../chunking/chunk';
-import { planChunks, type ChunkPlan } from '../chunking/plan';
+import { planChunks, splitOf, type ChunkPlan } from '../chunking/plan';
 import { decodeS3EventBody, type CreatedObject } from '../chunking/s3-event';
 import type { Log } from '../log';
 import type { ObjectRefusals } from './refuse-object';
@@ -19,7 +19,7 @@ export interface ChunkerDeps {
   refusals?: ObjectRefusals;
   workQueueUrl: string;
   processedBucket: string;
-  config: Pick<PipelineConfig, 'chunkSizeBytes' | 'dataset'>;
+  config: Pick<PipelineConfig, 'chunkSizeBytes' | 'dataset'> & Partial<Pick<PipelineConfig, 'compressedSplitMinBytes' | 'compressedWindowBytes'>>;
   /** Where objects of a run over a prefix are recorded (absent: runs are not supported). */
   runs?: Pick<RunLedger, 'recordMember'>;
   /** Brings `config` up to the newest central version (called before each event). */
@@ -67,7 +67,7 @@ export async function chunkObject(deps: ChunkerDeps, created: CreatedObject): Pr
     if (created.runId) await deps.runs?.recordMember(created.runId, { key: created.key, status: 'GONE' });
     return { key: created.key, outcome: 'gone', chunks: 0, bytes: 0 };
   }
-  const plan = planChunks(ref, deps.config.chunkSizeBytes, deps.config.dataset);
+  const plan = planChunks(ref, deps.config.chunkSizeBytes, deps.config.dataset, splitOf(deps.config));
   if (plan.refused) return refuseObject(deps, plan);
   const decision = await deps.objects.beginPlan(plan, deps.config.chunkSizeBytes);
   if (decision === 'in-progress') throw new PlanInProgressError(plan.objectId);

@@ -14,7 +14,11 @@ export interface ObjectRef {
   runId?: string;
 }
 
-/** How an object's bytes are stored. Compressed objects cannot be split and travel as one chunk. */
+/**
+ * How an object's bytes are stored. Compressed objects cannot be split by byte range: a small one
+ * travels as one chunk, a large one is split into decompressed windows by its first chunk's agent
+ * (see `windowBytes` and `lib/windows`).
+ */
 export type Compression = 'none' | 'gzip' | 'zstd';
 
 /** The message an agent receives from the work queue for one chunk. */
@@ -36,6 +40,19 @@ export interface ChunkMessage {
   compression: Compression;
   /** The run over a prefix this chunk belongs to, if any. */
   runId?: string;
+  /**
+   * Set on chunk 0 of a large compressed object (see `planChunks`): its agent decompresses the
+   * object, cuts it into windows of about this many decompressed bytes on line boundaries,
+   * processes window 0 itself and hands every other window to the pipeline as a chunk of its own.
+   */
+  windowBytes?: number;
+  /**
+   * Set on a window chunk of a split compressed object: `bucket`, `key` and `etag` name the staged
+   * window (in the processed bucket), which holds the decompressed bytes `[base, end)`;
+   * `start`, `end` and `objectSize` count decompressed bytes of the whole object, and the window
+   * is processed as an uncompressed chunk of it.
+   */
+  window?: { base: number };
 }
 
 /**

@@ -74,6 +74,19 @@ export const PipelineConfig = z
       .min(1024)
       .max(5 * 1024 ** 3)
       .default(64 * 1024 * 1024),
+    /**
+     * Compressed objects (gzip, zstd) of at least this many bytes are split into decompressed
+     * windows processed by several agents (JSON Lines and text; CSV and binary stay one chunk).
+     * Absent: 1 MiB. An object that decompresses to less than one window is still one chunk.
+     */
+    compressedSplitMinBytes: z.number().int().min(0).optional(),
+    /** Decompressed bytes per window of a split compressed object (cut after a newline). Absent: `chunkSizeBytes`. */
+    compressedWindowBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 3)
+      .optional(),
     /** How many training nodes hold a copy of every shard. */
     replicationFactor: z.number().int().min(1).max(10).default(2),
     /** Chunks processed at once per node (per GPU host), before capacity scaling. */

@@ -22,6 +22,12 @@ export interface ChunkLease {
   attempt: number;
   /** Attempts that failed before this one (node deaths and hand-backs are not failures). */
   failures: number;
+  /**
+   * The chunk belongs to an object split into decompressed windows (its splitting chunk or one of
+   * its windows): the object's chunk count grows while it is split, so a work message's
+   * `chunkCount` cannot tell which commit is the last one, and the object item decides instead.
+   */
+  windowed?: boolean;
 }
 
 export type LeaseOutcome = { outcome: 'leased'; lease: ChunkLease } | { outcome: 'done' } | { outcome: 'busy'; leaseExpiresAt: number };
@@ -84,7 +90,11 @@ export class ChunkLedger {
         }),
       );
       const item = out.Attributes as ChunkItem;
-      return { outcome: 'leased', lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt, failures: item.failures ?? 0 } };
+      const windowed = msg.window !== undefined || msg.windowBytes !== undefined;
+      return {
+        outcome: 'leased',
+        lease: { objectId: msg.objectId, index: msg.index, chunkId: msg.chunkId, owner, attempt: item.attempt, failures: item.failures ?? 0, ...(windowed ? { windowed } : {}) },
+      };
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const old: Record<string, unknown> = err.Item ?? {};
@@ -210,7 +220,8 @@ export class ChunkLedger {
    * per object; none for a one-chunk object, which is always its own last).
    */
   async commit(lease: ChunkLease, commit: ChunkCommit, now = new Date()): Promise<CommitResult> {
-    const { chunkCount } = commit;
+    // A split object's count grows while it is split: the object item alone says when it is done.
+    const chunkCount = lease.windowed ? undefined : commit.chunkCount;
     const guarded = chunkCount !== undefined && chunkCount > 1;
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: this.commitItems(lease, commit, now, guarded) }));
@@ -225,6 +236,42 @@ export class ChunkLedger {
       return { objectDone: true };
     } catch (err) {
       if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      throw err;
+    }
+  }
+
+  /**
+   * Registers the decompressed windows of a split object (see `lib/windows`): its chunk count
+   * becomes at least `chunkCount`, conditional on the splitting chunk's lease, before the window
+   * `chunkCount - 1` is enqueued. The count only grows (a second attempt cuts the same windows and
+   * registers the same counts), and while the splitting chunk is uncommitted the object cannot
+   * reach it, so it completes only once every window is committed. Throws LeaseLostError.
+   */
+  async growChunkCount(lease: ChunkLease, chunkCount: number): Promise<void> {
+    const held = {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: keys.chunk(lease.objectId, lease.index),
+        ConditionExpression: '#s = :leased AND leaseOwner = :owner AND attempt = :attempt',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':leased': 'LEASED', ':owner': lease.owner, ':attempt': lease.attempt },
+      },
+    };
+    const grow = {
+      Update: {
+        TableName: this.table,
+        Key: keys.object(lease.objectId),
+        UpdateExpression: 'SET chunkCount = :n',
+        ConditionExpression: 'attribute_exists(pk) AND chunkCount < :n',
+        ExpressionAttributeValues: { ':n': chunkCount },
+      },
+    };
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: [held, grow] }));
+    } catch (err) {
+      if (isConditionFailure(err, 0)) throw new LeaseLostError(lease.chunkId, lease.attempt);
+      // Already registered by an earlier attempt (or the object is gone, which its commit will tell).
+      if (isConditionFailure(err, 1)) return;
       throw err;
     }
   }

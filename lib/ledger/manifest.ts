@@ -100,11 +100,13 @@ export async function finalizeFinishedObjects(deps: FinalizeDeps, settledMs = FI
 
 /**
  * Deletes the outputs of attempts the ledger never committed (a crash between upload and
- * commit, a zombie's late upload): they are never in a manifest and should not linger.
+ * commit, a zombie's late upload) and the staged windows of a split object: they are never in a
+ * manifest and should not linger.
  */
 export async function removeAbandonedOutputs(deps: { s3: S3Client; processedBucket: string }, objectId: string, chunks: ChunkItem[]): Promise<number> {
   const committed = new Set(chunks.flatMap((c) => [c.shard?.key, c.rejects?.key]).filter(Boolean));
-  const keys = await listKeys(deps.s3, deps.processedBucket, [`shards/${objectId}/`, `rejects/${objectId}/`]);
+  // Staged windows of a split compressed object (`lib/windows`) are never committed outputs: all go.
+  const keys = await listKeys(deps.s3, deps.processedBucket, [`shards/${objectId}/`, `rejects/${objectId}/`, layout.stagingPrefix(objectId)]);
   const abandoned = keys.filter((k) => !committed.has(k));
   for (let i = 0; i < abandoned.length; i += 1000) {
     await deps.s3.send(new DeleteObjectsCommand({ Bucket: deps.processedBucket, Delete: { Objects: abandoned.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));

@@ -11,6 +11,8 @@ const part = (index: number) => `part-${String(index).padStart(6, '0')}`;
 export const MAX_S3_KEY_BYTES = 1024;
 /** Where the by-key entries live: `manifests/by-key/<source key, cut to fit>/<object id>`. */
 export const BY_KEY_PREFIX = 'manifests/by-key/';
+/** Where decompressed windows of split compressed objects are staged in the processed bucket. */
+export const STAGING_PREFIX = 'staging/';
 /** Object ids are 32 hex digits (`objectIdOf`). */
 const OBJECT_ID = /^[0-9a-f]{32}$/;
 /** The longest source key (bytes) kept whole in a by-key entry: the rest of the limit is the prefix, `/` and the id. */
@@ -21,6 +23,14 @@ export const layout = {
   shardKey: (objectId: string, index: number, attempt: number, extension = 'jsonl.gz') => `shards/${objectId}/${part(index)}-a${attempt}.${extension}`,
   /** The rejected records of one attempt at one chunk. */
   rejectsKey: (objectId: string, index: number, attempt: number) => `rejects/${objectId}/${part(index)}-a${attempt}.jsonl.gz`,
+  /**
+   * A decompressed window of a split compressed object (see `lib/windows`), staged for the agent
+   * that processes it; everything under {@link STAGING_PREFIX} is deleted once its object completes
+   * and expires by a lifecycle rule otherwise.
+   */
+  stagingKey: (objectId: string, index: number) => `${STAGING_PREFIX}${objectId}/${part(index)}`,
+  /** Every staged window of one object. */
+  stagingPrefix: (objectId: string) => `${STAGING_PREFIX}${objectId}/`,
   /** The manifest of one object version, named by its id (the source key is inside it). */
   manifestKey: (objectId: string) => `manifests/${objectId}.json`,
   /**
