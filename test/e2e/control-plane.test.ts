@@ -1,7 +1,9 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createAwsClients } from '../../lib/aws/clients';
 import type { Target } from '../../lib/aws/target';
 import { NodeRegistry } from '../../lib/cluster/registry';
@@ -15,6 +17,7 @@ import { stopLocalAgent } from '../../local/agent-processes';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
 import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 import { verifyObject } from '../../local/verify';
+import { SHARDLINE_FROM_SOURCES } from '../support/cli';
 import { waitFor } from '../support/wait';
 
 const lines = (prefix: string, n: number, bad = 0) =>
@@ -30,11 +33,12 @@ describe('control plane: pause, resume, drain, emergency stop, runs, config, rol
   let env: LocalEnvironment;
   let target: Target;
   let ledger: ObjectLedger;
+  let stateDir: string;
   const config = { chunkSizeBytes: 16 * 1024, replicationFactor: 2 };
 
   beforeAll(async () => {
     moto = await startMotoServer();
-    const stateDir = mkdtempSync(join(tmpdir(), 'shardline-control-'));
+    stateDir = mkdtempSync(join(tmpdir(), 'shardline-control-'));
     // Slow chunks (600 ms of extra work each) so that actions land while chunks are in flight.
     env = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 2, stateDir, config, agentArgs: ['--slow-ms', '600'] });
     target = { clients: createAwsClients({ endpoint: env.state.endpoint, region: env.state.region }), resources: env.state.resources, label: 'test' };
@@ -143,6 +147,18 @@ describe('control plane: pause, resume, drain, emergency stop, runs, config, rol
     }, 10_000);
     expect(nodes).toHaveLength(2);
   }, 60_000);
+
+  it("the CLI records the caller's IAM identity apart from the free-text requestedBy", async () => {
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [...SHARDLINE_FROM_SOURCES, 'control', ...args, '--state-dir', stateDir], { timeout: 120_000 });
+    const { stdout } = await cli('resume', '--reason', 'who am I', '--json');
+    const result = JSON.parse(stdout) as { status: string; output: { caller: { arn: string } } };
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output.caller.arn).toMatch(/^arn:aws:(sts|iam)::\d{12}:/);
+    const [latest] = await new ControlTable(target.clients.doc, target.resources.controlTable).history();
+    expect(latest).toMatchObject({ action: 'resume', reason: 'who am I', callerArn: result.output.caller.arn, requestedBy: expect.stringMatching(/shardline CLI/) });
+    const history = await cli('history');
+    expect(history.stdout).toContain(`[${result.output.caller.arn}]: who am I`);
+  }, 240_000);
 
   it('a rolling restart of every agent during a run loses nothing', async () => {
     await put('rolling/d.jsonl', lines('d', 3000, 2));
