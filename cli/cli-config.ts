@@ -363,8 +363,10 @@ export const COMMANDS: readonly CommandDeclaration[] = [
       new Option('--kill <fraction>', 'kill this share of the nodes (e.g. 0.2) at --kill-at').argParser(numberArg),
       new Option('--kill-at <duration>', 'when to kill, virtual time (e.g. 200s)').argParser(usage((v) => parseDuration(v, { bareUnit: 's' }))),
       new Option('--latency <profile>', 'latency model of the services').choices(['aws', 'emulator']).default('aws'),
-      new Option('--control-plane <load>', "idle requests per node: issue 15's measurement, or the design's budget").choices(['measured', 'budget']).default('measured'),
-      new Option('--chunk-path <path>', 'round trips per chunk: the current code (7) or the diet (4)').choices(['current', 'diet']).default('current'),
+      new Option('--control-plane <load>', "idle requests per node: the design's budget (the code since the diet), or issue 15's measurement before it")
+        .choices(['budget', 'measured'])
+        .default('budget'),
+      new Option('--chunk-path <path>', 'round trips per chunk: the diet (4, the code now) or the code before it (7)').choices(['diet', 'current']).default('diet'),
       new Option('--seed <n>', 'seed of the pseudo-random generator (same seed, same result)').default(1).argParser(numberArg),
       new Option('--targets', "run issue 15's target scenarios over --size (100 and 1,000 nodes, 20% killed, 10 GB/s) and check them"),
       new Option('--json', 'print JSON'),

@@ -33,6 +33,12 @@ export class SimNode {
   /** Chunks this node holds the lease of, and the chunks whose replica it holds. */
   readonly leases = new Set<number>();
   readonly held = new Set<number>();
+  /** `WorkConsumer`'s idle rule: after an empty receive one loop long-polls and the others wait for it. */
+  idle = true;
+  idlePoller = false;
+  waiting: Array<() => void> = [];
+  /** When this node last read the placement targets. */
+  viewReadAt = -Infinity;
   readonly adaptive: AdaptiveConcurrency;
   private streams: Stream[] = [];
   private lastUpdate = 0;

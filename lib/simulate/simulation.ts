@@ -7,6 +7,7 @@
  * handful (receive, lease, GET, stream end, commit, delete, R pulls), heartbeats are computed, not
  * scheduled, and the idle control plane is counted unless a service queues (the emulator).
  */
+import { PLACEMENT_VIEW_MAX_AGE_MS } from '../agent/agent-deps';
 import { concurrencyFor } from '../agent/work-consumer';
 import { keepAliveEveryMs } from '../agent/lease-keep-alive';
 import { DETECTOR_SWEEP_EVERY_MS, LEADER_LEASE_MS, LEASE_RENEW_EVERY_MS } from '../agent/leader-duties';
@@ -178,18 +179,26 @@ export class Simulation {
       const object = next++;
       const bytes = Math.min(s.objectBytes, s.datasetBytes - object * s.objectBytes);
       const count = Math.ceil(bytes / s.chunkBytes);
-      const ms = (CHUNKER_SECONDS.perObject + CHUNKER_SECONDS.perBatch * Math.ceil(count / 10)) * 1000;
-      this.services.count('s3', 'read', 1);
-      this.services.count('dynamodb', 'write', 3);
-      this.services.count('sqs', 'write', Math.ceil(count / 10));
-      this.q.after(ms, () => {
-        for (let i = 0; i < count; i++, chunk++) {
-          this.chunkObject[chunk] = object;
-          this.chunkBytes[chunk] = Math.min(s.chunkBytes, bytes - i * s.chunkBytes);
-          this.queue.send(chunk);
-        }
-        planOne();
-      });
+      const first = chunk;
+      chunk += count;
+      for (let i = 0; i < count; i++) {
+        this.chunkObject[first + i] = object;
+        this.chunkBytes[first + i] = Math.min(s.chunkBytes, bytes - i * s.chunkBytes);
+      }
+      // `chunkObject`: HEAD, the plan's conditional write, then the chunks ten to a SendMessageBatch (each batch visible when
+      // sent), then the object marked enqueued; the invocation's own overhead is CHUNKER_SECONDS.perObject.
+      let t = this.q.now + CHUNKER_SECONDS.perObject * 1000;
+      t = this.services.request(this.spec('s3', 'read', { partition: this.sourcePartition[object % s.sourcePrefixes] }), this.q.now, t).doneAt;
+      t = this.services.request(this.spec('dynamodb', 'write'), this.q.now, t).doneAt;
+      for (let b = 0; b < count; b += 10) {
+        t = this.services.request(this.spec('sqs', 'write'), this.q.now, t).doneAt;
+        const batch = Math.min(10, count - b);
+        this.q.at(t, () => {
+          for (let i = 0; i < batch; i++) this.queue.send(first + b + i);
+        });
+      }
+      t = this.services.request(this.spec('dynamodb', 'write'), this.q.now, t).doneAt;
+      this.q.at(t, planOne);
     };
     for (let i = 0; i < Math.min(s.chunkerConcurrency, s.objects); i++) planOne();
   }
@@ -201,32 +210,54 @@ export class Simulation {
     while (node.alive && node.workers < node.concurrency) this.workLoop(node, node.workers++);
   }
 
+  /**
+   * `WorkConsumer.workLoop`: receive one message and work it, again and again. While the queue is
+   * empty only one loop long-polls; the others wait until it receives a message.
+   */
   private workLoop(node: SimNode, slot: number): void {
     if (!node.alive) return;
     if (slot >= node.concurrency) {
       node.workers--;
+      this.wakeWaiting(node);
       return;
     }
+    if (node.idle && node.idlePoller) {
+      node.waiting.push(() => this.workLoop(node, slot));
+      return;
+    }
+    const idlePoll = node.idle;
+    if (idlePoll) node.idlePoller = true;
+    const again = () => {
+      if (idlePoll) node.idlePoller = false;
+      this.workLoop(node, slot);
+    };
     this.call(node, this.spec('sqs', 'read'), () =>
       this.queue.receive(
         RECEIVE_VISIBILITY_SECONDS * 1000,
         this.s.receiveWaitSeconds * 1000,
         (message, receipt) => {
           if (!node.alive) return;
-          if (!message) return this.workLoop(node, slot);
+          node.idle = !message;
+          if (!message) return again();
+          this.wakeWaiting(node);
           if (this.random() < this.s.duplicateRate) this.queue.send(message.chunk); // at-least-once: a second copy
-          this.handle(node, slot, message, receipt);
+          this.handle(node, message, receipt, again);
         },
         () => node.alive,
       ),
     );
   }
 
+  private wakeWaiting(node: SimNode): void {
+    const waiting = node.waiting;
+    node.waiting = [];
+    for (const resume of waiting) resume();
+  }
+
   /** `handleChunkMessage`: lease, then work, or delete a duplicate, or look again later. */
-  private handle(node: SimNode, slot: number, message: QueuedMessage, receipt: number): void {
+  private handle(node: SimNode, message: QueuedMessage, receipt: number, next: () => void): void {
     const c = message.chunk;
     const started = this.q.now;
-    const next = () => this.workLoop(node, slot);
     this.callRetrying(node, this.spec('dynamodb', 'write'), () => {
       const decision = leaseChunk(this.ledger[c], node.id, this.q.now, this.leaseMs);
       if (decision.outcome === 'done') {
@@ -248,6 +279,11 @@ export class Simulation {
       }
       this.ledger[c] = decision.item;
       this.attempts++;
+      // The placement targets, read off the critical path at most every PLACEMENT_VIEW_MAX_AGE_MS (a registry query).
+      if (this.q.now - node.viewReadAt > PLACEMENT_VIEW_MAX_AGE_MS) {
+        node.viewReadAt = this.q.now;
+        this.services.request(this.spec('dynamodb', 'read'), this.q.now);
+      }
       const lease: HeldLease = { owner: node.id, attempt: decision.item.attempt };
       node.leases.add(c);
       this.leaseReceipts.set(c, { message, receipt });
@@ -502,6 +538,7 @@ export class Simulation {
       const j = Math.floor(this.random() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
     }
+    if (kill.leader) order.unshift(...order.splice(order.indexOf(this.leader), 1));
     for (const i of order.slice(0, count)) this.nodes[i].kill(this.q.now);
     this.killed = true;
   }
