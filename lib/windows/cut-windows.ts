@@ -36,8 +36,9 @@ export async function* cutWindows(body: AsyncIterable<Uint8Array>, windowBytes: 
   let held = 0;
   let index = 0;
   let offset = 0;
-  // How far into the held bytes the search for the cut has looked.
-  let searched = 0;
+  // The search for the cut resumes at this held piece, which starts at held byte `scanBase`.
+  let scanPiece = 0;
+  let scanBase = 0;
   const take = (length: number): DecompressedWindow => {
     const lead = index === 0 ? 0 : 1;
     const out = Buffer.allocUnsafe(length + lead);
@@ -63,23 +64,21 @@ export async function* cutWindows(body: AsyncIterable<Uint8Array>, windowBytes: 
     held -= length;
     offset += length;
     index++;
-    searched = 0;
+    scanPiece = 0;
+    scanBase = 0;
     return window;
   };
   /** The length of the window to cut from the held bytes, once its `\n` has arrived. */
   const cutAt = (): number | undefined => {
     if (held < windowBytes) return undefined;
-    let from = Math.max(searched, windowBytes - 1);
-    let base = 0;
-    for (const piece of pieces) {
-      if (from < base + piece.length) {
-        const at = piece.indexOf(LF, Math.max(0, from - base));
-        if (at >= 0) return base + at + 1;
-        from = base + piece.length;
+    for (; scanPiece < pieces.length; scanPiece++) {
+      const piece = pieces[scanPiece];
+      if (windowBytes - 1 < scanBase + piece.length) {
+        const at = piece.indexOf(LF, Math.max(0, windowBytes - 1 - scanBase));
+        if (at >= 0) return scanBase + at + 1;
       }
-      base += piece.length;
+      scanBase += piece.length;
     }
-    searched = held;
     if (held - windowBytes > maxLineBytes + 1)
       throw new ObjectInputError(`a line runs on for more than maxRecordBytes (${maxLineBytes} bytes) across a window cut at decompressed offset ${offset + windowBytes}`);
     return undefined;
