@@ -5,7 +5,7 @@
  *   training jobs use) of a --size file, against `cp` of the same file on the same disk
  *   (target ≤ 2×); and save() of the same bytes held in memory against a plain Python write;
  * - time to durable: from save() returning to `wait_durable()` returning — the agent's uploader
- *   (lib/checkpoint, in this process, default scan period) picks the part up, uploads it in
+ *   (lib/checkpoint, in this process; save() signals the hand-off) picks the part up, uploads it in
  *   parallel multipart parts with sha256 per part and per file, checks it in S3 and registers it
  *   DURABLE (a DynamoDB transaction) — against `aws s3 cp` of the same bytes to the same endpoint
  *   (target ≤ 1.2×; boto3's upload_file if the aws CLI is absent).
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       `time to durable of ${formatBytes(UPLOAD_SIZE)} after save(): ${best(durable).toFixed(3)} s; ${peerName}: ${best(peer).toFixed(3)} s; ratio ${durableRatio.toFixed(2)}× (target ≤ ${TARGETS.durableVsAwsCli}×)`,
     );
     say(
-      `  (includes the agent's scan period, 200 ms: a part waits 0-200 ms to be picked up; ${(UPLOAD_SIZE / 1e6 / best(durable)).toFixed(0)} MB/s to durable vs ${(UPLOAD_SIZE / 1e6 / best(peer)).toFixed(0)} MB/s; the upload itself ${fastest ? (fastest.uploadMs / 1000).toFixed(3) : '?'} s)`,
+      `  (save() signals the hand-off, so the agent starts at once; ${(UPLOAD_SIZE / 1e6 / best(durable)).toFixed(0)} MB/s to durable vs ${(UPLOAD_SIZE / 1e6 / best(peer)).toFixed(0)} MB/s; the upload, checks and registration ${fastest ? (fastest.uploadMs / 1000).toFixed(3) : '?'} s of it)`,
     );
     say(`  runs: to durable ${durable.map((x) => x.toFixed(3)).join(' ')}; ${peerName} ${peer.map((x) => x.toFixed(3)).join(' ')}`);
     if (JSON_OUT)
