@@ -3,15 +3,17 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { CHECKPOINTS_PREFIX } from '../../lib/checkpoint/layout';
 import { controlKeys } from '../../lib/control/control-state';
+import { STAGING_PREFIX } from '../../lib/storage/layout';
 
 /**
  * Prefixes of the processed bucket under which the agent deletes objects: the outputs of chunk
  * attempts the ledger never committed (`shards/`, `rejects/`: lib/storage/layout.ts, deleted by
  * lib/agent/chunk-failure.ts and the leader's sweep in lib/ledger/manifest.ts), and checkpoint
- * steps its retention prunes (`checkpoints/`). Current versions only: the bucket is versioned, so
+ * steps its retention prunes (`checkpoints/`), and the staged windows of a split compressed
+ * object once it completes (`staging/`, lib/windows). Current versions only: the bucket is versioned, so
  * a delete leaves a delete marker, and the lifecycle rules expire the noncurrent versions.
  */
-export const AGENT_DELETE_PREFIXES = ['shards/', 'rejects/', CHECKPOINTS_PREFIX] as const;
+export const AGENT_DELETE_PREFIXES = ['shards/', 'rejects/', CHECKPOINTS_PREFIX, STAGING_PREFIX] as const;
 
 /**
  * Partition keys of the control table that the agent writes: the leader lease

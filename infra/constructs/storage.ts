@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { CHECKPOINTS_PREFIX } from '../../lib/checkpoint/layout';
+import { STAGING_PREFIX } from '../../lib/storage/layout';
 
 export interface StorageProps {
   /** Keep the bucket when the stack is deleted. */
@@ -55,6 +56,8 @@ export class Storage extends Construct {
         { noncurrentVersionExpiration: Duration.days(NONCURRENT_DAYS), expiredObjectDeleteMarker: true },
         // Pruned checkpoint steps: recoverable for a while, but too large to keep a month.
         { prefix: CHECKPOINTS_PREFIX, noncurrentVersionExpiration: Duration.days(props.checkpointNoncurrentDays ?? CHECKPOINT_NONCURRENT_DAYS) },
+        // Decompressed windows of split compressed objects: deleted when their object completes; a day at most otherwise.
+        { prefix: STAGING_PREFIX, expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
       ],
     });
   }
