@@ -7,7 +7,8 @@ import { callerArn } from '../../lib/control/caller-identity';
 import { ControlTable, controlKeys } from '../../lib/control/control-state';
 import { awaitExecution, startExecution } from '../../lib/control/executions';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
-import { createEmulatedMachine, createKeyedTable, emulatedRoleArn } from '../support/emulated-machine';
+import { worstCaseHistory } from '../support/asl-history';
+import { createEmulatedMachine, createKeyedTable, historyLengths, emulatedRoleArn } from '../support/emulated-machine';
 import { waitFor } from '../support/wait';
 
 const TABLE = 'control-continuation';
@@ -22,20 +23,21 @@ describe('control: a long wait continues as a new execution', () => {
   let moto: MotoServer;
   let clients: AwsClients;
   let machineArn: string;
+  let definition: string;
 
   beforeAll(async () => {
     moto = await startMotoServer();
     clients = createAwsClients({ endpoint: moto.endpoint, region: 'us-east-1' });
     await createKeyedTable(clients.ddb, TABLE);
     // The control definition with a pace that continues as new after every 2 polls.
-    machineArn = await createEmulatedMachine(clients.sfn, 'control', (scope) =>
+    ({ arn: machineArn, definition } = await createEmulatedMachine(clients.sfn, 'control', (scope) =>
       controlDefinition(scope, {
         controlTable: dynamodb.Table.fromTableName(scope, 'Control', TABLE),
         eventSourceMappingId: 'none',
         eventSourceMappingArn: 'arn:aws:lambda:us-east-1:123456789012:event-source-mapping:none',
         pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
       }),
-    );
+    ));
   }, 60_000);
   afterAll(async () => {
     await moto?.stop();
@@ -76,6 +78,11 @@ describe('control: a long wait continues as a new execution', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.continuations?.length).toBeGreaterThanOrEqual(1);
     expect(result.output).toMatchObject({ action: 'drain', desired: 'DRAINING', generation: 1, tookEffect: true, requestedBy: 'typed by anyone', caller: { arn: caller, executionRoleArn: ROLE } });
+    // Each execution's history, as the emulator counts it, stays within the bound derived from the definition.
+    const lengths = await historyLengths(clients.sfn, [started.executionArn, ...(result.continuations ?? [])]);
+    const bound = worstCaseHistory(JSON.parse(definition), { mode: { execution: true } });
+    console.log(`history events per execution: ${lengths.join(', ')} (derived bound ${bound})`);
+    for (const n of lengths) expect(n).toBeLessThanOrEqual(bound);
     const [entry] = await new ControlTable(clients.doc, TABLE).history();
     expect(entry).toMatchObject({ action: 'drain', requestedBy: 'typed by anyone', callerArn: caller, executionRoleArn: ROLE });
     expect(entry.executionId).toBe(started.executionArn);

@@ -11,7 +11,8 @@ import { RUN_PAGE_SIZE, runDefinition } from '../../infra/state-machines/run';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
 import { awaitExecution, startExecution } from '../../lib/control/executions';
 import { startMotoServer, type MotoServer } from '../../local/emulator/moto-server';
-import { createEmulatedMachine, createKeyedTable } from '../support/emulated-machine';
+import { worstCaseHistory } from '../support/asl-history';
+import { createEmulatedMachine, createKeyedTable, historyLengths } from '../support/emulated-machine';
 import { waitFor } from '../support/wait';
 
 const TABLE = 'run-continuation';
@@ -27,6 +28,7 @@ describe('run: a long listing and a long wait continue as new executions', () =>
   let moto: MotoServer;
   let clients: AwsClients;
   let machineArn: string;
+  let definition: string;
   let queueUrl: string;
 
   beforeAll(async () => {
@@ -43,7 +45,7 @@ describe('run: a long listing and a long wait continue as new executions', () =>
     const topicArn = (await clients.sns.send(new CreateTopicCommand({ Name: 'run-continuation-notices' }))).TopicArn!;
     const queueArn = 'arn:aws:sqs:us-east-1:123456789012:run-continuation-events';
     // The run definition with one page and two polls per execution.
-    machineArn = await createEmulatedMachine(clients.sfn, 'run', (scope) =>
+    ({ arn: machineArn, definition } = await createEmulatedMachine(clients.sfn, 'run', (scope) =>
       runDefinition(scope, {
         controlTable: dynamodb.Table.fromTableName(scope, 'Control', TABLE),
         ingestEventsQueue: sqs.Queue.fromQueueAttributes(scope, 'Events', { queueArn, queueUrl }),
@@ -53,7 +55,7 @@ describe('run: a long listing and a long wait continue as new executions', () =>
         pacing: { phases: [{ seconds: 1, polls: 100 }], thenSeconds: 1, roundsPerExecution: 2 },
         pagesPerExecution: 1,
       }),
-    );
+    ));
   }, 90_000);
   afterAll(async () => {
     await moto?.stop();
@@ -82,6 +84,11 @@ describe('run: a long listing and a long wait continue as new executions', () =>
     // One for the listing (the first execution lists two pages, the next one the third), at least one for the wait.
     expect(result.continuations?.length).toBeGreaterThanOrEqual(2);
     expect(result.output).toMatchObject({ runId: 'run-long', status: 'COMPLETE', objectsListed: OBJECTS, recordsOut: OBJECTS });
+    // Each execution's history, as the emulator counts it, stays within the bound derived from the definition.
+    const lengths = await historyLengths(clients.sfn, [started.executionArn, ...(result.continuations ?? [])]);
+    const bound = worstCaseHistory(JSON.parse(definition), { mode: { execution: true } });
+    console.log(`history events per execution: ${lengths.join(', ')} (derived bound ${bound})`);
+    for (const n of lengths) expect(n).toBeLessThanOrEqual(bound);
     const keys: string[] = [];
     for (;;) {
       const out = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));

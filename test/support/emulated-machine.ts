@@ -1,5 +1,5 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateStateMachineCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { CreateStateMachineCommand, GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -8,9 +8,9 @@ import type { Construct } from 'constructs';
 /**
  * Synthesizes the definition `build` returns, resolves it as deployed (partition `aws`; any other
  * reference is an error: give the targets literal names), and creates it on the emulator.
- * Returns the state machine's ARN.
+ * Returns the state machine's ARN and its definition.
  */
-export async function createEmulatedMachine(client: SFNClient, name: string, build: (scope: Construct) => sfn.IChainable): Promise<string> {
+export async function createEmulatedMachine(client: SFNClient, name: string, build: (scope: Construct) => sfn.IChainable): Promise<{ arn: string; definition: string }> {
   const stack = new Stack(new App(), 'Emulated');
   new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(build(stack)) });
   const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0];
@@ -22,7 +22,7 @@ export async function createEmulatedMachine(client: SFNClient, name: string, bui
     })
     .join('');
   const out = await client.send(new CreateStateMachineCommand({ name, definition, roleArn: emulatedRoleArn(name), type: 'STANDARD' }));
-  return out.stateMachineArn!;
+  return { arn: out.stateMachineArn!, definition };
 }
 
 /** The role createEmulatedMachine gives the machine named `name`. */
@@ -44,4 +44,20 @@ export async function createKeyedTable(ddb: DynamoDBClient, tableName: string): 
       ],
     }),
   );
+}
+
+/** How many history events each execution of the machine has (every page of GetExecutionHistory). */
+export async function historyLengths(client: SFNClient, executionArns: string[]): Promise<number[]> {
+  const lengths: number[] = [];
+  for (const executionArn of executionArns) {
+    let n = 0;
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
+      n += page.events?.length ?? 0;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    lengths.push(n);
+  }
+  return lengths;
 }
