@@ -43,6 +43,13 @@ export function inputLimitsOf(dataset: Partial<Pick<DatasetConfig, keyof InputLi
 }
 
 /**
+ * Starts the message of every {@link ObjectInputError}. An error thrown in a record worker thread
+ * reaches the agent as a structured clone, a plain `Error` with its message only (no class, name
+ * or properties), so the message carries the marker across.
+ */
+export const OBJECT_INPUT_ERROR_PREFIX = 'unusable input: ';
+
+/**
  * The object itself is unusable, for a reason that is not about one record (a decompression
  * bomb, a CSV header longer than `maxRecordBytes` or naming a column twice): the chunk fails with
  * this reason, and would on every attempt alike. Record-level problems never throw: they reject.
@@ -50,8 +57,18 @@ export function inputLimitsOf(dataset: Partial<Pick<DatasetConfig, keyof InputLi
 export class ObjectInputError extends Error {
   /** The same input fails the same way on every attempt: retrying cannot help. */
   readonly permanent = true;
-  constructor(message: string) {
-    super(message);
+  constructor(reason: string) {
+    super(reason.startsWith(OBJECT_INPUT_ERROR_PREFIX) ? reason : OBJECT_INPUT_ERROR_PREFIX + reason);
     this.name = 'ObjectInputError';
   }
+}
+
+/**
+ * True for an {@link ObjectInputError}, thrown on this thread or cloned back from a record worker
+ * (a plain `Error` whose message starts with {@link OBJECT_INPUT_ERROR_PREFIX}).
+ */
+export function isObjectInputError(err: unknown): boolean {
+  if (err instanceof ObjectInputError) return true;
+  const message = err && typeof err === 'object' ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message.startsWith(OBJECT_INPUT_ERROR_PREFIX);
 }
