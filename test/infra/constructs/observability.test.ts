@@ -1,8 +1,10 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
 import { Observability, type ObservabilityProps } from '../../../infra/constructs/observability';
 import { queueWithDlq } from '../../../infra/constructs/work-queues';
+import { createCheckpointAlarms } from '../../../infra/observability/checkpoint-alarms';
 import { bareStack, dataFixtures, logicalIdOf, nagFindings } from './support';
 
 /** The construct alone on what it watches: a fast synth per variant. */
@@ -69,7 +71,14 @@ describe('Observability dashboard and alarms', () => {
   it('sends every alarm and its recovery to the operator topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(observability.alarms.length);
-    expect(alarms).toHaveLength(11);
+    // The operator alarms this stage sets (no throughput target), then the checkpoint alarms, whatever their number.
+    const operator = ['work-dlq-not-empty', 'ingest-dlq-not-empty', 'work-oldest-message-age', 'healthy-nodes-low', 'chunk-error-rate', 'chunker-errors', 'chunker-throttles'];
+    const tables = ['ledger', 'nodes', 'control'].map((t) => `${t}-table-throttles`);
+    const alone = bareStack();
+    createCheckpointAlarms(new Construct(alone, 'Checkpoints'), { stageName: 'dev', maxPendingAge: Duration.minutes(15) });
+    const checkpoint = alarmNames(Template.fromStack(alone));
+    expect(checkpoint.length).toBeGreaterThan(0);
+    expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual([...[...operator, ...tables, 'object-failure-rate'].map((w) => `shardline-dev-${w}`), ...checkpoint].sort());
     for (const a of alarms) expect(a.Properties).toMatchObject({ AlarmName: expect.stringMatching(/^shardline-dev-/), AlarmActions: [topicRef], OKActions: [topicRef] });
   });
 
