@@ -16,6 +16,9 @@ export const NONCURRENT_DAYS = 30;
 /** The default of {@link StorageProps.checkpointNoncurrentDays}: checkpoints are large and pruned on purpose. */
 export const CHECKPOINT_NONCURRENT_DAYS = 7;
 
+/** Days a staged window of a split compressed object outlives an object that never completed (a redrive within it finds its windows). */
+export const STAGING_EXPIRATION_DAYS = 7;
+
 /** Secure-by-default bucket settings shared by shardline's buckets. */
 export function secureBucketProps(retainData: boolean, accessLogs?: s3.IBucket, logPrefix?: string): s3.BucketProps {
   return {
@@ -56,8 +59,9 @@ export class Storage extends Construct {
         { noncurrentVersionExpiration: Duration.days(NONCURRENT_DAYS), expiredObjectDeleteMarker: true },
         // Pruned checkpoint steps: recoverable for a while, but too large to keep a month.
         { prefix: CHECKPOINTS_PREFIX, noncurrentVersionExpiration: Duration.days(props.checkpointNoncurrentDays ?? CHECKPOINT_NONCURRENT_DAYS) },
-        // Decompressed windows of split compressed objects: deleted when their object completes; a day at most otherwise.
-        { prefix: STAGING_PREFIX, expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
+        // Decompressed windows of split compressed objects: deleted when their object completes. Left
+        // over otherwise (a quarantined object, kept for a redrive): a week; deleted ones: a day.
+        { prefix: STAGING_PREFIX, expiration: Duration.days(STAGING_EXPIRATION_DAYS), noncurrentVersionExpiration: Duration.days(1) },
       ],
     });
   }

@@ -35,12 +35,12 @@ describe('Storage', () => {
     });
   });
 
-  it('aborts incomplete multipart uploads after a day, expires old versions after 30 days (7 under checkpoints/, 1 under staging/) and then their delete markers', () => {
+  it('aborts incomplete multipart uploads after a day, expires old versions after 30 days (7 under checkpoints/, 1 under staging/, where current ones expire after 7) and then their delete markers', () => {
     expect(propsOf(storage.processedBucket).Properties.LifecycleConfiguration.Rules).toEqual([
       expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
       expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true, Status: 'Enabled' }),
       expect.objectContaining({ Prefix: 'checkpoints/', NoncurrentVersionExpiration: { NoncurrentDays: 7 }, Status: 'Enabled' }),
-      expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }),
+      expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: 7, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' }),
     ]);
   });
 
