@@ -53,6 +53,11 @@ export class Agent {
     return this.parts.work.inFlight;
   }
 
+  /** Whether this node holds the leader lease (as of its last renewal). */
+  get leading(): boolean {
+    return this.parts.leader.leading;
+  }
+
   /** Chunks this node works on at once: the config in force, lowered while S3 or DynamoDB throttle. */
   get concurrency(): number {
     return this.parts.work.concurrency;

@@ -39,7 +39,13 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
     log,
   });
   const lagging = new ControlLagNudger({ nodes: () => deps.registry.recent(REGISTRY_VIEW_MAX_AGE_MS), view: () => control.current(), nudge, log });
-  const lease = new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS);
+  // The deputy (the first healthy follower by id) alone watches the lease's expiry closely.
+  let deputy: string | undefined;
+  const chooseDeputy = async () => {
+    const healthy = await deps.registry.healthy(worker.config.heartbeatTimeoutSeconds * 1000, clock.now(), REGISTRY_VIEW_MAX_AGE_MS);
+    deputy = healthy.map((n) => n.nodeId).find((nodeId) => nodeId !== identity.nodeId);
+  };
+  const lease = new LeaderLease(deps.doc, names.controlTable, identity.nodeId, LEADER_LEASE_MS, { deputy: () => deputy });
   const rebalancer = new Rebalancer({
     moves: new ReplicaMoves(deps.doc, names.ledgerTable, { onAssigned: nudge }),
     // The registry read of the sweep that just ran (at most a second old): no read of its own.
@@ -65,8 +71,12 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
           nudge,
         },
         recoveries,
+        clock.now(),
       ),
-    afterSweep: () => lagging.nudge(),
+    afterSweep: async () => {
+      await lagging.nudge();
+      await chooseDeputy().catch(() => undefined);
+    },
     onLeaderSweep: deps.onLeaderSweep,
     chores: () => chores.run(),
     rebalancer,

@@ -44,7 +44,7 @@ export class Membership {
 
   /** Joins as a new incarnation and hands back any lease a previous incarnation left behind. */
   async join(): Promise<void> {
-    await this.deps.registry.join(this.deps.identity);
+    await this.deps.registry.join(this.deps.identity, this.deps.clock.now());
     this.nudges = undefined; // a new item: its count starts again
     const revoked = await this.deps.handBackLeases();
     if (revoked > 0) this.deps.log('warn', 'handed back leases of a previous incarnation', { revoked });
@@ -63,7 +63,7 @@ export class Membership {
   /** One heartbeat now; never throws (a failed one is logged, the next one follows in its period). */
   async heartbeat(): Promise<void> {
     try {
-      const echo = await this.deps.registry.heartbeat(this.deps.identity.nodeId, this.deps.load(), this.draining);
+      const echo = await this.deps.registry.heartbeat(this.deps.identity.nodeId, this.deps.load(), this.draining, this.deps.clock.now());
       const nudges = echo?.nudges;
       if (nudges === undefined) return;
       const nudged = this.nudges !== undefined && nudges !== this.nudges;

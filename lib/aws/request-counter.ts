@@ -12,6 +12,8 @@ export interface CountedRequest {
   operation: string;
   startedAt: number;
   endedAt?: number;
+  /** The DynamoDB table the request names, if it names one. */
+  table?: string;
 }
 
 const MIDDLEWARE_NAME = 'shardlineRequestCounter';
@@ -30,7 +32,8 @@ export class RequestCounter {
   attach(client: WithMiddleware, service: string): this {
     client.middlewareStack.addRelativeTo(
       (next: FinalizeHandler<object, object>, context: HandlerExecutionContext) => async (args: FinalizeHandlerArguments<object>) => {
-        const request: CountedRequest = { operation: `${service}.${operationOf(context)}`, startedAt: this.now() };
+        const table = (args.input as { TableName?: unknown } | undefined)?.TableName;
+        const request: CountedRequest = { operation: `${service}.${operationOf(context)}`, startedAt: this.now(), ...(typeof table === 'string' ? { table } : {}) };
         this.requests.push(request);
         try {
           return await next(args);
@@ -43,10 +46,14 @@ export class RequestCounter {
     return this;
   }
 
-  /** Requests counted since `since` (epoch ms), by operation. */
-  byOperation(since = 0, until = Infinity): Record<string, number> {
+  /** Requests counted in [since, until), by operation (and table, given `tables`: e.g. `DynamoDB.Scan nodes`). */
+  byOperation(since = 0, until = Infinity, tables: Record<string, string> = {}): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const r of this.requests) if (r.startedAt >= since && r.startedAt < until) counts[r.operation] = (counts[r.operation] ?? 0) + 1;
+    for (const r of this.requests) {
+      if (r.startedAt < since || r.startedAt >= until) continue;
+      const key = r.table && tables[r.table] ? `${r.operation} ${tables[r.table]}` : r.operation;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
     return counts;
   }
 

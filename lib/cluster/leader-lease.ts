@@ -11,7 +11,12 @@ export interface LeaderLeaseItem {
   /** Fencing token: grows by one at every change of leader. */
   token: number;
   acquiredAt: number;
+  /** The follower the holder names to take over first: it alone watches the lease's expiry closely. */
+  deputy?: string;
 }
+
+/** How often a follower that is not the deputy tries the lease (the deputy tries at each expiry). */
+export const FOLLOWER_RETRY_MS = 30_000;
 
 /**
  * One leader at a time, as in the DynamoDB lock client: a conditional write with an expiry that
@@ -20,13 +25,15 @@ export interface LeaderLeaseItem {
  */
 export class LeaderLease {
   private token?: number;
-  private otherUntil?: number;
+  private retryAfter?: number;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly nodeId: string,
     private readonly leaseMs: number,
+    /** Names the deputy at every renewal (the leader's choice of a healthy follower); absent: every follower watches the expiry. */
+    private readonly opts: { deputy?: () => string | undefined } = {},
   ) {}
 
   /** The fencing token while this node leads, else undefined. */
@@ -35,11 +42,13 @@ export class LeaderLease {
   }
 
   /**
-   * Until when another node holds the lease, as this node's last refused attempt read it: trying
-   * again before then is bound to fail, so a follower waits for it instead of asking every tick.
+   * When this follower should try the lease next, from its last refused attempt: at the holder's
+   * expiry if it is the deputy (or none is named), else `FOLLOWER_RETRY_MS` later (and never
+   * before the expiry): trying sooner is bound to fail, so followers do not ask every tick, and
+   * all but one ask twice a minute. Undefined while leading or before a first attempt.
    */
   get otherHolderUntil(): number | undefined {
-    return this.otherUntil;
+    return this.retryAfter;
   }
 
   /**
@@ -53,10 +62,8 @@ export class LeaderLease {
           new UpdateCommand({
             TableName: this.table,
             Key: LEASE_KEY,
-            UpdateExpression: 'SET expiresAt = :exp',
+            ...this.renewal(now),
             ConditionExpression: 'holder = :me AND #t = :token',
-            ExpressionAttributeNames: { '#t': 'token' },
-            ExpressionAttributeValues: { ':exp': now + this.leaseMs, ':me': this.nodeId, ':token': this.token },
           }),
         );
         return true;
@@ -65,7 +72,7 @@ export class LeaderLease {
         new UpdateCommand({
           TableName: this.table,
           Key: LEASE_KEY,
-          UpdateExpression: 'SET holder = :me, expiresAt = :exp, acquiredAt = :now ADD #t :one',
+          UpdateExpression: 'SET holder = :me, expiresAt = :exp, acquiredAt = :now REMOVE deputy ADD #t :one',
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
           ExpressionAttributeNames: { '#t': 'token' },
           ExpressionAttributeValues: { ':me': this.nodeId, ':exp': now + this.leaseMs, ':now': now, ':one': 1 },
@@ -74,15 +81,28 @@ export class LeaderLease {
         }),
       );
       this.token = (out.Attributes as LeaderLeaseItem).token;
-      this.otherUntil = undefined;
+      this.retryAfter = undefined;
       return true;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       this.token = undefined;
-      const held = err instanceof ConditionalCheckFailedException ? Number(plainNumber(err.Item?.expiresAt)) : NaN;
-      this.otherUntil = Number.isFinite(held) ? held : undefined;
+      const held = err instanceof ConditionalCheckFailedException ? err.Item : undefined;
+      const expiresAt = Number(plainValue(held?.expiresAt));
+      const deputy = plainValue(held?.deputy);
+      if (!Number.isFinite(expiresAt)) this.retryAfter = undefined;
+      else this.retryAfter = deputy === undefined || deputy === this.nodeId ? expiresAt : Math.max(expiresAt, now + FOLLOWER_RETRY_MS);
       return false;
     }
+  }
+
+  /** The renewal's update: a new expiry, and the deputy the holder names now. */
+  private renewal(now: number) {
+    const deputy = this.opts.deputy?.();
+    return {
+      UpdateExpression: deputy ? 'SET expiresAt = :exp, deputy = :deputy' : 'SET expiresAt = :exp REMOVE deputy',
+      ExpressionAttributeNames: { '#t': 'token' },
+      ExpressionAttributeValues: { ':exp': now + this.leaseMs, ':me': this.nodeId, ':token': this.token, ...(deputy ? { ':deputy': deputy } : {}) },
+    };
   }
 
   /** Gives the lease up (clean shutdown), so another node takes over at once. */
@@ -113,7 +133,7 @@ export class LeaderLease {
   }
 }
 
-/** A number attribute of the item returned on a failed condition: marshalled (`{ N: '…' }`) or plain. */
-function plainNumber(value: unknown): unknown {
-  return value !== null && typeof value === 'object' ? (value as { N?: unknown }).N : value;
+/** An attribute of the item returned on a failed condition: marshalled (`{ S: … }`, `{ N: … }`) or plain. */
+function plainValue(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? ((value as { S?: unknown; N?: unknown }).S ?? (value as { N?: unknown }).N) : value;
 }

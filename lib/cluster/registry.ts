@@ -1,5 +1,5 @@
 import { scanAll } from '../aws/dynamo-pages';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { conditionally, isConditionFailure } from '../aws/conditional-write';
 
 export type NodeStatus = 'JOINING' | 'ACTIVE' | 'DRAINING' | 'DEAD';
@@ -95,6 +95,14 @@ export interface HeartbeatEcho {
 export type DrainRequested = (nodeId: string, reason: string) => void;
 
 const nodeKey = (nodeId: string) => ({ pk: `NODE#${nodeId}`, sk: 'NODE' });
+/**
+ * The membership item: the ids of every registered node, so that membership is read by key
+ * (one GetItem, then BatchGetItem of the node items) rather than by scanning the table. Its
+ * partition key starts like a node's (`NODE#`), so the agent's write grant covers it.
+ */
+const MEMBERS_KEY = { pk: 'NODE#~members', sk: 'MEMBERS' };
+/** Keys per BatchGetItem. */
+const BATCH_GET_KEYS = 100;
 const TTL_SECONDS = 7 * 24 * 3600;
 
 /** The node registry in DynamoDB: join, heartbeat, leave, and who is healthy. */
@@ -119,6 +127,8 @@ export class NodeRegistry {
       expiresAt: Math.floor(now / 1000) + TTL_SECONDS,
     };
     await this.doc.send(new PutCommand({ TableName: this.table, Item: item }));
+    // Listed after its item exists: whoever reads the members finds the item.
+    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: MEMBERS_KEY, UpdateExpression: 'ADD nodeIds :id', ExpressionAttributeValues: { ':id': new Set([identity.nodeId]) } }));
   }
 
   /**
@@ -238,15 +248,56 @@ export class NodeRegistry {
   /** Leaves the cluster cleanly: the node is gone from the registry. */
   async leave(nodeId: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: nodeKey(nodeId) }));
+    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: MEMBERS_KEY, UpdateExpression: 'DELETE nodeIds :id', ExpressionAttributeValues: { ':id': new Set([nodeId]) } }));
   }
 
-  /** Every registered node. */
+  /**
+   * Every registered node, read by key: the membership item, then the node items 100 to a
+   * BatchGetItem (strongly consistent). A table whose membership item was never completed (nodes
+   * registered before it existed) is scanned once, and its nodes added to the item.
+   */
   async list(): Promise<NodeItem[]> {
-    const nodes = scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true }).then((items) => items.filter((i) => i.sk === 'NODE').sort((a, b) => a.nodeId.localeCompare(b.nodeId)));
+    const nodes = this.readMembers().then((items) => items.sort((a, b) => a.nodeId.localeCompare(b.nodeId)));
     this.lastList = { at: Date.now(), nodes };
     nodes.catch(() => {
       if (this.lastList?.nodes === nodes) this.lastList = undefined;
     });
+    return nodes;
+  }
+
+  private async readMembers(): Promise<NodeItem[]> {
+    const members = (await this.doc.send(new GetCommand({ TableName: this.table, Key: MEMBERS_KEY, ConsistentRead: true }))).Item as { nodeIds?: Set<string>; complete?: boolean } | undefined;
+    if (!members?.complete) return this.migrate();
+    const ids = [...(members.nodeIds ?? [])];
+    const batches: Promise<NodeItem[]>[] = [];
+    for (let i = 0; i < ids.length; i += BATCH_GET_KEYS) batches.push(this.batchGet(ids.slice(i, i + BATCH_GET_KEYS)));
+    // An id whose item is gone (a leave that ended half-way) is simply not found.
+    return (await Promise.all(batches)).flat();
+  }
+
+  private async batchGet(nodeIds: string[]): Promise<NodeItem[]> {
+    const found: NodeItem[] = [];
+    let request: BatchGetCommandInput['RequestItems'] | undefined = { [this.table]: { Keys: nodeIds.map(nodeKey), ConsistentRead: true } };
+    while (request && Object.keys(request).length > 0) {
+      const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
+      found.push(...((out.Responses?.[this.table] ?? []) as NodeItem[]));
+      request = out.UnprocessedKeys;
+    }
+    return found;
+  }
+
+  /** The nodes of a table without a complete membership item, found by one scan and added to the item. */
+  private async migrate(): Promise<NodeItem[]> {
+    const nodes = (await scanAll<NodeItem>(this.doc, { TableName: this.table, ConsistentRead: true })).filter((i) => i.sk === 'NODE');
+    const ids = nodes.map((n) => n.nodeId);
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: MEMBERS_KEY,
+        UpdateExpression: ids.length > 0 ? 'SET complete = :true ADD nodeIds :ids' : 'SET complete = :true',
+        ExpressionAttributeValues: { ':true': true, ...(ids.length > 0 ? { ':ids': new Set(ids) } : {}) },
+      }),
+    );
     return nodes;
   }
 
@@ -289,18 +340,11 @@ export class NodeRegistry {
   /**
    * Declares DEAD the node whose record still names `taskArn` (an ECS task-stopped event). A node
    * is a host: once a replacement task has rejoined, the record names the new task and the old
-   * task's event changes nothing. Returns the node id it marked, or undefined. Reads the nodes
-   * table once (task-stopped events are rare; the table holds one item per host).
+   * task's event changes nothing. Returns the node id it marked, or undefined. Reads the
+   * registry once (task-stopped events are rare).
    */
   async markTaskStopped(taskArn: string, reason: string, now = Date.now()): Promise<string | undefined> {
-    const [node] = await scanAll<Pick<NodeItem, 'nodeId'>>(this.doc, {
-      TableName: this.table,
-      ConsistentRead: true,
-      ProjectionExpression: 'nodeId',
-      FilterExpression: 'taskArn = :task AND #s <> :dead',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':task': taskArn, ':dead': 'DEAD' },
-    });
+    const node = (await this.list()).find((n) => n.taskArn === taskArn && n.status !== 'DEAD');
     if (!node) return undefined;
     const marked = await conditionally(
       this.doc.send(

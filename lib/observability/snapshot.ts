@@ -69,9 +69,9 @@ export interface SnapshotOptions {
 }
 
 /**
- * Collects one snapshot with nine requests or so, whatever the size of the pipeline: one
- * projected scan of the ledger (objects, chunks and replica items together, paged), one scan of
- * the node registry, three reads of the control table (leader lease, desired state, config
+ * Collects one snapshot with ten requests or so, whatever the size of the pipeline: one
+ * projected scan of the ledger (objects, chunks and replica items together, paged), the node
+ * registry by key (its membership item, then 100 nodes to a BatchGetItem), three reads of the control table (leader lease, desired state, config
  * version) and one GetQueueAttributes per queue. At one snapshot a second that is well under what
  * an emulator serves (about 200 DynamoDB ops/s).
  */

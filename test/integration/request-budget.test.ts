@@ -21,7 +21,7 @@ import { startAgentTelemetry, type AgentTelemetry } from '../../lib/observabilit
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 /** Time runs this many times faster than the wall clock for the agents (their timers, sleeps, long polls and metric flushes). */
-const SPEED = 5;
+const SPEED = 2.5;
 /** Idle requests per added node per second (measured as the slope between 3 and 6 idle agents). */
 const IDLE_PER_NODE_CEILING = 1.5;
 /** Sequential round trips on a chunk's critical path. */
@@ -29,6 +29,7 @@ const CRITICAL_PATH_CEILING = 4;
 /**
  * Requests per chunk of an object's chunks before its last (lease, visibility, GET, shard PUT,
  * rejects PUT, commit, delete; a registry read for placement at most once a second comes on top).
+ * The rejects PUT is of an empty file until the chunk processor skips it (not yet: see the report).
  */
 const REQUESTS_PER_CHUNK_CEILING = 7;
 
@@ -87,17 +88,18 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
   }, 60_000);
   afterAll(async () => env?.server.stop());
 
-  it(`costs at most ${IDLE_PER_NODE_CEILING} requests per second for each idle node added, none of them a scan`, async () => {
-    const counter = new RequestCounter();
-    const clients = countedClients(env.server.endpoint, counter);
+  it(`costs at most ${IDLE_PER_NODE_CEILING} requests per second for each idle node added, and no scan`, async () => {
     const clock = fastClock(SPEED);
     const { resources } = env;
-    const registry = new NodeRegistry(clients.doc, resources.nodesTable);
-    const agents: Array<{ agent: Agent; telemetry: AgentTelemetry }> = [];
+    // Every agent has clients and a counter of its own: the leader's share can be told apart.
+    const agents: Array<{ agent: Agent; telemetry: AgentTelemetry; counter: RequestCounter }> = [];
     const log = () => undefined;
     const addAgents = async (n: number) => {
       for (let i = 0; i < n; i++) {
         const nodeId = `idle-${agents.length + 1}`;
+        const counter = new RequestCounter();
+        const clients = countedClients(env.server.endpoint, counter);
+        const registry = new NodeRegistry(clients.doc, resources.nodesTable);
         const identity = {
           nodeId,
           failureDomain: `az-${agents.length % 3}`,
@@ -132,7 +134,7 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
           clock,
         );
         await agent.start();
-        agents.push({ agent, telemetry });
+        agents.push({ agent, telemetry, counter });
       }
     };
     /** Requests per (agents') second over `seconds` of the agents' time, after `settleSeconds` for back-offs to reach their idle pace. */
@@ -141,7 +143,11 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
       const from = Date.now();
       await sleep((seconds * 1000) / SPEED);
       const to = Date.now();
-      return { total: counter.count(from, to) / seconds, byOperation: perSecond(counter.byOperation(from, to), seconds) };
+      const tables = { [resources.nodesTable]: 'nodes', [resources.ledgerTable]: 'ledger', [resources.controlTable]: 'control' };
+      const byOperation: Record<string, number> = {};
+      for (const { counter } of agents) for (const [op, n] of Object.entries(counter.byOperation(from, to, tables))) byOperation[op] = (byOperation[op] ?? 0) + n;
+      const followers = agents.filter(({ agent }) => !agent.leading).map(({ counter }) => counter.count(from, to) / seconds);
+      return { total: agents.reduce((n, { counter }) => n + counter.count(from, to), 0) / seconds, byOperation: perSecond(byOperation, seconds), follower: Math.max(...followers) };
     };
 
     try {
@@ -155,21 +161,28 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
       const slopeOf = (op: string) => ((six.byOperation[op] ?? 0) - (three.byOperation[op] ?? 0)) / 3;
       console.log(
         [
-          `idle requests/s: 3 agents ${three.total.toFixed(2)}, 6 agents ${six.total.toFixed(2)}: ${slope.toFixed(2)} per added node (ceiling ${IDLE_PER_NODE_CEILING})`,
+          `idle requests/s: 3 agents ${three.total.toFixed(2)}, 6 agents ${six.total.toFixed(2)}: ${slope.toFixed(2)} per added node (ceiling ${IDLE_PER_NODE_CEILING}); the busiest follower ${three.follower.toFixed(2)} and ${six.follower.toFixed(2)}`,
           ...operations.map((op) => `  ${op.padEnd(32)} 3: ${(three.byOperation[op] ?? 0).toFixed(3)}/s  6: ${(six.byOperation[op] ?? 0).toFixed(3)}/s  per added node: ${slopeOf(op).toFixed(3)}/s`),
         ].join('\n'),
       );
       expect(slope).toBeLessThanOrEqual(IDLE_PER_NODE_CEILING);
+      expect(six.follower).toBeLessThanOrEqual(IDLE_PER_NODE_CEILING);
       expect(slope).toBeGreaterThan(0.3); // heartbeats at least: the counter sees the agents
       // No scan grows with the nodes, and no per-node read of shared tables at a fixed 0.5 s.
-      expect(slopeOf('DynamoDB.Scan')).toBeLessThan(0.05);
-      expect(slopeOf('DynamoDB.Query')).toBeLessThan(0.5);
+      expect(six.byOperation['DynamoDB.Scan nodes'] ?? 0).toBe(0); // the leader reads membership by key
+      expect(
+        operations
+          .filter((op) => op.startsWith('DynamoDB.Scan'))
+          .map(slopeOf)
+          .every((slope) => slope < 0.05),
+      ).toBe(true);
+      expect(operations.filter((op) => op.startsWith('DynamoDB.Query')).reduce((sum, op) => sum + slopeOf(op), 0)).toBeLessThan(0.5);
       expect(slopeOf('CloudWatch.PutMetricData')).toBeLessThanOrEqual(0.06);
     } finally {
       await Promise.all(agents.map(({ agent }) => agent.drain({ deadline: clock.now() + 10_000 }).catch(() => undefined)));
       await Promise.all(agents.map(({ telemetry }) => telemetry.stop()));
     }
-  }, 180_000);
+  }, 240_000);
 
   it(`works a chunk with at most ${CRITICAL_PATH_CEILING} round trips in turn (one more for an object's last) and ${REQUESTS_PER_CHUNK_CEILING} requests`, async () => {
     const { resources } = env;
@@ -231,8 +244,9 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
     expect(roundTripsOf(perChunk[perChunk.length - 1].critical).length).toBeLessThanOrEqual(CRITICAL_PATH_CEILING + 1);
     // Every chunk but the last: no read of the object after the commit; the last one finalizes it.
     for (const { requests } of perChunk.slice(0, -1)) {
-      expect(requests.filter((r) => r.operation !== 'DynamoDB.Scan').length).toBeLessThanOrEqual(REQUESTS_PER_CHUNK_CEILING);
-      expect(requests.filter((r) => r.operation === 'DynamoDB.GetItem')).toEqual([]);
+      // The placement targets' registry read (at most once a second, off the path) comes on top.
+      expect(requests.filter((r) => r.table !== resources.nodesTable).length).toBeLessThanOrEqual(REQUESTS_PER_CHUNK_CEILING);
+      expect(requests.filter((r) => r.operation === 'DynamoDB.GetItem' && r.table === resources.ledgerTable)).toEqual([]);
     }
     for (const { requests } of perChunk) {
       expect(requests.filter((r) => r.operation === 'SQS.DeleteMessage')).toHaveLength(1);

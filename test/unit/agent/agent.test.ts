@@ -95,29 +95,32 @@ describe('Agent', () => {
   });
 
   it('stops taking work, finishes the chunks in flight, hands its replicas off, then releases the lead and leaves when drained', async () => {
-    const { clock, agent, events, queue, log } = setup({ chunkMs: 5000, messages: 5 });
+    const { clock, agent, events, queue, log } = setup({ chunkMs: 10_000, messages: 5 });
     await agent.start();
     await clock.advance(1500);
     events.length = 0;
     let drained = false;
     const draining = agent.drain().then(() => (drained = true));
-    await clock.advance(3499);
+    await clock.advance(8499);
     expect(drained).toBe(false);
     await clock.advance(1);
     await draining;
     // Heartbeats (saying it drains) go on until the last chunk is done; no receive after the drain
-    // began; the handoff starts at once and ends once the chunks are done (5000).
+    // began; the handoff starts at once and ends once the chunks are done (10000, after PLACEMENT_SETTLE_MS).
     expect(events).toEqual([
       '1500 heartbeat (draining)',
       '1500 hand off replicas (deadline 61500)',
       '3000 heartbeat (draining)',
       '4500 heartbeat (draining)',
-      '5000 processed m0',
-      '5000 processed m1',
-      '5000 replicas handed off',
-      '5000 stop following control',
-      '5000 release lease',
-      '5000 leave',
+      '6000 heartbeat (draining)',
+      '7500 heartbeat (draining)',
+      '9000 heartbeat (draining)',
+      '10000 processed m0',
+      '10000 processed m1',
+      '10000 replicas handed off',
+      '10000 stop following control',
+      '10000 release lease',
+      '10000 leave',
     ]);
     expect(queue).toHaveLength(3);
     expect(log.lines.at(-1)).toMatchObject({ message: 'drained and left the cluster', fields: { chunksDone: 2 } });
