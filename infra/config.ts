@@ -96,8 +96,17 @@ export interface StageConfig {
   readonly minHealthyNodes?: number;
   /** Alarm when the oldest work message is older than this. @default 1800 */
   readonly maxWorkMessageAgeSeconds?: number;
-  /** Alarm, and pause the pipeline, when more than this % of chunk attempts fail. @default 10 */
+  /** Alarm (notify only; one poison object never pauses the pipeline) when more than this % of chunk attempts fail. @default 10 */
   readonly maxChunkErrorPercent?: number;
+  /**
+   * The circuit breaker: pause the pipeline when more than this % of the objects that finished in
+   * the window were quarantined or refused (above 0, below 100). @default 20
+   */
+  readonly maxObjectFailurePercent?: number;
+  /** The circuit breaker judges only windows in which at least this many objects finished (a whole number, at least 1). @default 10 */
+  readonly minObjectsForFailureRate?: number;
+  /** The window of the object failure rate, in whole minutes (1..10080: one alarm period, at most CloudWatch's 7 days). @default 15 */
+  readonly objectFailureWindowMinutes?: number;
   /** Alarm when the fleet processes fewer bytes/s while there is work. @default no alarm */
   readonly targetBytesPerSecond?: number;
 }
@@ -185,5 +194,20 @@ function alarmConfigErrors(config: StageConfig): string[] {
   }
   if (maxChunkErrorPercent !== undefined && !(maxChunkErrorPercent > 0 && maxChunkErrorPercent < 100)) errors.push('maxChunkErrorPercent must be above 0 and below 100');
   if (targetBytesPerSecond !== undefined && !(Number.isFinite(targetBytesPerSecond) && targetBytesPerSecond > 0)) errors.push('targetBytesPerSecond must be a positive number');
+  errors.push(...circuitBreakerConfigErrors(config));
+  return errors;
+}
+
+/** What is wrong with the circuit breaker's thresholds (the object failure rate alarm). */
+function circuitBreakerConfigErrors(config: Pick<StageConfig, 'maxObjectFailurePercent' | 'minObjectsForFailureRate' | 'objectFailureWindowMinutes'>): string[] {
+  const errors: string[] = [];
+  const { maxObjectFailurePercent: percent, minObjectsForFailureRate: minObjects, objectFailureWindowMinutes: minutes } = config;
+  // 0 would pause on the first quarantined object; 100 could never be exceeded.
+  if (percent !== undefined && !(percent > 0 && percent < 100)) errors.push(`maxObjectFailurePercent must be above 0 and below 100 (got ${percent})`);
+  if (minObjects !== undefined && !(Number.isInteger(minObjects) && minObjects >= 1)) errors.push(`minObjectsForFailureRate must be a whole number of objects, at least 1 (got ${minObjects})`);
+  // CloudWatch periods of a minute or more are whole minutes; one period may last 7 days at most.
+  if (minutes !== undefined && !(Number.isInteger(minutes) && minutes >= 1 && minutes <= 10080)) {
+    errors.push(`objectFailureWindowMinutes must be a whole number of minutes, 1..10080 (got ${minutes})`);
+  }
   return errors;
 }

@@ -28,8 +28,14 @@ export interface ShardlineProps {
   readonly minHealthyNodes?: number;
   /** Alarm when the oldest work message is older than this many seconds. @default 1800 */
   readonly maxWorkMessageAgeSeconds?: number;
-  /** Alarm, and pause the pipeline, when more than this % of chunk attempts fail. @default 10 */
+  /** Alarm (notify only; one poison object never pauses the pipeline) when more than this % of chunk attempts fail. @default 10 */
   readonly maxChunkErrorPercent?: number;
+  /** The circuit breaker: pause the pipeline when more than this % of the objects finished in the window were quarantined or refused (above 0, below 100). @default 20 */
+  readonly maxObjectFailurePercent?: number;
+  /** The circuit breaker judges only windows in which at least this many objects finished (a whole number, at least 1). @default 10 */
+  readonly minObjectsForFailureRate?: number;
+  /** The window of the object failure rate, in whole minutes (1..10080). @default 15 */
+  readonly objectFailureWindowMinutes?: number;
   /** Alarm when the fleet processes fewer bytes/s while there is work. @default no throughput alarm */
   readonly targetBytesPerSecond?: number;
   /** What the control and run state machines log: `level` ALL, ERROR, FATAL or OFF; `includeExecutionData` adds inputs and outputs (requesters, reasons). @default { level: 'ERROR', includeExecutionData: false } */

@@ -146,6 +146,9 @@ export class Shardline extends Construct {
       minHealthyNodes: config.minHealthyNodes ?? config.fleet.minCapacity,
       maxWorkMessageAgeSeconds: config.maxWorkMessageAgeSeconds,
       maxChunkErrorPercent: config.maxChunkErrorPercent,
+      maxObjectFailurePercent: config.maxObjectFailurePercent,
+      minObjectsForFailureRate: config.minObjectsForFailureRate,
+      objectFailureWindowMinutes: config.objectFailureWindowMinutes,
       targetBytesPerSecond: config.targetBytesPerSecond,
     });
 

@@ -82,6 +82,11 @@ export class Observability extends Construct {
     if (props.alarmEmail) this.operatorTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
     const tables = { ledger: props.ledgerTable, nodes: props.nodesTable, control: props.controlTable };
+    const objectFailure = {
+      maxPercent: props.maxObjectFailurePercent ?? 20,
+      minObjects: props.minObjectsForFailureRate ?? 10,
+      window: Duration.minutes(props.objectFailureWindowMinutes ?? 15),
+    };
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `shardline-${props.stageName}`,
       defaultInterval: Duration.hours(3),
@@ -92,6 +97,7 @@ export class Observability extends Construct {
         tables,
         targetBytesPerSecond: props.targetBytesPerSecond,
         minHealthyNodes: props.minHealthyNodes,
+        objectFailure,
       }),
     });
 
@@ -105,9 +111,9 @@ export class Observability extends Construct {
       minHealthyNodes: props.minHealthyNodes,
       maxWorkMessageAge: Duration.seconds(props.maxWorkMessageAgeSeconds ?? 1800),
       maxChunkErrorPercent: props.maxChunkErrorPercent ?? 10,
-      maxObjectFailurePercent: props.maxObjectFailurePercent ?? 20,
-      minObjectsForFailureRate: props.minObjectsForFailureRate ?? 10,
-      objectFailureWindow: Duration.minutes(props.objectFailureWindowMinutes ?? 15),
+      maxObjectFailurePercent: objectFailure.maxPercent,
+      minObjectsForFailureRate: objectFailure.minObjects,
+      objectFailureWindow: objectFailure.window,
       targetBytesPerSecond: props.targetBytesPerSecond,
     });
     const maxCheckpointPending = Duration.minutes(props.maxCheckpointPendingMinutes ?? 15);

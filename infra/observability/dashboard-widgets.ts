@@ -1,3 +1,4 @@
+import type { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -17,6 +18,17 @@ export interface DashboardSources {
   readonly targetBytesPerSecond?: number;
   /** Horizontal line on the healthy nodes graph. @default none */
   readonly minHealthyNodes?: number;
+  /** The circuit breaker's thresholds: the object failure-rate graph shows the rate it trips on. @default no object failure-rate graph */
+  readonly objectFailure?: ObjectFailureThresholds;
+}
+
+/** The object failure rate the circuit breaker trips on (see `createOperatorAlarms`). */
+export interface ObjectFailureThresholds {
+  /** Trips when more than this % of the objects finished in `window` were quarantined or refused. */
+  readonly maxPercent: number;
+  /** Only windows in which at least this many objects finished count. */
+  readonly minObjects: number;
+  readonly window: Duration;
 }
 
 const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
@@ -24,7 +36,7 @@ const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwa
 
 const header = (markdown: string) => new cloudwatch.TextWidget({ markdown, width: 24, height: 1 });
 
-/** The rows of shardline's dashboard, top to bottom: chunks, fleet (with throttles), queues and the chunker. */
+/** The rows of shardline's dashboard, top to bottom: chunks, objects (the circuit breaker's rate), fleet (with throttles), queues and the chunker. */
 export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
   const m = new ShardlineMetrics(src.stageName);
   const sum = (name: (typeof AgentMetric)[keyof typeof AgentMetric], label: string) => m.metric(name, cloudwatch.Stats.SUM, label);
@@ -49,6 +61,7 @@ export function dashboardRows(src: DashboardSources): cloudwatch.IWidget[][] {
         rightYAxis: { label: '%', showUnits: false, min: 0, max: 100 },
       }),
     ],
+    ...(src.objectFailure ? [[header('## objects: how they finished (the circuit breaker pauses on the failure rate)')], [objectFailureGraph(m, src.objectFailure)]] : []),
     [header('## fleet')],
     [
       graph('Healthy nodes', [m.metric(AgentMetric.healthyNodes, cloudwatch.Stats.MINIMUM, 'healthy nodes (min)')], {
@@ -103,4 +116,28 @@ function queueDepth(queue: sqs.IQueue, name: string): cloudwatch.MathExpression 
     period: MINUTE,
     label: name,
   });
+}
+
+/**
+ * Objects quarantined and refused against objects completed, each summed over the circuit
+ * breaker's window (what its alarm sees), with the failure % it trips on and its threshold.
+ */
+function objectFailureGraph(m: ShardlineMetrics, t: ObjectFailureThresholds): cloudwatch.GraphWidget {
+  const perWindow = (metric: cloudwatch.Metric) => metric.with({ period: t.window });
+  return graph(
+    `Object failure rate: quarantined + refused vs completed (per ${t.window.toHumanString()})`,
+    [
+      perWindow(m.metric(AgentMetric.objectsCompleted, cloudwatch.Stats.SUM, 'completed')),
+      perWindow(m.metric(AgentMetric.objectsQuarantined, cloudwatch.Stats.SUM, 'quarantined')),
+      perWindow(m.metric(ChunkerMetric.objectsRefused, cloudwatch.Stats.SUM, 'refused (chunker)')),
+    ],
+    {
+      right: [m.objectFailurePercent(t.window, t.minObjects)],
+      leftYAxis: { label: 'objects', showUnits: false, min: 0 },
+      rightYAxis: { label: '%', showUnits: false, min: 0, max: 100 },
+      rightAnnotations: [{ value: t.maxPercent, label: `circuit breaker (at least ${t.minObjects} finished)`, color: '#d62728' }],
+      width: 24,
+      period: t.window,
+    },
+  );
 }
