@@ -24,7 +24,11 @@ export const CONTROL_PK = 'PIPELINE';
 export const controlKeys = {
   state: { pk: CONTROL_PK, sk: 'STATE' },
   config: { pk: CONTROL_PK, sk: 'CONFIG' },
-  activity: { pk: CONTROL_PK, sk: 'ACTIVITY' },
+  /**
+   * The leader's activity snapshot, in a partition of its own: IAM `dynamodb:LeadingKeys` sees only
+   * partition keys, so the agent may write this item without being able to write STATE or CONFIG.
+   */
+  activity: { pk: 'PIPELINE#ACTIVITY', sk: 'ACTIVITY' },
   /** One item per control action: who, why, when. */
   historyPk: 'PIPELINE#HISTORY',
   /** One item per config version. */

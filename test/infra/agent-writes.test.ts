@@ -144,8 +144,8 @@ describe("the agent's writes to the nodes and control tables (real SDK clients, 
     expect(mine.filter((w) => !allowed(w, tableKeyOf(w.table)))).toEqual([]);
   });
 
-  it('would refuse the agent the control history and config history the state machines write', () => {
-    for (const pk of [controlKeys.historyPk, controlKeys.configHistoryPk]) {
+  it('would refuse the agent the desired state, the config and their histories, which the state machines write', () => {
+    for (const pk of [controlKeys.state.pk, controlKeys.config.pk, controlKeys.historyPk, controlKeys.configHistoryPk]) {
       for (const action of ['PutItem', 'UpdateItem', 'DeleteItem']) expect(allowed({ action, pk }, 'controlTable')).toBe(false);
     }
     expect(allowed({ action: 'PutItem', pk: 'NODE#i-a' }, 'controlTable')).toBe(false);

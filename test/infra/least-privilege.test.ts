@@ -88,11 +88,13 @@ describe('the agent task role on the state tables', () => {
     for (const pk of [controlKeys.historyPk, controlKeys.configHistoryPk]) expect(patterns.some((p) => like(p, pk))).toBe(false);
   });
 
-  // Open: the leader's activity snapshot shares the desired state's partition (`PIPELINE`,
-  // lib/control/control-state.ts), and LeadingKeys cannot tell sort keys apart. This passes once
-  // controlKeys.activity has a partition of its own; then drop `.failing`.
-  it.failing('may not write the desired state or the config (partition PIPELINE)', () => {
+  // LeadingKeys cannot tell sort keys apart: the activity snapshot has a partition of its own
+  // (lib/control/control-state.ts), so that the desired state's partition stays out of reach.
+  it('may not write the desired state or the config (partition PIPELINE)', () => {
     const patterns = writesOn(shardline.controlTable)[0].Condition?.['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[];
+    expect(controlKeys.state.pk).toBe(CONTROL_PK);
+    expect(controlKeys.config.pk).toBe(CONTROL_PK);
+    expect(controlKeys.activity.pk).not.toBe(CONTROL_PK);
     expect(patterns.some((p) => like(p, CONTROL_PK))).toBe(false);
   });
 
