@@ -1,7 +1,8 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { defaultStageConfig, validateStageConfig, type StageConfig } from '../../infra/config';
+import { createCheckpointAlarms } from '../../infra/observability/checkpoint-alarms';
 import { createShardlineStack, type ShardlineStack } from '../../infra/shardline-stack';
 import { AgentMetric, ChunkerMetric } from '../../lib/observability/metric-names';
 import { RESOURCES } from '../../lib/resources';
@@ -220,7 +221,10 @@ describe('Observability alarms', () => {
 
   it('sends every alarm and its recovery to the operator topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(12);
+    // The 12 operator alarms of this stage (a throughput target is set), then the checkpoint alarms, whatever their number.
+    const checkpoints = new Stack();
+    createCheckpointAlarms(checkpoints, { stageName: 'test', maxPendingAge: Duration.minutes(15) });
+    expect(alarms).toHaveLength(12 + Object.keys(Template.fromStack(checkpoints).findResources('AWS::CloudWatch::Alarm')).length);
     for (const a of alarms) {
       expect(a.Properties.AlarmName).toMatch(/^shardline-test-[a-z-]+$/);
       expect(a.Properties.AlarmActions).toEqual([topicRef]);
