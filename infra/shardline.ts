@@ -172,6 +172,7 @@ export class Shardline extends Construct {
       logRetentionDays: config.logRetentionDays,
       stateMachineLogLevel: props.stateMachineLogs?.level as sfn.LogLevel | undefined,
       stateMachineLogExecutionData: props.stateMachineLogs?.includeExecutionData,
+      dataSources: this.dataSources,
     });
 
     this.ingestBucket = this.ingest.ingestBucket;

@@ -14,6 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { controlDefinition } from '../state-machines/control';
 import { runDefinition } from '../state-machines/run';
+import type { DataSources } from './data-sources';
 
 export interface ControlPlaneProps {
   readonly controlTable: dynamodb.ITable;
@@ -28,6 +29,8 @@ export interface ControlPlaneProps {
   readonly stateMachineLogLevel?: sfn.LogLevel;
   /** Log the executions' input and output (the requester, reasons, run totals) with each event. @default false */
   readonly stateMachineLogExecutionData?: boolean;
+  /** DataSync sources the run state machine starts on `{"source": "<name>"}`; without them that input fails as an unknown source. */
+  readonly dataSources?: DataSources;
 }
 
 /**
@@ -81,10 +84,14 @@ export class ControlPlane extends Construct {
         sourceBuckets: props.sourceBuckets,
         processedBucketName: props.processedBucket.bucketName,
         topic: this.runNotices,
+        dataSources: props.dataSources
+          ? Object.entries(props.dataSources.taskArns).map(([name, taskArn]) => ({ name, taskArn, prefix: props.dataSources!.sources[name].destination.subdirectory ?? '' }))
+          : [],
       }),
       Duration.hours(24),
     );
     continuesAsNew('Run', this.runStateMachine);
+    props.dataSources?.grantStart(this.runStateMachine);
 
     const alarms = props.circuitBreakerAlarms ?? [];
     if (alarms.length > 0) {

@@ -2,6 +2,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
@@ -19,6 +20,10 @@ export interface RunTargets {
   readonly pacing?: Pacing;
   /** Pages one execution lists before it continues as a new execution. @default RUN_PAGES_PER_EXECUTION */
   readonly pagesPerExecution?: number;
+  /** DataSync sources the run starts on `{"source": "<name>"}` (infra/constructs/data-sources.ts): the task and the ingest-bucket prefix it copies to. @default none */
+  readonly dataSources?: ReadonlyArray<{ readonly name: string; readonly taskArn: string; readonly prefix: string }>;
+  /** How the run follows a DataSync copy. @default SOURCE_PACING */
+  readonly sourcePacing?: Pacing;
 }
 
 const S = tasks.DynamoAttributeValue.fromString;
@@ -42,6 +47,13 @@ export const RUN_PACING: Pacing = {
 };
 
 /**
+ * How the run follows a DataSync copy it started: every 30 s for five minutes, then every 5
+ * minutes; after 250 polls (about 20 h, within the 24 h timeout) it continues as a new execution.
+ * Copies of a large source take hours: the slow pace keeps the history small.
+ */
+export const SOURCE_PACING: Pacing = { phases: [{ seconds: 30, polls: 10 }], thenSeconds: 300, roundsPerExecution: 250 };
+
+/**
  * The run state machine. Input `{ bucket, prefix }`, optionally with `index: { name }`. Processes
  * every object already under the prefix: records the run, lists the prefix page by page onto the
  * ingest-events queue (the chunker plans each key under the run's own object ids, so a dataset
@@ -53,6 +65,10 @@ export const RUN_PACING: Pacing = {
  * The run id is the first execution's name (`$.pace.runId`): a long listing or a long wait
  * continues as a new execution of the same machine, carrying the run id, the listing position
  * and the pace, so that no execution's history grows past Step Functions' quota.
+ *
+ * Input `{ source }` instead starts the DataSync task of that source ({@link sourceCopy}) and
+ * follows it until it ends; the objects it copies are processed through the ingest bucket's S3
+ * events as they land, so the run lists nothing itself.
  */
 export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   const id = (name: string) => `Run${name}`;
@@ -61,7 +77,7 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
 
   const invalid = new sfn.Fail(scope, id('InvalidInput'), {
     error: 'InvalidInput',
-    cause: 'input must be { "bucket": "...", "prefix": "..." } (prefix may be ""), optionally with "index": { "name": "..." }',
+    cause: 'input must be { "bucket": "...", "prefix": "..." } (prefix may be ""), optionally with "index": { "name": "..." }, or { "source": "<DataSync source name>" }',
   });
 
   const record = (name: string, withIndex: boolean) =>
@@ -223,10 +239,100 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   );
   // A continuation resumes where the last execution stopped: the listing, or the wait.
   const resume = new sfn.Choice(scope, id('Resume')).when(sfn.Condition.stringEquals('$.continued.phase', 'listing'), listNext).otherwise(pace);
+  const copy = sourceCopy(scope, t);
   return new sfn.Choice(scope, id('Validate'))
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.source'), sfn.Condition.isString('$.source'), sfn.Condition.isPresent('$.continued')), copy.resume)
+    .when(sfn.Condition.and(sfn.Condition.isPresent('$.source'), sfn.Condition.isString('$.source')), copy.start)
+    .when(sfn.Condition.isPresent('$.source'), invalid)
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.continued'), source, sfn.Condition.isPresent('$.pace.runId')), resume)
     .when(source, identify)
     .otherwise(invalid);
+}
+
+/**
+ * `{ source }`: starts the source's DataSync task (an unknown name fails with UnknownSource),
+ * then follows the task execution at {@link SOURCE_PACING} until it ends: SUCCESS ends the
+ * execution with the source, its prefix and the task execution; ERROR fails it with
+ * SourceCopyFailed. The run does not list the prefix afterwards: every object the copy wrote was
+ * already processed through the S3 events, and a listing would process it a second time (and the
+ * prefix also holds what earlier copies wrote, as a copy transfers only what changed).
+ * A long copy continues as a new execution carrying the source and the task execution.
+ */
+function sourceCopy(scope: Construct, t: RunTargets): { start: sfn.IChainable; resume: sfn.IChainable } {
+  const id = (name: string) => `RunSource${name}`;
+  const sources = t.dataSources ?? [];
+  const unknown = new sfn.Fail(scope, id('Unknown'), {
+    error: 'UnknownSource',
+    causePath: sfn.JsonPath.format('unknown source {}: the DataSync sources are those of dataSources in the stage config (docs/sources.md)', path('$.source')),
+  });
+  const failed = new sfn.Fail(scope, id('CopyFailed'), {
+    error: 'SourceCopyFailed',
+    causePath: sfn.JsonPath.format(
+      'the DataSync copy of source {} ended in ERROR: aws datasync describe-task-execution --task-execution-arn {}, or the log group of the DataSources construct',
+      path('$.source'),
+      path('$.sync.TaskExecutionArn'),
+    ),
+  });
+  // Without sources no copy can have started, nor be continued.
+  if (sources.length === 0) return { start: unknown, resume: unknown };
+  const copied = new sfn.Pass(scope, id('Copied'), {
+    parameters: { 'source.$': '$.source', 'prefix.$': '$.sync.prefix', 'taskExecutionArn.$': '$.sync.TaskExecutionArn', 'status.$': '$.syncStatus.Status' },
+  });
+
+  const describe = new tasks.CallAwsService(scope, id('Describe'), {
+    service: 'datasync',
+    action: 'describeTaskExecution',
+    parameters: { TaskExecutionArn: path('$.sync.TaskExecutionArn') },
+    iamResources: sources.map((s) => `${s.taskArn}/execution/*`),
+    iamAction: 'datasync:DescribeTaskExecution',
+    resultSelector: { 'Status.$': '$.Status' },
+    resultPath: '$.syncStatus',
+  });
+  describe.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(5), maxAttempts: 3, backoffRate: 2 });
+  const polled = new sfn.Pass(scope, id('Polled'), {
+    parameters: { 'count.$': 'States.MathAdd($.syncPolls.count, 1)', 'rounds.$': 'States.MathAdd($.syncPolls.rounds, 1)' },
+    resultPath: '$.syncPolls',
+  });
+  const pace = pacingChoice(scope, id('Copy'), {
+    pacing: t.sourcePacing ?? SOURCE_PACING,
+    counters: '$.syncPolls',
+    poll: describe,
+    continueAsNew: continueAsNew(
+      scope,
+      id('Copy'),
+      {
+        'source.$': '$.source',
+        sync: { 'TaskExecutionArn.$': '$.sync.TaskExecutionArn', 'prefix.$': '$.sync.prefix' },
+        syncPolls: { 'count.$': '$.syncPolls.count', rounds: 0 },
+        continued: { phase: 'source', 'from.$': '$$.Execution.Id' },
+      },
+      { 'source.$': '$.source', 'taskExecutionArn.$': '$.sync.TaskExecutionArn' },
+    ),
+  });
+  describe.next(
+    new sfn.Choice(scope, id('Ended'))
+      .when(sfn.Condition.stringEquals('$.syncStatus.Status', 'SUCCESS'), copied)
+      .when(sfn.Condition.stringEquals('$.syncStatus.Status', 'ERROR'), failed)
+      .otherwise(polled),
+  );
+  polled.next(pace);
+
+  const started = new sfn.Pass(scope, id('Started'), { parameters: { count: 0, rounds: 0 }, resultPath: '$.syncPolls' });
+  started.next(pace);
+  const known = new sfn.Choice(scope, id('Known'));
+  for (const s of sources) {
+    const start = new tasks.CallAwsService(scope, id(`Start-${s.name}`), {
+      service: 'datasync',
+      action: 'startTaskExecution',
+      parameters: { TaskArn: s.taskArn },
+      iamResources: [s.taskArn],
+      iamAction: 'datasync:StartTaskExecution',
+      resultSelector: { 'TaskExecutionArn.$': '$.TaskExecutionArn', prefix: s.prefix },
+      resultPath: '$.sync',
+    });
+    known.when(sfn.Condition.stringEquals('$.source', s.name), start.next(started));
+  }
+  return { start: known.otherwise(unknown), resume: pace };
 }
 
 /**
