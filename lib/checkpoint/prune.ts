@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Keys } from './layout';
 import type { CheckpointRegistry } from './registry';
 import { choosePrunable, type RetentionPolicy } from './retention';
-import { deleteAllVersions } from './s3-objects';
+import { deleteCurrentObjects } from './s3-objects';
 
 export interface PruneDeps {
   s3: S3Client;
@@ -14,7 +14,7 @@ export interface PruneDeps {
 /**
  * Applies `policy` to a job: picks the steps to prune (`choosePrunable`), then for each one marks
  * it PRUNING and drops its COMPLETE item — conditional on a newer step being COMPLETE at that very
- * moment — deletes every version of its objects (its `_COMPLETE.json` first), and its items last.
+ * moment — deletes its objects (its `_COMPLETE.json` first; old versions expire by lifecycle), and its items last.
  * A pruning cut short is finished by the next one. Returns the steps pruned.
  */
 export async function applyRetention(deps: PruneDeps, job: string, policy: RetentionPolicy): Promise<number[]> {
@@ -26,7 +26,7 @@ export async function applyRetention(deps: PruneDeps, job: string, policy: Reten
   for (const step of chosen) {
     const state = steps.find((s) => s.step === step)?.state;
     if (state !== 'PRUNING' && !(await deps.registry.beginPrune(job, step, newest, deps.now()))) continue;
-    await deleteAllVersions(deps.s3, deps.bucket, s3Keys.step(job, step), s3Keys.complete(job, step));
+    await deleteCurrentObjects(deps.s3, deps.bucket, s3Keys.step(job, step), s3Keys.complete(job, step));
     await deps.registry.finishPrune(job, step);
     pruned.push(step);
   }

@@ -1,5 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { listKeys } from '../storage/list-keys';
 
 /** The whole of a small object, or undefined when there is none. */
 export async function getBytes(s3: S3Client, bucket: string, key: string, range?: { start: number; end: number }): Promise<Buffer | undefined> {
@@ -22,7 +23,7 @@ export async function getJson<T>(s3: S3Client, bucket: string, key: string, sha2
 
 /**
  * Deletes every version (and delete marker) of every object under `prefix`, `first` before the
- * others: the bucket is versioned, and pruning a checkpoint is meant to free its storage.
+ * others. For benchmarks and operators cleaning up: agents may not delete versions (see below).
  */
 export async function deleteAllVersions(s3: S3Client, bucket: string, prefix: string, first?: string): Promise<number> {
   let deleted = 0;
@@ -45,4 +46,20 @@ export async function deleteAllVersions(s3: S3Client, bucket: string, prefix: st
     } while (keyMarker);
   }
   return deleted;
+}
+
+/**
+ * Deletes the current version of every object under `prefix`, `first` before the others. The
+ * bucket is versioned and agents may never delete an object version: the deleted objects stay as
+ * noncurrent versions until the bucket's lifecycle rule expires them (7 days for checkpoints).
+ */
+export async function deleteCurrentObjects(s3: S3Client, bucket: string, prefix: string, first?: string): Promise<number> {
+  const keys = await listKeys(s3, bucket, [prefix]);
+  const ordered = first ? [first, ...keys.filter((k) => k !== first)] : keys;
+  for (let i = 0; i < ordered.length; i += 1000) {
+    const batch = ordered.slice(i, i + 1000).map((Key) => ({ Key }));
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }));
+    if (out.Errors?.length) throw new Error(`deleting under s3://${bucket}/${prefix}: ${out.Errors[0].Code} ${out.Errors[0].Message}`);
+  }
+  return ordered.length;
 }
