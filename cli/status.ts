@@ -1,4 +1,5 @@
 import type { NodeLoad } from '../lib/cluster/registry';
+import { renderCheckpointRows } from '../lib/observability/checkpoint-rows';
 import { cacheSummary, gpuSummary, hostSummary, placeSummary } from '../lib/observability/node-format';
 import type { PipelineStatus } from '../lib/observability/status';
 
@@ -60,5 +61,7 @@ export function renderStatus(status: PipelineStatus): string {
     );
   }
   for (const n of status.nodes.filter((x) => x.status === 'DRAINING' && x.drainReason)) lines.push(`  ${n.nodeId}: draining (${n.drainReason})`);
+  const checkpoints = renderCheckpointRows(status.checkpoints ?? []);
+  if (checkpoints.length) lines.push('', ...checkpoints);
   return lines.join('\n');
 }

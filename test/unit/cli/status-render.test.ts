@@ -31,4 +31,23 @@ describe('renderStatus', () => {
     expect(text).toContain('  i-0abc: draining (spot interruption)');
     expect(nodeLine(text)).toMatch(/\t\?\/900\.00 GB$/);
   });
+
+  it("lists each job's last complete step and the uploads in flight, and nothing when no job has checkpoints", () => {
+    expect(renderStatus(status({}))).not.toContain('CHECKPOINTS');
+    const text = renderStatus({
+      ...status({}),
+      checkpoints: [
+        {
+          job: 'llm-7b',
+          latestComplete: 30,
+          latestCompletedAt: '2026-11-30T08:00:00.000Z',
+          pendingSteps: [{ step: 40, ranksDurable: 1, worldSize: 2 }],
+          uploading: [{ step: 40, rank: 1, node: 'i-0def', bytes: 2e8, saveId: 's1', startedAt: '2026-11-30T08:00:10.000Z', ageMs: 12_000 }],
+        },
+      ],
+    });
+    expect(text).toContain('CHECKPOINTS (1 jobs)');
+    expect(text).toContain('llm-7b\t30\t2026-11-30T08:00:00.000Z\t40 (1/2 ranks)\t1 parts, 200.0 MB');
+    expect(text).toContain('  llm-7b step 40 rank 1: 200.0 MB from i-0def, uploading for 12 s');
+  });
 });
