@@ -23,7 +23,7 @@ export interface LeaderDutiesDeps {
   onLeaderSweep?: (sweep: { token: number }) => void;
   /** The leader's chores that are due (`LeaderChores.run`); never throws. */
   chores: () => Promise<void>;
-  /** Called after every sweep and rebalancer look (the leader nudges nodes that lag the control state); never throws. */
+  /** Called after every sweep and rebalancer look, apart from the sweeps (the leader nudges nodes that lag the control state, names its deputy). */
   afterSweep?: () => Promise<void>;
   /** Told after every sweep, to rebalance replicas when a node joins (its passes run apart). */
   rebalancer?: Pick<Rebalancer, 'observe' | 'stop'>;
@@ -43,6 +43,9 @@ export class LeaderDuties {
   private readonly renew = oneAtATime(() => this.renewOnce());
   private readonly sweep = oneAtATime(() => this.sweepOnce());
   private readonly chores = oneAtATime(() => this.deps.chores());
+  private readonly afterSweep = oneAtATime(async () => {
+    await this.deps.afterSweep?.().catch((err: unknown) => this.deps.log('warn', 'after-sweep duty failed', { error: (err as Error).message }));
+  });
 
   constructor(private readonly deps: LeaderDutiesDeps) {}
 
@@ -96,7 +99,7 @@ export class LeaderDuties {
       await this.deps.detectFailures(this.recoveries);
       // After the sweep: the detector's registry read is the one the rebalancer looks at.
       await this.deps.rebalancer?.observe(token);
-      await this.deps.afterSweep?.();
+      void this.afterSweep(); // never delays the next sweep (detection)
     } catch (err) {
       this.deps.log('error', 'leader duty failed', { error: (err as Error).message });
     }

@@ -108,6 +108,7 @@ const TTL_SECONDS = 7 * 24 * 3600;
 /** The node registry in DynamoDB: join, heartbeat, leave, and who is healthy. */
 export class NodeRegistry {
   private lastList?: { at: number; nodes: Promise<NodeItem[]> };
+  private knownIds?: string[];
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -266,12 +267,25 @@ export class NodeRegistry {
   }
 
   private async readMembers(): Promise<NodeItem[]> {
-    const members = (await this.doc.send(new GetCommand({ TableName: this.table, Key: MEMBERS_KEY, ConsistentRead: true }))).Item as { nodeIds?: Set<string>; complete?: boolean } | undefined;
+    // The nodes last listed are read along with the membership item: one round trip while it is unchanged.
+    const known = this.knownIds;
+    const [members, prefetched] = await Promise.all([
+      this.doc.send(new GetCommand({ TableName: this.table, Key: MEMBERS_KEY, ConsistentRead: true })).then((out) => out.Item as { nodeIds?: Set<string>; complete?: boolean } | undefined),
+      known ? this.batchGetAll(known) : Promise.resolve([]),
+    ]);
     if (!members?.complete) return this.migrate();
     const ids = [...(members.nodeIds ?? [])];
-    const batches: Promise<NodeItem[]>[] = [];
-    for (let i = 0; i < ids.length; i += BATCH_GET_KEYS) batches.push(this.batchGet(ids.slice(i, i + BATCH_GET_KEYS)));
+    this.knownIds = ids;
+    const listed = new Set(ids);
+    const knownSet = new Set(known ?? []);
+    const joined = ids.filter((id) => !knownSet.has(id));
     // An id whose item is gone (a leave that ended half-way) is simply not found.
+    return [...prefetched.filter((n) => listed.has(n.nodeId)), ...(joined.length > 0 ? await this.batchGetAll(joined) : [])];
+  }
+
+  private async batchGetAll(nodeIds: string[]): Promise<NodeItem[]> {
+    const batches: Promise<NodeItem[]>[] = [];
+    for (let i = 0; i < nodeIds.length; i += BATCH_GET_KEYS) batches.push(this.batchGet(nodeIds.slice(i, i + BATCH_GET_KEYS)));
     return (await Promise.all(batches)).flat();
   }
 
