@@ -37,6 +37,8 @@ export class SimNode {
   idle = true;
   idlePoller = false;
   waiting: Array<() => void> = [];
+  /** When this node's record workers are up (set by its first chunk). */
+  workersReadyAt?: number;
   /** When this node last read the placement targets. */
   viewReadAt = -Infinity;
   readonly adaptive: AdaptiveConcurrency;

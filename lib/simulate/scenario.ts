@@ -50,6 +50,8 @@ export interface ScenarioInput {
   recordWorkers?: number;
   /** Shard bytes per input byte. @default 0.3 */
   outputRatio?: number;
+  /** Milliseconds a node's record workers take to start, paid by its first chunk. @default 100 */
+  recordWorkerStartMs?: number;
   /** Pipeline config overrides (replicationFactor, concurrencyPerNode, visibilityTimeoutSeconds, heartbeatTimeoutSeconds). */
   config?: Partial<Pick<PipelineConfig, 'replicationFactor' | 'concurrencyPerNode' | 'visibilityTimeoutSeconds' | 'heartbeatTimeoutSeconds'>>;
   /** The chunker Lambda's maxConcurrency. @default 10 */
@@ -89,6 +91,7 @@ export interface Scenario {
   recordBytesPerCore: number;
   recordWorkers: number;
   outputRatio: number;
+  recordWorkerStartMs: number;
   config: PipelineConfig;
   chunkerConcurrency: number;
   kill?: KillSpec;
@@ -148,6 +151,7 @@ export function scenarioOf(input: ScenarioInput): Scenario {
     recordBytesPerCore: input.recordBytesPerCore ?? RECORD_PATH_BYTES_PER_CORE,
     recordWorkers: input.recordWorkers ?? Math.max(1, Math.floor(instance.vcpus / 4)),
     outputRatio: input.outputRatio ?? 0.3,
+    recordWorkerStartMs: input.recordWorkerStartMs ?? 100,
     config,
     chunkerConcurrency: input.chunkerConcurrency ?? 10,
     ...(kill && kill.fraction > 0 ? { kill } : {}),

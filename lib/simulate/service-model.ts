@@ -26,6 +26,11 @@ export interface LatencyProfile {
    * Unbounded on AWS; 1 for DynamoDB on the local emulator, whose launcher serializes it.
    */
   servers: Record<Service, number>;
+  /**
+   * When set, every service draws on this one pool of servers instead (an emulator that is a single
+   * process: moto answers every service in one Python process, one request at a time under its GIL).
+   */
+  sharedServers?: number;
 }
 
 /**
@@ -183,7 +188,8 @@ export class ServiceModel {
     profile: LatencyProfile,
     private readonly random: Random,
   ) {
-    this.freeAt = Object.fromEntries(SERVICES.map((s) => [s, Number.isFinite(profile.servers[s]) ? new Array<number>(profile.servers[s]).fill(0) : []])) as Record<Service, number[]>;
+    const shared = profile.sharedServers !== undefined ? new Array<number>(profile.sharedServers).fill(0) : undefined;
+    this.freeAt = Object.fromEntries(SERVICES.map((s) => [s, shared ?? (Number.isFinite(profile.servers[s]) ? new Array<number>(profile.servers[s]).fill(0) : [])])) as Record<Service, number[]>;
   }
 
   /**

@@ -329,7 +329,11 @@ export class Simulation {
         this.spec('s3', 'read', { partition: this.sourcePartition[object % s.sourcePrefixes] }),
         () => {
           this.queue.changeVisibility(message, receipt, this.leaseMs);
-          node.stream(bytes, () => upload());
+          // The record workers start with the node's first chunk; chunks that come meanwhile wait for them.
+          if (node.workersReadyAt === undefined) node.workersReadyAt = this.q.now + s.recordWorkerStartMs;
+          const wait = node.workersReadyAt - this.q.now;
+          if (wait <= 0) node.stream(bytes, () => upload());
+          else this.q.after(wait, () => node.alive && node.stream(bytes, () => upload()));
         },
         s.chunkPath === 'current' ? { start: visibility.doneAt } : { notBefore: visibility.doneAt },
       );

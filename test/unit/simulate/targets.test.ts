@@ -1,7 +1,7 @@
 import { runTargets } from '../../../lib/simulate/targets';
 
 /**
- * Issue 15's targets, asserted over 20 TB (the full 50 TB run is `npm run bench:simulate`, or
+ * Issue 15's targets, asserted over 20 TB (the full 50 TB run is `npx tsx bench/simulate.ts`, or
  * `shardline simulate --targets --size 50TB`). Smaller runs are not enough: at 1,000 nodes 10 TB is
  * ten waves of 256 MiB chunks per work loop, and the last wave's tail (half a chunk on average)
  * costs 5% of the utilization and takes the 1,000-node throughput to 9.48× the 100-node one.
