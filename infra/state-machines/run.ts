@@ -240,9 +240,10 @@ export function runDefinition(scope: Construct, t: RunTargets): sfn.IChainable {
   // A continuation resumes where the last execution stopped: the listing, or the wait.
   const resume = new sfn.Choice(scope, id('Resume')).when(sfn.Condition.stringEquals('$.continued.phase', 'listing'), listNext).otherwise(pace);
   const copy = sourceCopy(scope, t);
+  const sourceName = sfn.Condition.and(sfn.Condition.isPresent('$.source'), sfn.Condition.isString('$.source'));
   return new sfn.Choice(scope, id('Validate'))
-    .when(sfn.Condition.and(sfn.Condition.isPresent('$.source'), sfn.Condition.isString('$.source'), sfn.Condition.isPresent('$.continued')), copy.resume)
-    .when(sfn.Condition.and(sfn.Condition.isPresent('$.source'), sfn.Condition.isString('$.source')), copy.start)
+    .when(sfn.Condition.and(sourceName, sfn.Condition.isPresent('$.continued'), sfn.Condition.isPresent('$.sync.TaskExecutionArn'), sfn.Condition.isPresent('$.syncPolls.count')), copy.resume)
+    .when(sfn.Condition.and(sourceName, sfn.Condition.not(sfn.Condition.isPresent('$.continued'))), copy.start)
     .when(sfn.Condition.isPresent('$.source'), invalid)
     .when(sfn.Condition.and(sfn.Condition.isPresent('$.continued'), source, sfn.Condition.isPresent('$.pace.runId')), resume)
     .when(source, identify)

@@ -56,15 +56,20 @@ describe('run state machine: {"source": "<name>"} starts a DataSync copy', () =>
   it('routes a source input before anything else: a continuation of a copy, a new copy, a source that is not a string', () => {
     const choices = asl.States.RunValidate.Choices;
     expect(choices.slice(0, 3).map((c: { Next: string }) => c.Next)).toEqual(['RunSourceCopyPace', 'RunSourceKnown', 'RunInvalidInput']);
+    const sourceName = {
+      And: [
+        { Variable: '$.source', IsPresent: true },
+        { Variable: '$.source', IsString: true },
+      ],
+    };
     expect(choices[0].And).toEqual([
-      { Variable: '$.source', IsPresent: true },
-      { Variable: '$.source', IsString: true },
+      sourceName,
       { Variable: '$.continued', IsPresent: true },
+      { Variable: '$.sync.TaskExecutionArn', IsPresent: true },
+      { Variable: '$.syncPolls.count', IsPresent: true },
     ]);
-    expect(choices[1].And).toEqual([
-      { Variable: '$.source', IsPresent: true },
-      { Variable: '$.source', IsString: true },
-    ]);
+    // A continuation without what it must carry is not a new copy: it is invalid.
+    expect(choices[1].And).toEqual([sourceName, { Not: { Variable: '$.continued', IsPresent: true } }]);
     expect(choices[2]).toEqual({ Variable: '$.source', IsPresent: true, Next: 'RunInvalidInput' });
   });
 
@@ -190,9 +195,10 @@ describe('run state machine on the emulator: {"source": "<unknown>"}', () => {
     expect(result.cause).toMatch(/^unknown source no-such-source: /);
   }, 90_000);
 
-  it('fails a source that is not a string as InvalidInput', async () => {
-    const result = await startExecution(env.clients.sfn, env.resources.runStateMachineArn, { source: 42 }, { pollMs: 200, timeoutMs: 60_000 });
-    expect(result.status).toBe('FAILED');
-    expect(result.error).toBe('InvalidInput');
-  }, 90_000);
+  it('fails a source that is not a string, or a continuation that carries no task execution, as InvalidInput', async () => {
+    for (const input of [{ source: 42 }, { source: 'no-such-source', continued: { phase: 'source' } }]) {
+      const result = await startExecution(env.clients.sfn, env.resources.runStateMachineArn, input, { pollMs: 200, timeoutMs: 60_000 });
+      expect([JSON.stringify(input), result.status, result.error]).toEqual([JSON.stringify(input), 'FAILED', 'InvalidInput']);
+    }
+  }, 120_000);
 });
