@@ -59,7 +59,8 @@ export function renderSimulation(r: SimulationReport): string {
     lines.push(`  ${svc.padEnd(14)} ${n(q.total).padStart(12)} ${n(q.meanPerSecond, 1).padStart(12)} ${n(q.peakPerSecond).padStart(10)} ${n(q.throttled).padStart(10)}   ${n(q.p50Ms, 1)} ms`);
   }
   lines.push('', 'quotas (busiest second or mean)');
-  for (const x of r.rates) lines.push(`  ${x.headroom >= 1 ? 'ok  ' : 'OVER'} ${x.what}: ${n(Math.max(x.peak, x.mean), 1)} of ${n(x.quota)} (${n(x.headroom, 1)}× headroom)`);
+  for (const x of r.rates)
+    lines.push(`  ${x.headroom >= 1 ? 'ok  ' : 'OVER'} ${x.what}: ${n(Math.max(x.peak, x.mean), 1)} of ${n(x.quota)} (${x.headroom >= 1000 ? '≥ 1,000' : n(x.headroom, 1)}× headroom)`);
   if (r.failure) {
     const f = r.failure;
     lines.push(

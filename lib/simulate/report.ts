@@ -92,8 +92,8 @@ export function reportOf(o: SimulationOutcome): SimulationReport {
     check('S3 PUT per prefix (busiest prefix)', 0, parts.s3Put.peak, QUOTAS.s3PutPerPrefix),
     check('DynamoDB write units per partition (busiest item)', 0, parts.ddbWrite.peak, QUOTAS.dynamodbWritePerPartition),
     check('DynamoDB read units per partition (busiest item)', 0, parts.ddbRead.peak, QUOTAS.dynamodbReadPerPartition),
-    check('DynamoDB write units, table', ddb.writeUnits / seconds, 0, QUOTAS.dynamodbTableWrite),
-    check('DynamoDB read units, table', ddb.readUnits / seconds, 0, QUOTAS.dynamodbTableRead),
+    check('DynamoDB write units, table', ddb.writeUnits / seconds, ddb.peakWriteUnitsPerSecond, QUOTAS.dynamodbTableWrite),
+    check('DynamoDB read units, table', ddb.readUnits / seconds, ddb.peakReadUnitsPerSecond, QUOTAS.dynamodbTableRead),
     check('SQS messages in flight', 0, o.peakInFlightMessages, QUOTAS.sqsInFlight),
     check('CloudWatch PutMetricData per Region', o.services.counts.cloudwatch.requests / seconds, 0, QUOTAS.cloudwatchPutMetricData),
   ];

@@ -135,6 +135,9 @@ export interface ServiceCounts {
   readUnits: number;
   writeUnits: number;
   peakPerSecond: number;
+  /** The busiest second's write and read units (DynamoDB: against the table's quota). */
+  peakWriteUnitsPerSecond: number;
+  peakReadUnitsPerSecond: number;
   throttled: number;
 }
 
@@ -169,16 +172,14 @@ class PartitionWindows {
  * partition's second is full (S3 prefixes, DynamoDB items).
  */
 export class ServiceModel {
-  readonly counts: Record<Service, ServiceCounts> = Object.fromEntries(SERVICES.map((s) => [s, { requests: 0, readUnits: 0, writeUnits: 0, peakPerSecond: 0, throttled: 0 }])) as Record<
-    Service,
-    ServiceCounts
-  >;
+  readonly counts: Record<Service, ServiceCounts> = Object.fromEntries(
+    SERVICES.map((s) => [s, { requests: 0, readUnits: 0, writeUnits: 0, peakPerSecond: 0, peakWriteUnitsPerSecond: 0, peakReadUnitsPerSecond: 0, throttled: 0 }]),
+  ) as Record<Service, ServiceCounts>;
   /** Per-partition windows: S3 GETs and PUTs per prefix, DynamoDB read and write units per item. */
   readonly partitions = { s3Get: new PartitionWindows(), s3Put: new PartitionWindows(), ddbRead: new PartitionWindows(), ddbWrite: new PartitionWindows() };
-  private readonly perSecond: Record<Service, { second: number; count: number }> = Object.fromEntries(SERVICES.map((s) => [s, { second: -1, count: 0 }])) as Record<
-    Service,
-    { second: number; count: number }
-  >;
+  private readonly perSecond: Record<Service, { second: number; count: number; read: number; write: number }> = Object.fromEntries(
+    SERVICES.map((s) => [s, { second: -1, count: 0, read: 0, write: 0 }]),
+  ) as Record<Service, { second: number; count: number; read: number; write: number }>;
   /** When each server of a service with few servers is next free. */
   private readonly freeAt: Record<Service, number[]>;
   /** Latencies observed per service (for the report's p50), sampled. */
@@ -200,14 +201,7 @@ export class ServiceModel {
     const counts = this.counts[spec.service];
     counts.requests++;
     const units = spec.units ?? 1;
-    if (spec.kind === 'read') counts.readUnits += units;
-    else counts.writeUnits += units;
-    const window = this.perSecond[spec.service];
-    const second = Math.floor(now / 1000);
-    if (window.second !== second) {
-      window.second = second;
-      window.count = 0;
-    }
+    const window = this.tally(spec.service, spec.kind, units, now);
     if (++window.count > counts.peakPerSecond) counts.peakPerSecond = window.count;
     const latency = sampleLatencyMs(this.random, spec.latency);
     const throttled = spec.partition !== undefined && !this.admit(spec, units, now);
@@ -227,9 +221,26 @@ export class ServiceModel {
   }
 
   /** Capacity units of a request counted already (the other items of a transaction). */
-  units(service: Service, kind: 'read' | 'write', units: number): void {
-    if (kind === 'read') this.counts[service].readUnits += units;
-    else this.counts[service].writeUnits += units;
+  units(service: Service, kind: 'read' | 'write', units: number, now: number): void {
+    this.tally(service, kind, units, now);
+  }
+
+  /** Adds units to the service's totals and to its current second; returns that second's window. */
+  private tally(service: Service, kind: 'read' | 'write', units: number, now: number) {
+    const counts = this.counts[service];
+    const window = this.perSecond[service];
+    const second = Math.floor(now / 1000);
+    if (window.second !== second) Object.assign(window, { second, count: 0, read: 0, write: 0 });
+    if (kind === 'read') {
+      counts.readUnits += units;
+      window.read += units;
+      if (window.read > counts.peakReadUnitsPerSecond) counts.peakReadUnitsPerSecond = window.read;
+    } else {
+      counts.writeUnits += units;
+      window.write += units;
+      if (window.write > counts.peakWriteUnitsPerSecond) counts.peakWriteUnitsPerSecond = window.write;
+    }
+    return window;
   }
 
   /** A count of requests made without modelling their timing (the idle control plane on AWS). */

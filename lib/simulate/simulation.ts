@@ -353,7 +353,7 @@ export class Simulation {
       // The object item's update is the partition-bound part (2 units); the chunk and replica items are counted beside it.
       const spec = this.spec('dynamodb', 'write', { partition: `object#${object}`, units: 2, latency: s.latency.dynamodbTransaction });
       this.callRetrying(node, spec, () => {
-        this.services.units('dynamodb', 'write', 2 * (1 + r)); // the transaction's other items: the chunk and R replicas
+        this.services.units('dynamodb', 'write', 2 * (1 + r), this.q.now); // the transaction's other items: the chunk and R replicas
         if (!holdsLease(this.ledger[c], lease)) {
           this.leaseLost++;
           return finish('lease-lost');
