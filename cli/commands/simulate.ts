@@ -1,3 +1,7 @@
+import { concurrencyFor } from '../../lib/agent/work-consumer';
+import { INSTANCE_TYPES } from '../../lib/ops/capacity/aws-limits';
+import { RECORD_PATH_BYTES_PER_CORE } from '../../lib/records/record-path-figures';
+import { chooseChunkSize } from '../../lib/ops/plan';
 import { renderSimulation } from '../../lib/simulate/render';
 import { simulate, type ChunkPath } from '../../lib/simulate/simulate';
 import { runTargets } from '../../lib/simulate/targets';
@@ -51,9 +55,22 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
   }
   const report = simulate({
     ...common,
+    chunkBytes: opts.chunkSize ?? chunkSizeFor(opts),
     nodes: opts.nodes,
     datasetBytes: opts.size,
     ...(opts.kill ? { kill: { fraction: opts.kill, atMs: opts.killAt ?? 60_000 } } : {}),
   });
   console.log(opts.json ? JSON.stringify(report, null, 2) : renderSimulation(report));
+}
+
+/**
+ * Without --chunk-size, the chunk size `plan` would choose for this fleet (about 20 chunks per
+ * work loop, 8 to 256 MiB): 256 MiB for 50 TB on 1,000 nodes, which also keeps the run's events
+ * (a dozen per chunk) within a minute.
+ */
+function chunkSizeFor(opts: SimulateOptions): number {
+  const inst = INSTANCE_TYPES[opts.instance];
+  const slots = opts.nodes * concurrencyFor({ gpus: inst.gpus, cpus: inst.vcpus }, { concurrencyPerNode: opts.concurrency ?? 4 });
+  const rate = opts.nodes * Math.max(1, Math.floor(inst.vcpus / 4)) * RECORD_PATH_BYTES_PER_CORE;
+  return chooseChunkSize(opts.size, slots, Math.min(opts.objectSize ?? 1e9, opts.size), rate, opts.replication ?? 2).bytes;
 }
