@@ -1,7 +1,8 @@
 import { measureNodeThroughput } from '../../lib/ops/capacity/measured-throughput';
 import { renderPlan } from '../../lib/ops/capacity/render-plan';
 import { cloudWatchFor } from '../../lib/ops/cloudwatch-client';
-import { ASSUMED_NODE_THROUGHPUT, planCapacity, planWithSimulation, type PlanSimulation, type NodeThroughput } from '../../lib/ops/plan';
+import { ASSUMED_NODE_THROUGHPUT, planCapacity, type NodeThroughput } from '../../lib/ops/plan';
+import { planWithSimulation, type PlanSimulation } from '../../lib/simulate/plan-fleet';
 import { formatBytes, formatRate } from '../../lib/units';
 import { metricsStageFor } from '../options';
 import { resolveTarget } from '../../lib/aws/target';

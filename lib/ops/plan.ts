@@ -5,8 +5,6 @@ import { costPerHour, scale, type CostLines } from './capacity/plan-cost';
 import { PLAN_DEFAULTS, validatePlanInput, type NormalizedPlanInput, type PlanInput } from './capacity/plan-input';
 
 import { formatBytes as fmtBytes, formatRate } from '../units';
-import { CHUNKER_SECONDS } from '../simulate/scenario';
-import { simulate, type SimulationReport } from '../simulate/simulate';
 
 export { ASSUMED_NODE_THROUGHPUT, PLAN_DEFAULTS, PlanInputError, type NodeThroughput, type PlanInput } from './capacity/plan-input';
 export type { LimitCheck } from './capacity/limit-checks';
@@ -36,9 +34,11 @@ export interface CapacityPlan {
 
 const MiB = 1024 ** 2;
 /** Enough chunks per slot that the last wave of a run is short (about 5% of it). */
-const CHUNKS_PER_SLOT = 20;
+export const CHUNKS_PER_SLOT = 20;
 const CHUNK_MIN = 8 * MiB;
 const CHUNK_MAX = 256 * MiB;
+/** Chunker time per object (HEAD, two ledger writes) and per SendMessageBatch of 10 chunks: an assumption. */
+export const CHUNKER_SECONDS = { perObject: 0.05, perBatch: 0.02 } as const;
 
 /**
  * Sizes a run: nodes, chunk size, concurrency per node, S3 prefixes, and the load on S3, DynamoDB,
@@ -216,87 +216,4 @@ function assumptionsOf(input: NormalizedPlanInput, chunkChosen: boolean): string
 
 function fmt(bytesPerSecond: number): string {
   return formatRate(bytesPerSecond);
-}
-
-/** What the simulator said about a plan's fleet (see `planWithSimulation`). */
-export interface PlanSimulation {
-  /** Nodes the analytic sizing asked for, and the nodes the simulation showed the target needs. */
-  analyticNodes: number;
-  nodes: number;
-  /** The simulated slice of the dataset: enough chunks for every work loop to take about `CHUNKS_PER_SLOT` of them. */
-  datasetBytes: number;
-  throughputBytesPerSecond: number;
-  utilization: number;
-  chunkLatencyMs: { p50: number; p99: number };
-  underQuotas: boolean;
-  rounds: number;
-  report: SimulationReport;
-}
-
-/**
- * The capacity plan with its throughput and node count taken from the simulator: the analytic
- * plan's fleet is simulated (the real scheduling rules, modelled AWS services) over a slice of the
- * dataset that gives every work loop about CHUNKS_PER_SLOT chunks; while the simulated rate falls
- * short of the target, the fleet grows by the shortfall and is simulated again (at most 3 rounds).
- * The plan is then made again with the simulated per-node rate, so its nodes, limits and cost are
- * the simulated fleet's.
- */
-export function planWithSimulation(raw: PlanInput, opts: { seed?: number } = {}): CapacityPlan & { simulation: PlanSimulation } {
-  const analytic = planCapacity(raw);
-  const input = analytic.input;
-  const run = (nodes: number) => {
-    const slots = nodes * analytic.perNode.chunksInFlight;
-    const datasetBytes = Math.min(input.datasetBytes, Math.max(analytic.chunk.sizeBytes * slots * CHUNKS_PER_SLOT, input.objectSizeBytes));
-    const report = simulate({
-      nodes,
-      datasetBytes,
-      objectBytes: Math.min(input.objectSizeBytes, datasetBytes),
-      chunkBytes: analytic.chunk.sizeBytes,
-      instanceType: input.instanceType,
-      // The plan's per-node rate is what a node's record path takes: one worker at that rate.
-      recordWorkers: 1,
-      recordBytesPerCore: input.nodeThroughput.bytesPerSecond,
-      outputRatio: input.outputRatio,
-      chunkerConcurrency: input.chunker.maxConcurrency,
-      config: {
-        replicationFactor: input.replicationFactor,
-        visibilityTimeoutSeconds: input.visibilityTimeoutSeconds,
-        concurrencyPerNode: Math.min(64, Math.max(1, analytic.perNode.concurrencyPerNode)),
-      },
-      seed: opts.seed ?? 1,
-    });
-    return { nodes, datasetBytes, report };
-  };
-  let sim = run(analytic.nodes);
-  let rounds = 1;
-  while (sim.report.throughputBytesPerSecond < input.targetBytesPerSecond && rounds < 3) {
-    sim = run(Math.ceil(sim.nodes * (input.targetBytesPerSecond / sim.report.throughputBytesPerSecond) - 1e-9));
-    rounds++;
-  }
-  const perNode = sim.report.throughputBytesPerSecond / sim.nodes;
-  const plan =
-    sim.nodes === analytic.nodes
-      ? analytic
-      : planCapacity({
-          ...raw,
-          nodeThroughput: {
-            ...input.nodeThroughput,
-            bytesPerSecond: perNode,
-            note: `${input.nodeThroughput.note}; simulated: ${fmt(perNode)} per node on ${sim.nodes} nodes (${(sim.report.utilization * 100).toFixed(1)}% utilization)`,
-          },
-        });
-  return {
-    ...plan,
-    simulation: {
-      analyticNodes: analytic.nodes,
-      nodes: plan.nodes,
-      datasetBytes: sim.datasetBytes,
-      throughputBytesPerSecond: sim.report.throughputBytesPerSecond,
-      utilization: sim.report.utilization,
-      chunkLatencyMs: { p50: sim.report.chunkLatencyMs.p50, p99: sim.report.chunkLatencyMs.p99 },
-      underQuotas: sim.report.underQuotas,
-      rounds,
-      report: sim.report,
-    },
-  };
 }

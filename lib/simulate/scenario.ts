@@ -10,13 +10,6 @@ import { INSTANCE_TYPES, type InstanceType } from '../ops/capacity/aws-limits';
 import { RECORD_PATH_BYTES_PER_CORE } from '../records/record-path-figures';
 import { CONTROL_PLANE_PRESETS, LATENCY_PROFILES, type ControlPlaneLoad, type LatencyProfile } from './service-model';
 
-/**
- * Chunker time per object (HEAD, two ledger writes) and per SendMessageBatch of 10 chunks: an
- * assumption of `plan`'s. The simulator models the requests themselves and takes `perObject` as the
- * invocation's own overhead.
- */
-export const CHUNKER_SECONDS = { perObject: 0.05, perBatch: 0.02 } as const;
-
 /** A failure to inject: kill a share of the nodes (SIGKILL: no leave, no hand-back) at a virtual time. */
 export interface KillSpec {
   /** Share of the nodes to kill, 0..1 (at least one node when above 0). */

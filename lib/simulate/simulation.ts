@@ -20,7 +20,8 @@ import { EventQueue } from './event-queue';
 import { SimNode } from './node-model';
 import { seededRandom, type Random } from './prng';
 import { busyRecheckSeconds, holdsLease, isSilent, leaseChunk, leaderLeaseFree, revokeLease, type HeldLease, type LedgerChunk } from './rules';
-import { CHUNKER_SECONDS, type Scenario } from './scenario';
+import { CHUNKER_SECONDS } from '../ops/plan';
+import type { Scenario } from './scenario';
 import { ServiceModel, type RequestSpec, type Service } from './service-model';
 import { WorkQueue, type QueuedMessage } from './work-queue';
 

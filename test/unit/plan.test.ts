@@ -1,5 +1,5 @@
 import { chunkIdOf, formatOfKey, objectIdOf } from '../../lib/chunking/chunk';
-import { planWithSimulation } from '../../lib/ops/plan';
+import { planWithSimulation } from '../../lib/simulate/plan-fleet';
 import { planChunks } from '../../lib/chunking/plan';
 
 const ref = (size: number, key = 'data/train.jsonl') => ({ bucket: 'ingest', key, etag: 'abc', size });
