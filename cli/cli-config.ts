@@ -352,7 +352,7 @@ export const COMMANDS: readonly CommandDeclaration[] = [
       'discrete-event simulation in virtual time of N nodes working a dataset with the real scheduling rules against modelled AWS services: throughput, utilization, chunk latency, request rates against quotas, failures, cost (see docs/simulation.md)',
     options: [
       new Option('--nodes <n>', 'nodes (agents)').default(100).argParser(countArg),
-      new Option('--size <size>', 'dataset size, e.g. 50TB').default(1e12, '1TB').argParser(usage(parseSize)),
+      new Option('--size <size>', 'dataset size, e.g. 50TB (default 1TB, and 50TB with --targets)').argParser(usage(parseSize)),
       new Option('--object-size <size>', 'mean object size (default 1 GB)').argParser(usage(parseSize)),
       new Option('--chunk-size <size>', 'chunk size (default: the one plan chooses for the fleet, 8 to 256 MiB)').argParser(usage(parseSize)),
       new Option('--instance <type>', 'GPU instance type').choices(Object.keys(INSTANCE_TYPES)).default(PLAN_DEFAULTS.instanceType),

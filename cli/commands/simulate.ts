@@ -9,7 +9,7 @@ import { formatRate, pct } from '../../lib/units';
 
 interface SimulateOptions {
   nodes: number;
-  size: number;
+  size?: number;
   objectSize?: number;
   chunkSize?: number;
   instance: string;
@@ -42,7 +42,8 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
     ...(opts.chunkSize !== undefined ? { chunkBytes: opts.chunkSize } : {}),
   };
   if (opts.targets) {
-    const result = runTargets(opts.size, common, (run) => {
+    // The targets need a long run: ten waves of chunks per work loop or more at 1,000 nodes (see docs/simulation.md).
+    const result = runTargets(opts.size ?? 50e12, common, (run) => {
       if (!opts.json)
         console.log(
           `${run.name}: ${formatRate(run.report.throughputBytesPerSecond)}, utilization ${pct(run.report.utilization)}, simulated ${run.report.makespanSeconds.toFixed(0)} s in ${run.report.simulation.wallSeconds.toFixed(1)} s`,
@@ -57,7 +58,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<void> {
     ...common,
     chunkBytes: opts.chunkSize ?? chunkSizeFor(opts),
     nodes: opts.nodes,
-    datasetBytes: opts.size,
+    datasetBytes: opts.size ?? 1e12,
     ...(opts.kill ? { kill: { fraction: opts.kill, atMs: opts.killAt ?? 60_000 } } : {}),
   });
   console.log(opts.json ? JSON.stringify(report, null, 2) : renderSimulation(report));
@@ -72,5 +73,6 @@ function chunkSizeFor(opts: SimulateOptions): number {
   const inst = INSTANCE_TYPES[opts.instance];
   const slots = opts.nodes * concurrencyFor({ gpus: inst.gpus, cpus: inst.vcpus }, { concurrencyPerNode: opts.concurrency ?? 4 });
   const rate = opts.nodes * Math.max(1, Math.floor(inst.vcpus / 4)) * RECORD_PATH_BYTES_PER_CORE;
-  return chooseChunkSize(opts.size, slots, Math.min(opts.objectSize ?? 1e9, opts.size), rate, opts.replication ?? 2).bytes;
+  const size = opts.size ?? 1e12;
+  return chooseChunkSize(size, slots, Math.min(opts.objectSize ?? 1e9, size), rate, opts.replication ?? 2).bytes;
 }
