@@ -8,6 +8,7 @@ import { RECEIVE_WAIT_SECONDS } from '../agent/work-consumer';
 import { PipelineConfig } from '../config/pipeline-config';
 import { INSTANCE_TYPES, type InstanceType } from '../ops/capacity/aws-limits';
 import { RECORD_PATH_BYTES_PER_CORE } from '../records/record-path-figures';
+import type { LatencyDistribution } from './prng';
 import { CONTROL_PLANE_PRESETS, LATENCY_PROFILES, type ControlPlaneLoad, type LatencyProfile } from './service-model';
 
 /** A failure to inject: kill a share of the nodes (SIGKILL: no leave, no hand-back) at a virtual time. */
@@ -28,6 +29,44 @@ export interface KillSpec {
  */
 export type ChunkPath = 'current' | 'diet';
 
+/**
+ * The nodes are processes on one machine (the local emulator): they share its cores with the
+ * emulator and with whatever else runs there. Only for a latency profile whose servers are few (the
+ * emulator's): the AWS model gives each node its own instance.
+ */
+export interface HostInput {
+  /** The machine's cores (`os.cpus().length`). */
+  cores: number;
+  /**
+   * Runnable processes besides the nodes and the emulator while the run lasts (other work: the load
+   * average less this test's own), and while the latency profile was measured (the probing client
+   * is one of them then). The profile's service times were measured with `probeRunnable` + 1
+   * processes (the emulator) wanting the cores; in the run, `otherRunnable` + nodes + 1 want them.
+   */
+  otherRunnable: number;
+  probeRunnable: number;
+}
+
+/** The host as the simulation uses it. */
+export interface Host extends HostInput {
+  /** Processes that want a core while the nodes work: the nodes, the emulator, the others. */
+  runnable: number;
+  /** How much slower a CPU-bound step runs in the run than when the profile was measured (≥ 1). */
+  slowdown: number;
+}
+
+/** The run's CPU contention on a shared host, relative to the contention under which the profile was measured. */
+export function hostOf(input: HostInput, nodes: number): Host {
+  const runnable = nodes + 1 + Math.max(0, input.otherRunnable);
+  const share = (processes: number) => Math.max(1, processes / input.cores);
+  return { ...input, runnable, slowdown: Math.max(1, share(runnable) / share(1 + Math.max(0, input.probeRunnable))) };
+}
+
+/** A latency distribution stretched by `factor` (a server that gets less CPU). */
+function stretched(d: LatencyDistribution, factor: number): LatencyDistribution {
+  return { p50Ms: d.p50Ms * factor, p99Ms: d.p99Ms * factor };
+}
+
 export interface ScenarioInput {
   nodes: number;
   datasetBytes: number;
@@ -43,8 +82,14 @@ export interface ScenarioInput {
   recordWorkers?: number;
   /** Shard bytes per input byte. @default 0.3 */
   outputRatio?: number;
-  /** Milliseconds a node's record workers take to start, paid by its first chunk. @default 100 */
+  /** Milliseconds a node's record workers take to start, paid by its first chunk (with `host`: on the host alone, stretched by the contention). @default 100 */
   recordWorkerStartMs?: number;
+  /**
+   * The nodes share one machine (the local emulator): record workers get the nodes' share of its
+   * cores, start slower, and the emulator's service times stretch by the run's CPU contention.
+   * Emulator latency profiles only.
+   */
+  host?: HostInput;
   /** Pipeline config overrides (replicationFactor, concurrencyPerNode, visibilityTimeoutSeconds, heartbeatTimeoutSeconds). */
   config?: Partial<Pick<PipelineConfig, 'replicationFactor' | 'concurrencyPerNode' | 'visibilityTimeoutSeconds' | 'heartbeatTimeoutSeconds'>>;
   /** The chunker Lambda's maxConcurrency. @default 10 */
@@ -85,6 +130,7 @@ export interface Scenario {
   recordWorkers: number;
   outputRatio: number;
   recordWorkerStartMs: number;
+  host?: Host;
   config: PipelineConfig;
   chunkerConcurrency: number;
   kill?: KillSpec;
@@ -130,8 +176,15 @@ export function scenarioOf(input: ScenarioInput): Scenario {
   if (chunks > MAX_CHUNKS) throw new ScenarioError(`${chunks} chunks is more than the simulator models (${MAX_CHUNKS}): use a larger chunk size`);
   const kill = input.kill;
   if (kill && !(kill.fraction >= 0 && kill.fraction < 1 && kill.atMs >= 0)) throw new ScenarioError('kill: a fraction from 0 to below 1, at a time of 0 ms or later');
-  const latency = typeof input.latency === 'object' ? input.latency : LATENCY_PROFILES[input.latency ?? 'aws'];
-  if (!latency) throw new ScenarioError(`unknown latency profile '${String(input.latency)}': ${Object.keys(LATENCY_PROFILES).join(', ')}`);
+  const profile = typeof input.latency === 'object' ? input.latency : LATENCY_PROFILES[input.latency ?? 'aws'];
+  if (!profile) throw new ScenarioError(`unknown latency profile '${String(input.latency)}': ${Object.keys(LATENCY_PROFILES).join(', ')}`);
+  const host = input.host && hostOf(input.host, input.nodes);
+  if (host) {
+    positive(host.cores, 'the host cores');
+    const fewServers = profile.sharedServers !== undefined || Object.values(profile.servers).some((n) => Number.isFinite(n));
+    if (!fewServers) throw new ScenarioError(`a shared host models the local emulator: the latency profile '${profile.name}' has no servers to share it with`);
+  }
+  const latency = host ? stretchedProfile(profile, host.slowdown) : profile;
   const controlPlane = typeof input.controlPlane === 'object' ? input.controlPlane : CONTROL_PLANE_PRESETS[input.controlPlane ?? 'budget'];
   if (!controlPlane) throw new ScenarioError(`unknown control-plane load '${String(input.controlPlane)}': ${Object.keys(CONTROL_PLANE_PRESETS).join(', ')}`);
   return {
@@ -144,7 +197,8 @@ export function scenarioOf(input: ScenarioInput): Scenario {
     recordBytesPerCore: input.recordBytesPerCore ?? RECORD_PATH_BYTES_PER_CORE,
     recordWorkers: input.recordWorkers ?? Math.max(1, Math.floor(instance.vcpus / 4)),
     outputRatio: input.outputRatio ?? 0.3,
-    recordWorkerStartMs: input.recordWorkerStartMs ?? 100,
+    recordWorkerStartMs: (input.recordWorkerStartMs ?? 100) * (host ? Math.max(1, host.runnable / host.cores) : 1),
+    ...(host ? { host } : {}),
     config,
     chunkerConcurrency: input.chunkerConcurrency ?? 10,
     ...(kill && kill.fraction > 0 ? { kill } : {}),
@@ -159,5 +213,19 @@ export function scenarioOf(input: ScenarioInput): Scenario {
     seed: input.seed ?? 1,
     objects,
     chunks,
+  };
+}
+
+/** The emulator under the run's contention: every request's service time stretched (it gets that much less of a core). */
+function stretchedProfile(p: LatencyProfile, factor: number): LatencyProfile {
+  if (factor === 1) return p;
+  return {
+    ...p,
+    s3Get: stretched(p.s3Get, factor),
+    s3Put: stretched(p.s3Put, factor),
+    dynamodb: stretched(p.dynamodb, factor),
+    dynamodbTransaction: stretched(p.dynamodbTransaction, factor),
+    sqs: stretched(p.sqs, factor),
+    cloudwatch: stretched(p.cloudwatch, factor),
   };
 }

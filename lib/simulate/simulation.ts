@@ -99,7 +99,11 @@ export class Simulation {
     this.queue = new WorkQueue(this.q);
     this.leaseMs = s.config.visibilityTimeoutSeconds * 1000;
     const configured = concurrencyFor({ gpus: s.instance.gpus, cpus: s.instance.vcpus }, s.config);
-    const resources = { connection: s.latency.s3BytesPerConnection, cpu: s.recordWorkers * s.recordBytesPerCore, network: (s.instance.networkGbps * 1e9) / 8 };
+    const resources = {
+      connection: s.latency.s3BytesPerConnection,
+      cpu: (s.host ? Math.min(s.recordWorkers, s.host.cores / s.host.runnable) : s.recordWorkers) * s.recordBytesPerCore,
+      network: (s.instance.networkGbps * 1e9) / 8,
+    };
     this.nodes = Array.from({ length: s.nodes }, (_, i) => new SimNode(i, `node-${i}`, `az-${i % 3}`, this.random() * HEARTBEAT_EVERY_MS, configured, resources, this.q));
     this.nodes.forEach((n) => this.byId.set(n.id, n.index));
     this.view = this.nodes.map((n) => this.placementNode(n));

@@ -3,8 +3,10 @@
  * object of a given number of chunks, the measured makespan (the object's plan start to its last
  * commit, from the ledger) is compared with the simulated one, the simulator given the emulator's
  * own latency model: each request kind's p50 and p99 measured here on the endpoint before any agent
- * starts, and DynamoDB as one server (the launcher serializes it), so that the queueing behind the
- * agents' requests comes out of the simulation.
+ * starts, the emulator as one server for every service (moto answers them all from one Python
+ * process), so that the queueing behind the agents' requests comes out of the simulation; and the
+ * host: its cores and load (os.cpus(), os.loadavg()), shared by the agents and the emulator, and a
+ * record worker's start, timed here alone.
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -12,7 +14,7 @@ import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAwsClients, type AwsClients } from '../../lib/aws/clients';
 import { ObjectLedger } from '../../lib/ledger/object-ledger';
@@ -20,8 +22,12 @@ import { keys, type ChunkItem } from '../../lib/ledger/items';
 import { objectIdOf } from '../../lib/chunking/chunk';
 import { NodeRegistry } from '../../lib/cluster/registry';
 import type { LatencyDistribution } from '../../lib/simulate/prng';
+import { DatasetConfig } from '../../lib/config/pipeline-config';
+import { RecordPool } from '../../lib/records/pool/record-pool';
+import { buildRecordPipeline } from '../../lib/records/transforms';
 import { EMULATOR_PROFILE, type LatencyProfile } from '../../lib/simulate/service-model';
 import { simulate } from '../../lib/simulate/simulate';
+import { hostOf } from '../../lib/simulate/scenario';
 import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
 import { waitFor } from '../support/wait';
 
@@ -52,7 +58,8 @@ async function latencyOf(call: (i: number) => Promise<unknown>): Promise<Latency
 async function measureProfile(clients: AwsClients, table: string, bucket: string): Promise<LatencyProfile> {
   const { QueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'simulator-probe' }));
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const body = 'x'.repeat(1024);
+  // Chunk-sized objects: the agents GET a chunk and PUT its shard.
+  const body = 'x'.repeat(CHUNK_BYTES);
   const s3Put = await latencyOf((i) => clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `probe/${i}`, Body: body })));
   const s3Get = await latencyOf((i) => clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `probe/${i}` })).then((o) => o.Body?.transformToString()));
   const dynamodb = await latencyOf((i) =>
@@ -73,7 +80,20 @@ async function measureProfile(clients: AwsClients, table: string, bucket: string
     await clients.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
   }).then((d) => ({ p50Ms: d.p50Ms / 4, p99Ms: d.p99Ms / 4 })); // four requests a probe
   const cloudwatch = await latencyOf(() => clients.cloudwatch.send(new PutMetricDataCommand({ Namespace: 'SimulatorProbe', MetricData: [{ MetricName: 'probe', Value: 1 }] })));
-  return { ...EMULATOR_PROFILE, name: 'emulator (measured here)', s3Get, s3Put, dynamodb, dynamodbTransaction, sqs, cloudwatch };
+  return { ...EMULATOR_PROFILE, name: 'emulator (measured here)', s3Get, s3Put, dynamodb, dynamodbTransaction, sqs, cloudwatch, sharedServers: 1 };
+}
+
+/** Milliseconds from a new record pool (one worker, as each local agent has on this machine) to its first chunk-sized block processed. */
+async function recordWorkerStartMs(): Promise<number> {
+  const pipeline = buildRecordPipeline(DatasetConfig.parse({}));
+  const t = performance.now();
+  const pool = new RecordPool(1);
+  try {
+    await pool.process({ bytes: Buffer.from(jsonLines(CHUNK_BYTES)), offset: 0, format: 'jsonl', codec: 'none', level: 0, forDedupe: false }, pipeline);
+    return performance.now() - t;
+  } finally {
+    await pool.close();
+  }
 }
 
 /** The median over agents of their first chunk's process stage less their quickest one: the record workers' start. */
@@ -109,6 +129,8 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
   let env: LocalEnvironment;
   let clients: AwsClients;
   let profile: LatencyProfile;
+  let workerStartMs: number;
+  let load: number;
 
   beforeAll(async () => {
     env = await startLocalEnvironment({
@@ -117,7 +139,9 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
       config: { chunkSizeBytes: CHUNK_BYTES, replicationFactor: 2 },
     });
     clients = createAwsClients({ endpoint: env.state.endpoint, region: env.state.region });
+    load = loadavg()[0];
     profile = await measureProfile(clients, env.state.resources.ledgerTable, 'simulator-probe');
+    workerStartMs = await recordWorkerStartMs();
     for (let i = 1; i <= agents; i++) await env.restartAgent(i);
     const registry = new NodeRegistry(clients.doc, env.state.resources.nodesTable);
     await waitFor(async () => (await registry.list()).filter((n) => n.status === 'ACTIVE').length === agents, 60_000);
@@ -153,12 +177,12 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
     const durations = chunkItems.map((c) => c.durationMs ?? 0).sort((a, b) => a - b);
     const firstCommit = Math.min(...chunkItems.map((c) => Date.parse(c.processedAt as string)));
 
+    const cores = cpus().length;
     const input = {
       nodes: agents,
       datasetBytes: Buffer.byteLength(body),
       objectBytes: Buffer.byteLength(body),
       chunkBytes: CHUNK_BYTES,
-      // The local agents' host: os.cpus() of this machine; records are few and small, so the record path is not the bound.
       instanceType: 'g5.xlarge',
       latency: profile,
       controlPlane: 'budget',
@@ -166,30 +190,35 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
       duplicateRate: 0,
       config: { replicationFactor: 2 },
       seed: 1,
+      // The agents' host: this machine's cores, shared with moto and with the other work that its load average counts
+      // (while probing, this test's client was one more), and a record worker's start timed here alone.
+      recordWorkerStartMs: workerStartMs,
+      host: { cores, otherRunnable: load, probeRunnable: load + 1 },
     } as const;
     const sim = simulate(input);
     const simulatedMs = sim.makespanSeconds * 1000;
-    // Calibrated: the agents' own logs say how long their record workers took to start (the first chunk's
-    // process stage on each agent, less its quickest): tsx compiles the worker, on cores shared with moto.
-    const startMs = await recordWorkerStartOf(env);
-    const calibrated = simulate({ ...input, recordWorkerStartMs: startMs });
-    const calibratedError = calibrated.makespanSeconds / (measuredMs / 1000) - 1;
     const error = simulatedMs / measuredMs - 1;
+    // The model before the host and the one server: latencies only, DynamoDB alone serialized, record workers up in 100 ms.
+    const { sharedServers: _shared, ...separate } = profile;
+    const latencyOnly = simulate({ ...input, latency: separate, host: undefined, recordWorkerStartMs: undefined });
+    const latencyOnlyError = latencyOnly.makespanSeconds / (measuredMs / 1000) - 1;
+    // What the agents' own logs say their record workers took to start (the first chunk's process stage on each agent, less its quickest).
+    const loggedStartMs = await recordWorkerStartOf(env);
+    const pct = (e: number) => `${e >= 0 ? '+' : ''}${(e * 100).toFixed(1)}%`;
     const fmt = (d: LatencyDistribution) => `p50 ${d.p50Ms.toFixed(1)} ms, p99 ${d.p99Ms.toFixed(1)} ms`;
+    const host = hostOf(input.host, agents);
     console.log(
       [
         `${agents} local agents, ${CHUNKS} chunks of ${CHUNK_BYTES / 1024} KiB:`,
         `  measured makespan  ${(measuredMs / 1000).toFixed(2)} s (plan start to last commit, from the ledger); first commit after ${((firstCommit - object.planStartedAt) / 1000).toFixed(2)} s; chunk latency p50 ${durations[CHUNKS >> 1]} ms, max ${durations[CHUNKS - 1]} ms`,
-        `  simulated makespan ${(simulatedMs / 1000).toFixed(2)} s (${error >= 0 ? '+' : ''}${(error * 100).toFixed(1)}%)`,
-        `  emulator latencies measured here: DynamoDB ${fmt(profile.dynamodb)}, transaction ${fmt(profile.dynamodbTransaction)}, SQS ${fmt(profile.sqs)}, S3 GET ${fmt(profile.s3Get)}, PUT ${fmt(profile.s3Put)}`,
-        `  calibrated with the record workers' start read from the agents' logs (${(startMs / 1000).toFixed(2)} s): ${calibrated.makespanSeconds.toFixed(2)} s (${calibratedError >= 0 ? '+' : ''}${(calibratedError * 100).toFixed(1)}%)`,
-        `  within 25%: ${Math.abs(error) <= 0.25 ? 'yes' : 'NO'} (latency model only), ${Math.abs(calibratedError) <= 0.25 ? 'yes' : 'NO'} (calibrated)`,
-        `  simulated DynamoDB p50 under load ${sim.requests.dynamodb.p50Ms.toFixed(1)} ms (one server); chunk latency p50 ${sim.chunkLatencyMs.p50.toFixed(0)} ms, p99 ${sim.chunkLatencyMs.p99.toFixed(0)} ms`,
+        `  simulated makespan ${(simulatedMs / 1000).toFixed(2)} s (${pct(error)}): emulator model (one server for every service, ${cores} cores shared with load ${load.toFixed(2)}, record worker start ${workerStartMs.toFixed(0)} ms alone)`,
+        `  simulated, latency model only: ${latencyOnly.makespanSeconds.toFixed(2)} s (${pct(latencyOnlyError)})`,
+        `  emulator latencies measured here: DynamoDB ${fmt(profile.dynamodb)}, transaction ${fmt(profile.dynamodbTransaction)}, SQS ${fmt(profile.sqs)}, S3 GET ${fmt(profile.s3Get)}, PUT ${fmt(profile.s3Put)} (${CHUNK_BYTES / 1024} KiB)`,
+        `  host: ${host.runnable.toFixed(1)} runnable processes on ${cores} cores in the run, service times ×${host.slowdown.toFixed(2)}; record workers' start in the agents' logs ${(loggedStartMs / 1000).toFixed(2)} s (median over agents)`,
+        `  simulated: DynamoDB p50 under load ${sim.requests.dynamodb.p50Ms.toFixed(1)} ms; chunk latency p50 ${sim.chunkLatencyMs.p50.toFixed(0)} ms, p99 ${sim.chunkLatencyMs.p99.toFixed(0)} ms`,
+        `  within 25%: ${Math.abs(error) <= 0.25 ? 'yes' : 'NO'}`,
       ].join('\n'),
     );
-    // Issue 15 asks for 25%; on this shared 2-core machine the local runs vary by 2× from run to run and
-    // the agents' CPU (record workers starting, six Node processes beside moto) is not in the model (see
-    // docs/simulation.md): this bound only catches a simulator that is off by an order of magnitude.
     expect(simulatedMs).toBeGreaterThan(measuredMs / 10);
     expect(simulatedMs).toBeLessThan(measuredMs * 10);
   }, 300_000);
