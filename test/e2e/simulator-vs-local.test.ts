@@ -219,7 +219,10 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
         `  within 25%: ${Math.abs(error) <= 0.25 ? 'yes' : 'NO'}`,
       ].join('\n'),
     );
-    expect(simulatedMs).toBeGreaterThan(measuredMs / 10);
-    expect(simulatedMs).toBeLessThan(measuredMs * 10);
+    // Issue 15 asks for 25%, printed above: 5 of the 6 comparisons run here were within it, one (6 agents, probed while the
+    // machine was busier) 57% long (see docs/simulation.md). Asserted: within a factor of two, which the latency model
+    // alone (64-77% short in every run) fails.
+    expect(simulatedMs).toBeGreaterThan(measuredMs / 2);
+    expect(simulatedMs).toBeLessThan(measuredMs * 2);
   }, 300_000);
 });
