@@ -17,6 +17,7 @@ import { createShardOutput } from '../records/shard-output';
 import { buildRecordPipeline } from '../records/transforms';
 import { inputLimitsOf, ObjectInputError } from '../records/input-limits';
 import { layout } from '../storage/layout';
+import { deferredUpload } from './deferred-upload';
 
 /** The config fields the chunk processor reads (codec fields default as in `PipelineConfig`). */
 export type ChunkProcessorConfig = Pick<PipelineConfig, 'dataset'> & Partial<Pick<PipelineConfig, 'shardCodec' | 'gzipLevel' | 'zstdLevel' | 'recordWorkers'>>;
@@ -84,7 +85,10 @@ export async function processChunkFromS3(deps: ChunkProcessorDeps, msg: ChunkMes
   // Line shards arrive encoded block by block; binary bytes pass through as they are.
   const shardOut = createShardOutput(binary ? { compress: false } : { encoded: true });
   const rejectsOut = createShardOutput({ level: 1 });
-  const uploads = Promise.all([upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable), upload(deps.s3, deps.processedBucket, rejectsKey, rejectsOut.readable)]);
+  const shardUpload = upload(deps.s3, deps.processedBucket, shardKey, shardOut.readable);
+  shardUpload.catch(() => undefined); // awaited below; until then a failure must not be unhandled
+  // A chunk without rejects writes no rejects object: its upload starts only once a record is rejected.
+  const rejectsUpload = deferredUpload(rejectsOut, (b) => upload(deps.s3, deps.processedBucket, rejectsKey, b));
   const t0 = Date.now();
   try {
     const outputs = { shard: shardOut.writable, rejects: rejectsOut.writable };
@@ -100,20 +104,20 @@ export async function processChunkFromS3(deps: ChunkProcessorDeps, msg: ChunkMes
     shardOut.writable.end();
     rejectsOut.writable.end();
     const t1 = Date.now();
-    await uploads;
+    const [, rejected] = await Promise.all([shardUpload, rejectsUpload.finish(result.recordsRejected > 0)]);
     const [shard, rejects] = await Promise.all([shardOut.finished(), rejectsOut.finished()]);
     const { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn } = result;
     return {
       counts: { recordsIn, recordsOut, recordsRejected, recordsFiltered, bytesIn },
       // An encoded shard's lines are its records, which the record path counted.
       shard: { key: shardKey, ...shard, lines: binary ? shard.lines : recordsOut },
-      rejects: { key: rejectsKey, ...rejects },
+      rejects: rejected ? { key: rejectsKey, ...rejects } : undefined,
       timings: { downloadMs: headerMs + download.ms, processMs: Math.max(0, t1 - t0 - download.ms), uploadMs: Date.now() - t1 },
     };
   } catch (err) {
     shardOut.writable.destroy(err as Error);
     rejectsOut.writable.destroy(err as Error);
-    await uploads.catch(() => undefined);
+    await Promise.all([shardUpload, rejectsUpload.finish(false)]).catch(() => undefined);
     throw err;
   } finally {
     await body.return(undefined); // stop reading once the last owned record has been read

@@ -18,7 +18,13 @@ export interface DeferredUpload {
  */
 export function deferredUpload(output: { readable: Readable; writable: Writable }, start: (body: Readable) => Promise<void>): DeferredUpload {
   let upload: Promise<void> | undefined;
-  const begin = () => (upload ??= start(output.readable));
+  const begin = () => {
+    if (!upload) {
+      upload = start(output.readable);
+      upload.catch(() => undefined); // awaited by finish(); until then a failure must not be unhandled
+    }
+    return upload;
+  };
   const onReadable = () => {
     if (!output.writable.writableEnded) begin();
   };
