@@ -181,6 +181,9 @@ describe('control-plane request budget (real SDK clients, local endpoint)', () =
     } finally {
       await Promise.all(agents.map(({ agent }) => agent.drain({ deadline: clock.now() + 10_000 }).catch(() => undefined)));
       await Promise.all(agents.map(({ telemetry }) => telemetry.stop()));
+      // A drain aborts the agents' long polls on the client only: the emulator keeps each one open
+      // to its end and would hand the next test's chunk message to a poll nobody reads any more.
+      await sleep((20 * 1000) / SPEED + 1000);
     }
   }, 240_000);
 
