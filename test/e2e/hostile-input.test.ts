@@ -52,6 +52,8 @@ function corpus(): Array<{ key: string; body: Buffer; expected: Expected }> {
     { key: 'hostile/archive.zip', body: Buffer.from('PK\x03\x04'), expected: { failed: /zip archive/ } },
     { key: 'hostile/bomb.jsonl.gz', body: Buffer.concat(Array.from({ length: 96 }, () => bomb)), expected: { failed: /maxCompressionRatio/ } },
     { key: 'hostile/empty.jsonl', body: Buffer.alloc(0), expected: { complete: { recordsIn: 0, recordsOut: 0, recordsRejected: 0 } } },
+    // A key of S3's maximum length (1,024 bytes): manifests and ledger keys must stay within their limits.
+    { key: `hostile/${'k'.repeat(1024 - 'hostile/'.length - '.jsonl'.length)}.jsonl`, body: jsonl(records('long', 30)), expected: { complete: { recordsIn: 30, recordsOut: 30, recordsRejected: 0 } } },
   ];
 }
 
