@@ -127,7 +127,10 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
 
     const second = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 3, stateDir, config });
     try {
-      const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 120_000);
+      // Each rejoining agent hands back its previous incarnation's leases at once; a lease whose
+      // hand-back misses (its message was taken by a poll the kill left open) runs out within the
+      // lease (visibilityTimeoutSeconds, 120 s) instead, so the wait allows for one full lease.
+      const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 200_000);
       const verification = await verifyObject(target, done!.objectId);
       expect(verification.problems).toEqual([]);
       expect(verification.ids.size).toBe(12_000);
@@ -145,5 +148,5 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
     } finally {
       await second.stop();
     }
-  }, 300_000);
+  }, 380_000);
 });
