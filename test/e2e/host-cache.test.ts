@@ -195,13 +195,16 @@ describe('bounded shard cache on 3 agent processes (real pipeline, local endpoin
     return waitFor(
       async () => {
         const checks = await Promise.all(env.agents.map((a) => ledgerProblems(a)));
-        return checks.every((c) => c.problems.length === 0) && checks;
+        // Settled also means no replica move in flight: a move adds the new holder before it drops the old one.
+        const holders = checks.reduce((n, c) => n + c.present.length + c.refused.length, 0);
+        return checks.every((c) => c.problems.length === 0) && holders === CHUNKS * R && checks;
       },
       timeoutMs,
       500,
     ).catch(async (err: Error) => {
       const checks = await Promise.all(env.agents.map((a) => ledgerProblems(a)));
-      throw new Error(`${err.message}; left: ${checks.flatMap((c) => c.problems).join('; ')}`);
+      const holders = checks.reduce((n, c) => n + c.present.length + c.refused.length, 0);
+      throw new Error(`${err.message}; ${holders} present or refused replicas of ${CHUNKS * R}; left: ${checks.flatMap((c) => c.problems).join('; ')}`);
     });
   }
 
