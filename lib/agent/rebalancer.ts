@@ -2,12 +2,19 @@ import type { PlacementNode } from '../cluster/placement';
 import { AssignmentPacer, assignmentOf, holdingsOf, planMoves, replicaKeyOf, type ShardMove } from '../cluster/rebalance';
 import type { ReplicaMoves } from '../cluster/replica-moves';
 import type { Log } from '../log';
+import { PLACEMENT_VIEW_MAX_AGE_MS, REGISTRY_VIEW_MAX_AGE_MS } from './agent-deps';
 import type { Clock } from './clock';
 
 /** How often a rebalance pass assigns what its rate allows and looks at the copies it made. */
 export const REBALANCE_TICK_MS = 250;
 /** A pass gives up waiting for its copies after this long; the surplus it could not drop stays (an extra copy). */
 export const REBALANCE_PASS_DEADLINE_MS = 10 * 60 * 1000;
+/**
+ * A join is looked at once more this long after it: a chunk that commits meanwhile may still place
+ * its shard with a view read before the join (registry view plus placement view ages), and no later
+ * membership change would correct it.
+ */
+export const REBALANCE_AFTER_JOIN_MS = REGISTRY_VIEW_MAX_AGE_MS + PLACEMENT_VIEW_MAX_AGE_MS + 2000;
 
 export interface RebalancerDeps {
   moves: Pick<ReplicaMoves, 'replicasOf' | 'statusOf' | 'assign' | 'drop' | 'recordPlacement'>;
@@ -72,7 +79,15 @@ export class Rebalancer {
       if (!newLeader) this.deps.log('info', 'membership changed; rebalancing replicas', { joined });
       this.wanted = true;
       this.running ??= this.passes();
+      if (joined.length > 0 && !newLeader) void this.deps.clock.sleep(REBALANCE_AFTER_JOIN_MS).then(() => this.followUp(token));
     }
+  }
+
+  /** The pass after a join's settle time (see `REBALANCE_AFTER_JOIN_MS`), while this lease still leads. */
+  private followUp(token: number): void {
+    if (this.stopped || token !== this.token || !this.deps.leading()) return;
+    this.wanted = true;
+    this.running ??= this.passes();
   }
 
   /** Ends the pass in progress at its next tick and starts no other; resolves once it has ended. */
