@@ -28,12 +28,17 @@ type RedriveDeps = { sqs: SQSClient; doc: DynamoDBDocumentClient; ledgerTable: s
  */
 export async function redrive(deps: RedriveDeps, workDlqUrl: string, workQueueUrl: string, opts: RedriveOptions = {}): Promise<RedriveResult> {
   const objects = new ObjectLedger(deps.doc, deps.ledgerTable);
+  // Quarantined objects are reopened before their messages return: agents may take a message the
+  // moment it is back, and its chunk must then find its object open, not still quarantined.
+  const quarantined = opts.objectIds ?? (await objects.quarantinedIds());
+  const reopenedFirst = new Set<string>();
+  for (const objectId of quarantined) if (await objects.release(objectId)) reopenedFirst.add(objectId);
   const moved = opts.objectIds ? { count: 0, chunks: new Map<string, Set<number>>() } : await moveBack(deps.sqs, workDlqUrl, workQueueUrl);
-  const release = opts.objectIds ?? [...new Set([...(await objects.quarantinedIds()), ...moved.chunks.keys()])];
+  const release = [...new Set([...quarantined, ...moved.chunks.keys()])];
   let objectsReopened = 0;
   let chunksResent = 0;
   for (const objectId of release) {
-    const result = await releaseObject(deps, objects, workQueueUrl, objectId, moved.chunks.get(objectId) ?? new Set());
+    const result = await releaseObject(deps, objects, workQueueUrl, objectId, moved.chunks.get(objectId) ?? new Set(), reopenedFirst.has(objectId));
     if (result.reopened) objectsReopened++;
     chunksResent += result.resent;
   }
@@ -67,12 +72,12 @@ export async function moveBack(sqs: SQSClient, from: string, to: string): Promis
 }
 
 /** Reopens one object and sends again each FAILED chunk the DLQ did not give back. */
-async function releaseObject(deps: RedriveDeps, objects: ObjectLedger, queueUrl: string, objectId: string, moved: Set<number>): Promise<{ reopened: boolean; resent: number }> {
+async function releaseObject(deps: RedriveDeps, objects: ObjectLedger, queueUrl: string, objectId: string, moved: Set<number>, reopenedFirst: boolean): Promise<{ reopened: boolean; resent: number }> {
   const object = await objects.get(objectId);
-  if (!object || object.status === 'COMPLETE') return { reopened: false, resent: 0 };
+  if (!object || object.status === 'COMPLETE') return { reopened: reopenedFirst, resent: 0 };
   const chunks = new ChunkLedger(deps.doc, deps.ledgerTable);
   // Reopened first: a chunk that succeeds at once then finds its object ENQUEUED and completes it.
-  const reopened = await objects.release(objectId);
+  const reopened = reopenedFirst || (await objects.release(objectId));
   let resent = 0;
   for (const chunk of (await objects.chunks(objectId)).filter((c) => c.status === 'FAILED')) {
     if (!(await chunks.resetFailures(objectId, chunk.index))) continue; // leased again meanwhile
