@@ -1,5 +1,6 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterCommitsSettled } from '../../lib/agent/chunk-lifecycle';
 import { handleChunkMessage, type ChunkWorkerDeps } from '../../lib/agent/chunk-worker';
 import { chunkObject } from '../../lib/chunker/chunker';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
@@ -71,6 +72,7 @@ describe('throttled S3 reads (real SDK clients against the local endpoint)', () 
     expect(refused).toBe(2);
     expect(throttles).toHaveLength(2);
     expect(report.result).toBe('processed');
+    await afterCommitsSettled(deps); // the object's finalize runs after the chunk's report
     const object = await objects.get(planned.objectId!);
     expect(object).toMatchObject({ status: 'COMPLETE', recordsIn: 200, recordsOut: 200 });
     expect(object?.lastError).toBeUndefined();
