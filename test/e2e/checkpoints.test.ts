@@ -150,7 +150,8 @@ describe('checkpoints end to end (2 ranks on 2 agents, local environment)', () =
 
     await env.restartAgent(1); // the same host: same node id, same spool
     await complete(400);
-    expect((await statusOf(0, 400)).state).toBe('COMPLETE'); // rank 0 was the last: its agent committed
+    // Rank 0 was the last: its agent committed, then says so in its spool (just after the registry).
+    await waitFor(async () => (await statusOf(0, 400)).state === 'COMPLETE' || undefined, 30_000, 100);
     const restored = await restoreElsewhere('restore-b');
     expect(restored.sha256).toEqual({ 0: shaOf(400, 0), 1: shaOf(400, 1) });
   });

@@ -195,9 +195,9 @@ describe('bounded shard cache on 3 agent processes (real pipeline, local endpoin
     return waitFor(
       async () => {
         const checks = await Promise.all(env.agents.map((a) => ledgerProblems(a)));
-        // Settled also means no replica move in flight: a move adds the new holder before it drops the old one.
+        // Settled also means every shard has its R holders: a move adds the new holder before it drops the old one.
         const holders = checks.reduce((n, c) => n + c.present.length + c.refused.length, 0);
-        return checks.every((c) => c.problems.length === 0) && holders === CHUNKS * R && checks;
+        return checks.every((c) => c.problems.length === 0) && holders >= CHUNKS * R && checks;
       },
       timeoutMs,
       500,
@@ -259,7 +259,10 @@ describe('bounded shard cache on 3 agent processes (real pipeline, local endpoin
     const refused = checks.reduce((n, c) => n + c.refused.length, 0);
     const present = checks.reduce((n, c) => n + c.present.length, 0);
     expect(refused).toBeGreaterThan(0);
-    expect(present + refused).toBe(CHUNKS * R);
+    // At least R holders (present or refused) per shard in all; a rebalance copy refused by a full cache
+    // leaves its surplus holder in place (an extra copy, by design), so it may be more.
+    expect(present + refused).toBeGreaterThanOrEqual(CHUNKS * R);
+    for (const chunkId of shardOf.keys()) expect(checks.filter((c) => [...c.present, ...c.refused].some((r) => r.chunkId === chunkId)).length).toBeGreaterThanOrEqual(R);
     expect(sampler.overs).toEqual([]);
     expect(fillSamples).toBeGreaterThan(10);
     figures.push(
