@@ -1,11 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Observability } from '../../infra/constructs/observability';
-import { queueWithDlq } from '../../infra/constructs/work-queues';
 import { createCheckpointAlarms } from '../../infra/observability/checkpoint-alarms';
 import { CheckpointMetric } from '../../lib/observability/checkpoint-metric-names';
-import { bareStack, logicalIdOf, dataFixtures } from './constructs/support';
+import { bareStack, logicalIdOf, observabilityIn } from './constructs/support';
 
 const alarmsIn = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as Record<string, any>);
 const named = (t: Template, name: string) => {
@@ -51,21 +48,7 @@ describe('checkpoint alarms', () => {
 
 describe('checkpoint alarms in the Observability construct', () => {
   const stack = bareStack();
-  const { state, workQueues } = dataFixtures(stack);
-  const events = queueWithDlq(stack, 'IngestEvents', Duration.minutes(30), 5);
-  const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
-  const observability = new Observability(stack, 'Observability', {
-    stageName: 'dev',
-    workQueue: workQueues.workQueue,
-    workDlq: workQueues.workDlq,
-    ingestEventsQueue: events.queue,
-    ingestEventsDlq: events.deadLetterQueue,
-    chunker,
-    ledgerTable: state.ledgerTable,
-    nodesTable: state.nodesTable,
-    controlTable: state.controlTable,
-    minHealthyNodes: 2,
-  });
+  const observability = observabilityIn(stack);
   const template = Template.fromStack(stack);
   const topicRef = { Ref: logicalIdOf(observability.operatorTopic) };
 

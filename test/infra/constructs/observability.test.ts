@@ -1,31 +1,10 @@
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { Observability, type ObservabilityProps } from '../../../infra/constructs/observability';
-import { queueWithDlq } from '../../../infra/constructs/work-queues';
+import type { ObservabilityProps } from '../../../infra/constructs/observability';
 import { createCheckpointAlarms } from '../../../infra/observability/checkpoint-alarms';
-import { bareStack, dataFixtures, logicalIdOf, nagFindings } from './support';
+import { bareStack, logicalIdOf, nagFindings, observabilityIn } from './support';
 
-/** The construct alone on what it watches: a fast synth per variant. */
-function observabilityIn(stack: Stack, overrides: Partial<ObservabilityProps> = {}): Observability {
-  const { state, workQueues } = dataFixtures(stack);
-  const events = queueWithDlq(stack, 'IngestEvents', Duration.minutes(30), 5);
-  const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
-  return new Observability(stack, 'Observability', {
-    stageName: 'dev',
-    workQueue: workQueues.workQueue,
-    workDlq: workQueues.workDlq,
-    ingestEventsQueue: events.queue,
-    ingestEventsDlq: events.deadLetterQueue,
-    chunker,
-    ledgerTable: state.ledgerTable,
-    nodesTable: state.nodesTable,
-    controlTable: state.controlTable,
-    minHealthyNodes: 2,
-    ...overrides,
-  });
-}
 function synthAlone(overrides: Partial<ObservabilityProps>): Template {
   const s = bareStack();
   observabilityIn(s, overrides);

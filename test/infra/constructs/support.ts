@@ -1,9 +1,11 @@
-import { App, Stack, type CfnResource } from 'aws-cdk-lib';
+import { App, Duration, Stack, type CfnResource } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { State } from '../../../infra/constructs/state';
 import { Storage } from '../../../infra/constructs/storage';
-import { WorkQueues } from '../../../infra/constructs/work-queues';
+import { Observability, type ObservabilityProps } from '../../../infra/constructs/observability';
+import { queueWithDlq, WorkQueues } from '../../../infra/constructs/work-queues';
 
 /** An empty stack named `Test` in its own app, with Lambda bundling off (no bundle is asserted). */
 export function bareStack(): Stack {
@@ -37,4 +39,24 @@ export function dataFixtures(stack: Stack) {
   const state = new State(stack, 'State', { retainData: false });
   const workQueues = new WorkQueues(stack, 'WorkQueues', { visibilityTimeoutSeconds: 300, maxReceiveCount: 5 });
   return { storage, state, workQueues };
+}
+
+/** The construct alone on what it watches: a fast synth per variant. */
+export function observabilityIn(stack: Stack, overrides: Partial<ObservabilityProps> = {}): Observability {
+  const { state, workQueues } = dataFixtures(stack);
+  const events = queueWithDlq(stack, 'IngestEvents', Duration.minutes(30), 5);
+  const chunker = new lambda.Function(stack, 'Chunker', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+  return new Observability(stack, 'Observability', {
+    stageName: 'dev',
+    workQueue: workQueues.workQueue,
+    workDlq: workQueues.workDlq,
+    ingestEventsQueue: events.queue,
+    ingestEventsDlq: events.deadLetterQueue,
+    chunker,
+    ledgerTable: state.ledgerTable,
+    nodesTable: state.nodesTable,
+    controlTable: state.controlTable,
+    minHealthyNodes: 2,
+    ...overrides,
+  });
 }
