@@ -5,6 +5,7 @@ import { createChunkerDeps } from '../../lib/chunker/chunker-deps';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { createMetrics } from '../../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../../lib/observability/logger';
+import { sqsEventOf } from '../support/chunk-work';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -54,22 +55,7 @@ describe('chunker handler metrics (EMF) and log correlation', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   const emf = () => lines().filter((l): l is Emf => '_aws' in l);
   const invoke = (bodies: string[]) =>
-    handler(
-      {
-        Records: bodies.map((body, i) => ({
-          messageId: `m-${i}`,
-          receiptHandle: 'r',
-          body,
-          attributes: {} as SQSEvent['Records'][number]['attributes'],
-          messageAttributes: {},
-          md5OfBody: '',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn',
-          awsRegion: 'us-east-1',
-        })),
-      },
-      { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context,
-    );
+    handler(sqsEventOf(bodies.map((Body, i) => ({ MessageId: `m-${i}`, ReceiptHandle: 'r', Body }))), { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context);
   const s3Event = (key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: local.resources.ingestBucket }, object: { key: encodeURIComponent(key) } } }] });
 
   it('emits ObjectsPlanned, ChunksPlanned and BytesPlanned in namespace Shardline with the Stage dimension alone', async () => {

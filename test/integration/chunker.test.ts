@@ -7,6 +7,7 @@ import { createChunkerDeps } from '../../lib/chunker/chunker-deps';
 import { parsePipelineConfig } from '../../lib/config/pipeline-config';
 import { createMetrics } from '../../lib/observability/lambda-metrics';
 import { createLogger, logTo } from '../../lib/observability/logger';
+import { sqsEventOf } from '../support/chunk-work';
 import { startProvisionedEndpoint, type ProvisionedEndpoint } from '../support/local-aws';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -43,20 +44,7 @@ describe('chunker handler on real S3 events from the ingest-events queue', () =>
     return messages;
   }
 
-  const sqsEvent = (messages: Message[]): SQSEvent => ({
-    Records: messages.map((m) => ({
-      messageId: m.MessageId as string,
-      receiptHandle: m.ReceiptHandle as string,
-      body: m.Body as string,
-      attributes: {} as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn',
-      awsRegion: 'us-east-1',
-    })),
-  });
-  const invoke = (messages: Message[]) => handler(sqsEvent(messages), { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context);
+  const invoke = (messages: Message[]) => handler(sqsEventOf(messages), { functionName: 'chunker', getRemainingTimeInMillis: () => 60000 } as Context);
 
   async function workQueueDepth(): Promise<number> {
     const out = await local.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: local.resources.workQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
