@@ -45,7 +45,8 @@ export interface RebalanceReport {
 /**
  * The leader's join rebalance. Told of every registry read (`observe`), it starts a pass when a
  * node joins the healthy set, and once when this node takes the lead (to finish what a previous
- * leader left): never on a timer. A pass reads every healthy node's replicas once (one query each),
+ * leader left), each followed by one more pass once the views older than it have expired: never
+ * on a timer. A pass reads every healthy node's replicas once (one query each),
  * moves only the shards held by R nodes that are not their top-R placement (see `planMoves`), at most
  * `assignmentsPerSecond` new copies per node per second, and drops a surplus holder's replica only
  * once the whole placement holds the shard PRESENT. A membership change during a pass ends it and
@@ -79,7 +80,8 @@ export class Rebalancer {
       if (!newLeader) this.deps.log('info', 'membership changed; rebalancing replicas', { joined });
       this.wanted = true;
       this.running ??= this.passes();
-      if (joined.length > 0 && !newLeader) void this.deps.clock.sleep(REBALANCE_AFTER_JOIN_MS).then(() => this.followUp(token));
+      // Taking the lead counts as a join of every node: commits placed with views older than the lead's first look are corrected too.
+      if (joined.length > 0) void this.deps.clock.sleep(REBALANCE_AFTER_JOIN_MS).then(() => this.followUp(token));
     }
   }
 

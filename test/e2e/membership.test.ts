@@ -26,6 +26,13 @@ const settledOn = (census: Census, chunkIds: string[], nodes: Parameters<typeof 
     return presentHolders(census, c).join() === want.join() && held.join() === want.join();
   });
 
+/** The shards whose holders are not their placement: chunk, wanted holders, held (node:status). */
+const unsettled = (census: Census, chunkIds: string[], nodes: Parameters<typeof placeShard>[1]) =>
+  chunkIds
+    .filter((c) => !settledOn(census, [c], nodes))
+    .map((c) => `${c} wants ${placeShard(c, nodes, R).sort().join(',')} holds ${[...(census.get(c) ?? new Map()).entries()].map(([n, st]) => `${n}:${st}`).join(',')}`)
+    .join('; ');
+
 describe('replicas follow membership (4 agent processes, then a 5th, local endpoint)', () => {
   let env: LocalEnvironment;
   let target: Target;
@@ -46,19 +53,20 @@ describe('replicas follow membership (4 agent processes, then a 5th, local endpo
     chunkIds = Array.from({ length: object.chunkCount }, (_, i) => chunkIdOf(object.objectId, i));
     const nodes = await placementNodes(registry, TIMEOUT_MS);
     expect(nodes).toHaveLength(4);
+    let census: Census = new Map();
     await waitFor(
-      async () =>
-        settledOn(
-          await takeCensus(
-            target,
-            env.state.agents.map((a) => a.nodeId),
-          ),
-          chunkIds,
-          nodes,
-        ),
+      async () => {
+        census = await takeCensus(
+          target,
+          env.state.agents.map((a) => a.nodeId),
+        );
+        return settledOn(census, chunkIds, nodes);
+      },
       60_000,
       500,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; not on their placement: ${unsettled(census, chunkIds, nodes)}`);
+    });
   }, 240_000);
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { Rebalancer, type RebalanceReport } from '../../../lib/agent/rebalancer';
+import { REBALANCE_AFTER_JOIN_MS, Rebalancer, type RebalanceReport } from '../../../lib/agent/rebalancer';
 import { diffPlacement, placeShard, type PlacementNode } from '../../../lib/cluster/placement';
 import { minimumMoves } from '../../../lib/cluster/rebalance';
 import { FakeReplicaLedger, nodesNamed } from './fake-replica-ledger';
@@ -49,10 +49,11 @@ describe('Rebalancer', () => {
     }
     for (const c of shards) expect(ledger.holders(c, 'PRESENT')).toEqual(placeShard(c, FIVE, R).sort());
     expect(ledger.violations).toEqual([]);
-    // The lead's pass, the join's, and the join's follow-up after views older than the join expired.
+    // The lead's pass, the join's, and their follow-ups after views older than each expired.
     expect(passes.map((p) => [p.moving, p.copies, p.dropped, p.unfinished])).toEqual([
       [0, 0, 0, 0],
       [expected.length, expected.length, expected.length, 0],
+      [0, 0, 0, 0],
       [0, 0, 0, 0],
     ]);
   });
@@ -73,14 +74,28 @@ describe('Rebalancer', () => {
 
   it('reads the ledger once per pass and starts no pass while nobody joins, nor when a node leaves', async () => {
     const { ledger, view, passes, sweep } = setup();
-    await sweep(5000);
-    expect(passes).toHaveLength(1);
+    await sweep(REBALANCE_AFTER_JOIN_MS + 5000);
+    expect(passes).toHaveLength(2); // the lead's pass and its follow-up
     const reads = ledger.requests;
-    expect(reads).toBe(FOUR.length); // one query per node; nothing to move
+    expect(reads).toBe(2 * FOUR.length); // one query per node a pass; nothing to move
     view.nodes = FOUR.slice(0, 3);
-    await sweep(5000);
-    expect(passes).toHaveLength(1);
+    await sweep(REBALANCE_AFTER_JOIN_MS + 5000);
+    expect(passes).toHaveLength(2);
     expect(ledger.requests).toBe(reads);
+  });
+
+  it('corrects, after taking the lead, shards that nodes placed with views older than its first look', async () => {
+    const { ledger, view, passes, sweep } = setup({ shards: 0 });
+    view.nodes = FIVE;
+    await sweep(1000); // the lead's first look: all five nodes, nothing to move
+    // Then commits land that were placed with a view from before node-e joined.
+    const stale = ledger.seed(120, FOUR);
+    const misplaced = minimumMoves(stale, FOUR, FIVE, R);
+    expect(misplaced.length).toBeGreaterThan(20);
+    await sweep(REBALANCE_AFTER_JOIN_MS + 5000);
+    expect(passes.map((p) => p.moving)).toEqual([0, misplaced.length]);
+    for (const c of stale) expect(ledger.holders(c, 'PRESENT')).toEqual(placeShard(c, FIVE, R).sort());
+    expect(ledger.violations).toEqual([]);
   });
 
   it('starts a fresh pass when membership changes during one, and when another node takes the lead', async () => {
