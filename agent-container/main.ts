@@ -65,7 +65,7 @@ const program = new Command('shardline-agent')
   .option('--no-cloudwatch-metrics', 'do not publish metrics to CloudWatch (1 s datapoints, one PutMetricData per --metrics-flush-seconds)')
   .addOption(new Option('--metrics-flush-seconds <s>', 'send the 1 s metric datapoints to CloudWatch every this many seconds').env('SHARDLINE_METRICS_FLUSH_SECONDS').default(20).argParser(Number))
   .action(async (opts) => {
-    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
+    const names = resourcesFromEnv(process.env, ['workQueueUrl', 'workDlqUrl', 'processedBucket', 'ledgerTable', 'nodesTable', 'controlTable', 'ingestEventsQueueUrl']);
     const config = configFromEnv(); // a bad config stops the agent here, with the reason
     setRecordWorkers(opts.recordWorkers);
     const overrides = {

@@ -103,6 +103,7 @@ export class Shardline extends Construct {
       ingestBucket: this.ingest.ingestBucket,
       processedBucket: this.storage.processedBucket,
       workQueue: this.workQueues.workQueue,
+      workDlq: this.workQueues.workDlq,
       ledgerTable: this.state.ledgerTable,
       nodesTable: this.state.nodesTable,
       controlTable: this.state.controlTable,

@@ -34,6 +34,8 @@ export interface AgentFleetProps {
   readonly processedBucket: s3.IBucket;
   /** Chunks to process. */
   readonly workQueue: sqs.IQueue;
+  /** The work queue's DLQ: the leader returns messages whose chunk never failed (taken by polls of dead agents). */
+  readonly workDlq: sqs.IQueue;
   readonly ledgerTable: dynamodb.ITable;
   readonly nodesTable: dynamodb.ITable;
   readonly controlTable: dynamodb.ITable;
@@ -150,6 +152,7 @@ export class AgentFleet extends Construct {
         [RESOURCES.ingestBucket.envVar]: props.ingestBucket.bucketName,
         [RESOURCES.processedBucket.envVar]: props.processedBucket.bucketName,
         [RESOURCES.workQueueUrl.envVar]: props.workQueue.queueUrl,
+        [RESOURCES.workDlqUrl.envVar]: props.workDlq.queueUrl,
         [RESOURCES.ledgerTable.envVar]: props.ledgerTable.tableName,
         [RESOURCES.nodesTable.envVar]: props.nodesTable.tableName,
         [RESOURCES.controlTable.envVar]: props.controlTable.tableName,
@@ -178,6 +181,7 @@ export class AgentFleet extends Construct {
     grantAgentData(taskRole, props);
     props.workQueue.grantConsumeMessages(taskRole);
     props.workQueue.grantSendMessages(taskRole);
+    props.workDlq.grantConsumeMessages(taskRole);
     props.ingestEventsQueue.grant(taskRole, 'sqs:GetQueueAttributes');
     // A drained agent completes its host's lifecycle action early (or extends it while it hands off).
     taskRole.addToPrincipalPolicy(

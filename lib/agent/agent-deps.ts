@@ -16,7 +16,7 @@ export interface AgentDeps {
   sqs: SQSClient;
   doc: DynamoDBDocumentClient;
   registry: NodeRegistry;
-  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string; ingestEventsQueueUrl?: string };
+  names: { workQueueUrl: string; processedBucket: string; ledgerTable: string; controlTable: string; ingestEventsQueueUrl?: string; workDlqUrl?: string };
   identity: NodeIdentity;
   /** The deployed config (version 0); newer versions come from the control table. */
   config: PipelineConfig;

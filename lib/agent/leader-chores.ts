@@ -12,6 +12,8 @@ export const IDLE_ACTIVITY_EVERY_MS = 10_000;
 export const ACTIVE_CONTROL_WINDOW_MS = 10 * 60 * 1000;
 export const RUN_SWEEP_EVERY_MS = 2000;
 export const FINALIZE_SWEEP_EVERY_MS = 5000;
+/** How often the leader looks at the work DLQ for messages whose chunk never failed (see `stray-dead-letters.ts`). */
+export const DEAD_LETTER_LOOK_EVERY_MS = 30_000;
 
 export interface LeaderChoresDeps {
   /** Writes the leader's view of the whole pipeline, which the control state machine waits on. */
@@ -20,6 +22,8 @@ export interface LeaderChoresDeps {
   finalizeObjects: () => Promise<string[]>;
   /** Settles runs whose objects are all settled. */
   settleRuns: () => Promise<unknown>;
+  /** Sends back to the work queue the DLQ's messages whose chunk never failed (absent: no DLQ known). */
+  returnStrayDeadLetters?: () => Promise<unknown>;
   /** The desired state in force, and when this node last saw a control action. */
   desired: () => DesiredState;
   lastActionAt: () => number;
@@ -30,12 +34,13 @@ export interface LeaderChoresDeps {
 /**
  * The leader's control-plane chores, apart from the failure detector so that they never delay it:
  * publish the pipeline's activity, settle finished runs every 2 s, finalize objects a dead
- * committer left unfinished every 5 s. `run()` is called every second while this node leads.
+ * committer left unfinished every 5 s, return stray dead letters every 30 s. `run()` is called every second while this node leads.
  */
 export class LeaderChores {
   private lastActivityAt = -Infinity;
   private lastFinalizeSweepAt = -Infinity;
   private lastRunSweepAt = -Infinity;
+  private lastDeadLetterLookAt = -Infinity;
 
   constructor(private readonly deps: LeaderChoresDeps) {}
 
@@ -58,6 +63,10 @@ export class LeaderChores {
       if (now - this.lastRunSweepAt >= RUN_SWEEP_EVERY_MS) {
         this.lastRunSweepAt = now;
         await this.deps.settleRuns();
+      }
+      if (this.deps.returnStrayDeadLetters && now - this.lastDeadLetterLookAt >= DEAD_LETTER_LOOK_EVERY_MS) {
+        this.lastDeadLetterLookAt = now;
+        await this.deps.returnStrayDeadLetters();
       }
     } catch (err) {
       this.deps.log('error', 'leader chore failed', { error: (err as Error).message });

@@ -16,6 +16,7 @@ import { LeaderChores } from './leader-chores';
 import { LEADER_LEASE_MS, LeaderDuties } from './leader-duties';
 import { ControlLagNudger } from './control-lag';
 import { Rebalancer } from './rebalancer';
+import { returnStrayDeadLetters } from './stray-dead-letters';
 
 /** Builds the leader's duties; `worker` carries the config in force and the ledgers. */
 export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: ControlFollower, controlTable: ControlTable, clock: Clock): LeaderDuties {
@@ -33,6 +34,9 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
         log,
         buildIndex: (run, members, objects) => buildRunIndex({ ...names, s3: deps.s3, doc: deps.doc }, run, members, objects),
       }),
+    returnStrayDeadLetters: names.workDlqUrl
+      ? () => returnStrayDeadLetters({ ...deps, ledgerTable: names.ledgerTable, workQueueUrl: names.workQueueUrl, workDlqUrl: names.workDlqUrl as string })
+      : undefined,
     desired: () => control.current().state.desired,
     lastActionAt: () => control.lastActionAt,
     clock,

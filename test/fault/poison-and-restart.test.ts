@@ -66,6 +66,15 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
     ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
   };
   const objectByKey = async (key: string) => (await ledger.list()).find((o) => o.key === key);
+  /** The object's state and its chunks not PROCESSED (status, holder, lease expiry, attempts): why a wait ran out. */
+  const unfinished = async (key: string) => {
+    const o = await objectByKey(key);
+    if (!o) return 'object not in the ledger';
+    const open = (await ledger.chunks(o.objectId)).filter((c) => c.status !== 'PROCESSED');
+    const now = Date.now();
+    const rows = open.map((c) => `${c.index} ${c.status} owner ${c.leaseOwner || '-'} lease ${Math.round((c.leaseExpiresAt - now) / 1000)} s attempt ${c.attempt} failures ${c.failures ?? 0}`);
+    return `object ${o.status}, ${o.chunksDone}/${o.chunkCount} chunks done; not processed: ${rows.join('; ') || 'none'}`;
+  };
 
   it('quarantines a poison object (DLQ, SNS notice) while a healthy one completes, and completes it exactly once after a fix and a redrive', async () => {
     const env = await startLocalEnvironment({ endpoint: moto.endpoint, agents: 2, stateDir, config, agentArgs: ['--fail-keys', '^poison/'] });
@@ -130,7 +139,9 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
       // Each rejoining agent hands back its previous incarnation's leases at once; a lease whose
       // hand-back misses (its message was taken by a poll the kill left open) runs out within the
       // lease (visibilityTimeoutSeconds, 120 s) instead, so the wait allows for one full lease.
-      const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 200_000);
+      const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 200_000).catch(async (err: Error) => {
+        throw new Error(`${err.message}; ${await unfinished(key)}`);
+      });
       const verification = await verifyObject(target, done!.objectId);
       expect(verification.problems).toEqual([]);
       expect(verification.ids.size).toBe(12_000);

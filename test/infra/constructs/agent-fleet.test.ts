@@ -36,6 +36,7 @@ const fleet = new AgentFleet(stack, 'AgentFleet', {
   ingestBucket,
   processedBucket: storage.processedBucket,
   workQueue: workQueues.workQueue,
+  workDlq: workQueues.workDlq,
   ledgerTable: state.ledgerTable,
   nodesTable: state.nodesTable,
   controlTable: state.controlTable,
@@ -158,6 +159,7 @@ describe('AgentFleet agent daemon', () => {
     expect(env).toMatchObject({
       [RESOURCES.ingestBucket.envVar]: { Ref: logicalIdOf(ingestBucket) },
       [RESOURCES.workQueueUrl.envVar]: { Ref: logicalIdOf(workQueues.workQueue) },
+      [RESOURCES.workDlqUrl.envVar]: { Ref: logicalIdOf(workQueues.workDlq) },
       [RESOURCES.nodesTable.envVar]: { Ref: logicalIdOf(state.nodesTable) },
       [RESOURCES.ingestEventsQueueUrl.envVar]: { Ref: logicalIdOf(ingestEvents) },
       SHARDLINE_CONFIG: '{"replicationFactor":3}',
@@ -196,6 +198,7 @@ describe('AgentFleet on one On-Demand instance type without a data volume', () =
     ingestBucket: data.storage.processedBucket,
     processedBucket: data.storage.processedBucket,
     workQueue: data.workQueues.workQueue,
+    workDlq: data.workQueues.workDlq,
     ledgerTable: data.state.ledgerTable,
     nodesTable: data.state.nodesTable,
     controlTable: data.state.controlTable,

@@ -12,6 +12,7 @@ function setup(opts: { desired?: DesiredState; lastActionAgoMs: number }) {
   const published: number[] = [];
   const finalized: number[] = [];
   const settled: number[] = [];
+  const deadLetterLooks: number[] = [];
   let failPublish = false;
   const chores = new LeaderChores({
     publishActivity: async (now) => {
@@ -20,13 +21,14 @@ function setup(opts: { desired?: DesiredState; lastActionAgoMs: number }) {
     },
     finalizeObjects: async () => (finalized.push(clock.now() - START), ['obj-1']),
     settleRuns: async () => void settled.push(clock.now() - START),
+    returnStrayDeadLetters: async () => void deadLetterLooks.push(clock.now() - START),
     desired: () => opts.desired ?? 'RUNNING',
     lastActionAt: () => START - opts.lastActionAgoMs,
     clock,
     log,
   });
   clock.every(CHORES_EVERY_MS, () => void chores.run());
-  return { clock, log, published, finalized, settled, failPublishing: () => (failPublish = true) };
+  return { clock, log, published, finalized, settled, deadLetterLooks, failPublishing: () => (failPublish = true) };
 }
 
 const idle = { lastActionAgoMs: ACTIVE_CONTROL_WINDOW_MS + 1 };
@@ -63,6 +65,12 @@ describe('LeaderChores', () => {
     expect(finalized).toEqual([1000, 6000]);
     expect(settled).toEqual([1000, 3000, 5000, 7000, 9000]);
     expect(log.said('finalized objects their last committer left unfinished')).toBe(2);
+  });
+
+  it('looks at the work DLQ for stray messages every 30 s', async () => {
+    const { clock, deadLetterLooks } = setup(idle);
+    await clock.advance(65_000);
+    expect(deadLetterLooks).toEqual([1000, 31_000, 61_000]);
   });
 
   it('logs a failed chore and skips the rest of that round when publishing fails', async () => {

@@ -1,0 +1,90 @@
+/**
+ * Work messages that reached the DLQ without their chunk failing. SQS counts every receive toward
+ * maxReceiveCount, also those of a long poll that outlived its process: the server still hands a
+ * message to the poll of an agent that was killed, and nobody works it. A chunk whose message
+ * the DLQ took that way is not poison, yet no agent would ever see it again: its object would
+ * wait forever. The leader looks at the DLQ now and then and sends such messages back fresh.
+ */
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { keys, type ChunkItem } from '../ledger/items';
+import type { Log } from '../log';
+import { parseChunkMessage } from './chunk-message';
+
+export interface StrayDeadLettersDeps {
+  sqs: SQSClient;
+  doc: DynamoDBDocumentClient;
+  ledgerTable: string;
+  workQueueUrl: string;
+  workDlqUrl: string;
+  log: Log;
+}
+
+/** What one look at the DLQ did with the messages it saw. */
+export interface StrayDeadLetters {
+  /** Sent back to the work queue: their chunk never failed for good. */
+  returned: number;
+  /** Deleted: their chunk is processed already (a duplicate). */
+  dropped: number;
+  /** Left for the operator's redrive: their chunk FAILED (poison), or the body is not a chunk. */
+  kept: number;
+}
+
+/** Messages looked at per call: a few receives of 10, hidden meanwhile so that each receive sees others. */
+const RECEIVES_PER_LOOK = 5;
+const LOOK_VISIBILITY_SECONDS = 30;
+
+/** One look at the DLQ: returns stray messages to the work queue, drops duplicates, leaves poison visible for `redrive`. */
+export async function returnStrayDeadLetters(deps: StrayDeadLettersDeps): Promise<StrayDeadLetters> {
+  const out: StrayDeadLetters = { returned: 0, dropped: 0, kept: 0 };
+  const keep: Message[] = [];
+  for (let i = 0; i < RECEIVES_PER_LOOK; i++) {
+    const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.workDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: LOOK_VISIBILITY_SECONDS }));
+    if (Messages.length === 0) break;
+    const back: Message[] = [];
+    const drop: Message[] = [];
+    for (const m of Messages) {
+      const status = await chunkStatusOf(deps, m.Body);
+      if (status === 'FAILED' || status === undefined) keep.push(m);
+      else if (status === 'PROCESSED') drop.push(m);
+      else back.push(m);
+    }
+    const returned = back.length > 0 ? await sendFresh(deps, back) : [];
+    const done = [...drop, ...returned];
+    if (done.length > 0) {
+      await deps.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deps.workDlqUrl, Entries: done.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })) }));
+    }
+    out.returned += returned.length;
+    out.dropped += drop.length;
+  }
+  // Poison stays where the operator's redrive finds it: visible again at once.
+  for (let i = 0; i < keep.length; i += 10) {
+    const batch = keep.slice(i, i + 10);
+    await deps.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({ QueueUrl: deps.workDlqUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string, VisibilityTimeout: 0 })) }),
+    );
+  }
+  out.kept = keep.length;
+  if (out.returned > 0) deps.log('warn', 'returned work messages the DLQ took from polls of dead agents', { ...out });
+  return out;
+}
+
+/** Sends `messages` to the work queue as new messages; returns those sent (a failed one stays in the DLQ for the next look). */
+async function sendFresh(deps: StrayDeadLettersDeps, messages: Message[]): Promise<Message[]> {
+  const sent = await deps.sqs.send(new SendMessageBatchCommand({ QueueUrl: deps.workQueueUrl, Entries: messages.map((m, j) => ({ Id: String(j), MessageBody: m.Body as string })) }));
+  const failed = new Set((sent.Failed ?? []).map((f) => Number(f.Id)));
+  return messages.filter((_, j) => !failed.has(j));
+}
+
+/** The chunk's status in the ledger: 'NONE' when it has no item yet; undefined when the body is not a chunk message. */
+async function chunkStatusOf(deps: StrayDeadLettersDeps, body: string | undefined): Promise<ChunkItem['status'] | 'NONE' | undefined> {
+  let chunk;
+  try {
+    chunk = parseChunkMessage(body);
+  } catch {
+    return undefined;
+  }
+  const { Item } = await deps.doc.send(new GetCommand({ TableName: deps.ledgerTable, Key: keys.chunk(chunk.objectId, chunk.index), ConsistentRead: true }));
+  return (Item as ChunkItem | undefined)?.status ?? 'NONE';
+}
