@@ -29,6 +29,7 @@ import { EMULATOR_PROFILE, type LatencyProfile } from '../../lib/simulate/servic
 import { simulate } from '../../lib/simulate/simulate';
 import { hostOf } from '../../lib/simulate/scenario';
 import { startLocalEnvironment, type LocalEnvironment } from '../../local/environment';
+import { descendantCpuSeconds, sampleOtherRunnable } from '../support/cpu-contention';
 import { waitFor } from '../support/wait';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -157,6 +158,10 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
     const body = jsonLines(CHUNKS * CHUNK_BYTES - 100);
     const key = `sim-vs-local/${agents}-agents.jsonl`;
     const bucket = env.state.resources.ingestBucket;
+    // Measured alongside, for the host model's next step (printed, not used): CPU each side used, and the other work's runnable threads.
+    const sampler = sampleOtherRunnable();
+    const byProcess = (cmd: string) => (cmd.includes('moto') ? 'emulator' : cmd.includes('agent') ? 'agents' : 'other');
+    const cpuBefore = descendantCpuSeconds(byProcess);
     const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
     // Polled by its id (one GetItem a second), not by listing the ledger: a scan would queue on the emulator's one DynamoDB server.
     const objectId = objectIdOf({ bucket, key, versionId: put.VersionId, etag: (put.ETag ?? '').replace(/"/g, '') });
@@ -169,6 +174,8 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
       240_000,
       1000,
     );
+    const sampledOther = sampler.stop();
+    const cpu = [...descendantCpuSeconds(byProcess)].map(([group, s]) => `${group} ${(s - (cpuBefore.get(group) ?? 0)).toFixed(2)}`).join(', ');
     expect(object.chunkCount).toBe(CHUNKS);
     const measuredMs = (object.lastCommitAt as number) - object.planStartedAt;
     const chunkItems = await Promise.all(
@@ -216,6 +223,7 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
         `  emulator latencies measured here: DynamoDB ${fmt(profile.dynamodb)}, transaction ${fmt(profile.dynamodbTransaction)}, SQS ${fmt(profile.sqs)}, S3 GET ${fmt(profile.s3Get)}, PUT ${fmt(profile.s3Put)} (${CHUNK_BYTES / 1024} KiB)`,
         `  host: ${host.runnable.toFixed(1)} runnable processes on ${cores} cores in the run, service times ×${host.slowdown.toFixed(2)}; record workers' start in the agents' logs ${(loggedStartMs / 1000).toFixed(2)} s (median over agents)`,
         `  simulated: DynamoDB p50 under load ${sim.requests.dynamodb.p50Ms.toFixed(1)} ms; chunk latency p50 ${sim.chunkLatencyMs.p50.toFixed(0)} ms, p99 ${sim.chunkLatencyMs.p99.toFixed(0)} ms`,
+        `  measured alongside (not model inputs): CPU seconds while the object ran: ${cpu}; other work's runnable threads sampled from /proc: ${sampledOther.toFixed(2)} (load average ${load.toFixed(2)})`,
         `  within 25%: ${Math.abs(error) <= 0.25 ? 'yes' : 'NO'}`,
       ].join('\n'),
     );
