@@ -27,26 +27,36 @@ export interface StrayDeadLetters {
   returned: number;
   /** Deleted: their chunk is processed already (a duplicate). */
   dropped: number;
-  /** Left for the operator's redrive: their chunk FAILED (poison), or the body is not a chunk. */
+  /** Left for the operator's redrive: their chunk FAILED (poison), the body is not a chunk, or it was returned `MAX_RETURNS` times. */
   kept: number;
 }
 
 /** Messages looked at per call: a few receives of 10, hidden meanwhile so that each receive sees others. */
 const RECEIVES_PER_LOOK = 5;
 const LOOK_VISIBILITY_SECONDS = 30;
+/**
+ * How often one message is returned at most. A chunk that kills every agent that takes it (it
+ * never gets to record a failure) would otherwise go round for ever; after this many returns it
+ * stays in the DLQ, where the DLQ alarm and `redrive` see it.
+ */
+export const MAX_RETURNS = 3;
+/** The message attribute that counts a message's returns from the DLQ. */
+export const RETURNS_ATTRIBUTE = 'shardlineDlqReturns';
 
-/** One look at the DLQ: returns stray messages to the work queue, drops duplicates, leaves poison visible for `redrive`. */
+/** One look at the DLQ: returns stray messages to the work queue (each at most `MAX_RETURNS` times), drops duplicates, leaves poison visible for `redrive`. */
 export async function returnStrayDeadLetters(deps: StrayDeadLettersDeps): Promise<StrayDeadLetters> {
   const out: StrayDeadLetters = { returned: 0, dropped: 0, kept: 0 };
   const keep: Message[] = [];
   for (let i = 0; i < RECEIVES_PER_LOOK; i++) {
-    const { Messages = [] } = await deps.sqs.send(new ReceiveMessageCommand({ QueueUrl: deps.workDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: LOOK_VISIBILITY_SECONDS }));
+    const { Messages = [] } = await deps.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deps.workDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: LOOK_VISIBILITY_SECONDS, MessageAttributeNames: [RETURNS_ATTRIBUTE] }),
+    );
     if (Messages.length === 0) break;
     const back: Message[] = [];
     const drop: Message[] = [];
     for (const m of Messages) {
       const status = await chunkStatusOf(deps, m.Body);
-      if (status === 'FAILED' || status === undefined) keep.push(m);
+      if (status === 'FAILED' || status === undefined || returnsOf(m) >= MAX_RETURNS) keep.push(m);
       else if (status === 'PROCESSED') drop.push(m);
       else back.push(m);
     }
@@ -72,9 +82,23 @@ export async function returnStrayDeadLetters(deps: StrayDeadLettersDeps): Promis
 
 /** Sends `messages` to the work queue as new messages; returns those sent (a failed one stays in the DLQ for the next look). */
 async function sendFresh(deps: StrayDeadLettersDeps, messages: Message[]): Promise<Message[]> {
-  const sent = await deps.sqs.send(new SendMessageBatchCommand({ QueueUrl: deps.workQueueUrl, Entries: messages.map((m, j) => ({ Id: String(j), MessageBody: m.Body as string })) }));
+  const sent = await deps.sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: deps.workQueueUrl,
+      Entries: messages.map((m, j) => ({
+        Id: String(j),
+        MessageBody: m.Body as string,
+        MessageAttributes: { [RETURNS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(returnsOf(m) + 1) } },
+      })),
+    }),
+  );
   const failed = new Set((sent.Failed ?? []).map((f) => Number(f.Id)));
   return messages.filter((_, j) => !failed.has(j));
+}
+
+/** How often the leader has returned `m` from the DLQ before. */
+function returnsOf(m: Message): number {
+  return Number(m.MessageAttributes?.[RETURNS_ATTRIBUTE]?.StringValue ?? 0);
 }
 
 /** The chunk's status in the ledger: 'NONE' when it has no item yet; undefined when the body is not a chunk message. */

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { returnStrayDeadLetters } from '../../lib/agent/stray-dead-letters';
+import { MAX_RETURNS, RETURNS_ATTRIBUTE, returnStrayDeadLetters } from '../../lib/agent/stray-dead-letters';
 import { planChunks } from '../../lib/chunking/plan';
 import { keys } from '../../lib/ledger/items';
 import { memoryLog } from '../unit/agent/fakes';
@@ -25,10 +25,11 @@ describe('returnStrayDeadLetters (local endpoint)', () => {
   const deps = () => ({ ...env.clients, ledgerTable: env.resources.ledgerTable, workQueueUrl: env.resources.workQueueUrl, workDlqUrl: env.resources.workDlqUrl, log: memoryLog() });
   const visible = async (queueUrl: string) =>
     Number((await env.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
-  const bodies = async (queueUrl: string) => {
-    const { Messages = [] } = await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
-    return Messages.map((m) => m.Body as string);
+  const received = async (queueUrl: string) => {
+    const { Messages = [] } = await env.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, MessageAttributeNames: [RETURNS_ATTRIBUTE] }));
+    return Messages;
   };
+  const bodies = async (queueUrl: string) => (await received(queueUrl)).map((m) => m.Body as string);
   /** Chunk `index`'s item in the ledger with `status`, or none. */
   const chunkItem = (objectId: string, index: number, status?: 'LEASED' | 'PROCESSED' | 'FAILED') =>
     status && env.clients.doc.send(new PutCommand({ TableName: env.resources.ledgerTable, Item: { ...keys.chunk(objectId, index), objectId, index, status, attempt: 1 } }));
@@ -47,13 +48,30 @@ describe('returnStrayDeadLetters (local endpoint)', () => {
     expect(await returnStrayDeadLetters(look)).toEqual({ returned: 2, dropped: 1, kept: 2 });
     expect(look.log.said('returned work messages the DLQ took from polls of dead agents')).toBe(1);
 
-    const back = (await bodies(env.resources.workQueueUrl)).map((b) => (JSON.parse(b) as { index: number }).index).sort();
-    expect(back).toEqual([untouched.index, leased.index].sort());
+    const back = await received(env.resources.workQueueUrl);
+    expect(back.map((m) => (JSON.parse(m.Body as string) as { index: number }).index).sort()).toEqual([untouched.index, leased.index].sort());
+    expect(back.map((m) => m.MessageAttributes?.[RETURNS_ATTRIBUTE]?.StringValue)).toEqual(['1', '1']); // counted
     // What stays is visible at once, for `shardline redrive`.
     expect(await visible(env.resources.workDlqUrl)).toBe(2);
     expect((await bodies(env.resources.workDlqUrl)).sort()).toEqual([JSON.stringify(failed), 'not a chunk'].sort());
     // A second look changes nothing.
     expect(await returnStrayDeadLetters(deps())).toEqual({ returned: 0, dropped: 0, kept: 2 });
+  }, 60_000);
+
+  it(`keeps a message it has returned ${MAX_RETURNS} times already (a chunk that kills every agent taking it)`, async () => {
+    const plan = planChunks({ bucket: 'b', key: 'killer.jsonl', etag: 'e', size: 1024 }, 1024);
+    const [chunk] = plan.chunks;
+    await chunkItem(plan.objectId, chunk.index, 'LEASED');
+    const attributes = (n: number) => ({ [RETURNS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(n) } });
+    await env.clients.sqs.send(new SendMessageCommand({ QueueUrl: env.resources.workDlqUrl, MessageBody: JSON.stringify(chunk), MessageAttributes: attributes(MAX_RETURNS - 1) }));
+    expect(await returnStrayDeadLetters(deps())).toEqual({ returned: 1, dropped: 0, kept: 0 });
+    // Back in the DLQ once more (as SQS would move it after its receives), with the count it left with.
+    const [again] = await received(env.resources.workQueueUrl);
+    expect(again.MessageAttributes?.[RETURNS_ATTRIBUTE]?.StringValue).toBe(String(MAX_RETURNS));
+    await env.clients.sqs.send(new PurgeQueueCommand({ QueueUrl: env.resources.workQueueUrl }));
+    await env.clients.sqs.send(new SendMessageCommand({ QueueUrl: env.resources.workDlqUrl, MessageBody: again.Body as string, MessageAttributes: attributes(MAX_RETURNS) }));
+    expect(await returnStrayDeadLetters(deps())).toEqual({ returned: 0, dropped: 0, kept: 1 });
+    expect(await visible(env.resources.workQueueUrl)).toBe(0);
   }, 60_000);
 
   it('costs one receive when the DLQ is empty', async () => {
