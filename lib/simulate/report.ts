@@ -28,6 +28,8 @@ export interface SimulationReport {
   perNodeCapacityBytesPerSecond: number;
   chunkLatencyMs: { p50: number; p99: number; max: number };
   requests: Record<Service, { total: number; meanPerSecond: number; peakPerSecond: number; throttled: number; p50Ms: number }>;
+  /** Service time of the requests to services with few servers (the local emulator's), summed: 0 on AWS. */
+  serverBusySeconds: number;
   rates: RateCheck[];
   /** Every rate under its quota (headroom ≥ 1) and nothing throttled. */
   underQuotas: boolean;
@@ -111,6 +113,7 @@ export function reportOf(o: SimulationOutcome): SimulationReport {
     perNodeCapacityBytesPerSecond: perNodeCapacity,
     chunkLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.length ? latencies[latencies.length - 1] : 0 },
     requests,
+    serverBusySeconds: o.services.serverBusyMs / 1000,
     rates,
     underQuotas: rates.every((r) => r.headroom >= 1) && SERVICES.every((svc) => o.services.counts[svc].throttled === 0),
     invariants: {

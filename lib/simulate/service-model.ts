@@ -182,6 +182,8 @@ export class ServiceModel {
   ) as Record<Service, { second: number; count: number; read: number; write: number }>;
   /** When each server of a service with few servers is next free. */
   private readonly freeAt: Record<Service, number[]>;
+  /** Service time spent by the servers of the services that have few (the local emulator's): what their CPU did, in ms. */
+  serverBusyMs = 0;
   /** Latencies observed per service (for the report's p50), sampled. */
   readonly latencies: Record<Service, number[]> = { s3: [], dynamodb: [], sqs: [], cloudwatch: [] };
 
@@ -214,6 +216,7 @@ export class ServiceModel {
       const begins = Math.max(start, servers[best]);
       servers[best] = begins + latency;
       queued = begins - start;
+      this.serverBusyMs += latency;
     }
     const doneAt = start + queued + latency + (throttled ? 0 : (spec.extraMs ?? 0));
     if (counts.requests % 16 === 0) this.latencies[spec.service].push(queued + latency);

@@ -4,9 +4,12 @@
  * commit, from the ledger) is compared with the simulated one, the simulator given the emulator's
  * own latency model: each request kind's p50 and p99 measured here on the endpoint before any agent
  * starts, the emulator as one server for every service (moto answers them all from one Python
- * process), so that the queueing behind the agents' requests comes out of the simulation; and the
- * host: its cores and load (os.cpus(), os.loadavg()), shared by the agents and the emulator, and a
- * record worker's start, timed here alone.
+ * process), so that the queueing behind the agents' requests comes out of the simulation, and its
+ * service times calibrated on its CPU: two agents first work a smaller object while the emulator's
+ * CPU seconds are counted, and every probed time is scaled by what that run cost the emulator over
+ * what its simulation charges it (the probes are single small requests; the run's mix is heavier).
+ * Also printed: the earlier model (probed times, a host shared by the agents and the emulator per
+ * the load average) and the latency model alone.
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -34,6 +37,8 @@ import { waitFor } from '../support/wait';
 
 const CHUNK_BYTES = 64 * 1024;
 const CHUNKS = 48;
+/** The calibration object: a third of the compared one, worked by the same agents first. */
+const CALIBRATION_CHUNKS = 16;
 const PROBES = 40;
 /** z of the 90th and the 99th percentile of the standard normal distribution. */
 const [Z90, Z99] = [1.281552, 2.326348];
@@ -126,12 +131,40 @@ function jsonLines(bytes: number): string {
   return lines.join('\n');
 }
 
+/** Puts `body` at `key` in the ingest bucket and waits until its object is COMPLETE; its ledger item. */
+async function processObject(env: LocalEnvironment, clients: AwsClients, key: string, body: string) {
+  const bucket = env.state.resources.ingestBucket;
+  const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  // Polled by its id (one GetItem a second), not by listing the ledger: a scan would queue on the emulator's one DynamoDB server.
+  const objectId = objectIdOf({ bucket, key, versionId: put.VersionId, etag: (put.ETag ?? '').replace(/"/g, '') });
+  const ledger = new ObjectLedger(clients.doc, env.state.resources.ledgerTable);
+  return waitFor(
+    async () => {
+      const item = await ledger.get(objectId);
+      return item?.status === 'COMPLETE' && item;
+    },
+    240_000,
+    1000,
+  );
+}
+
+/** Every service time of `p` multiplied by `k`. */
+function scaled(p: LatencyProfile, k: number): LatencyProfile {
+  const by = (d: LatencyDistribution) => ({ p50Ms: d.p50Ms * k, p99Ms: d.p99Ms * k });
+  return { ...p, s3Get: by(p.s3Get), s3Put: by(p.s3Put), dynamodb: by(p.dynamodb), dynamodbTransaction: by(p.dynamodbTransaction), sqs: by(p.sqs), cloudwatch: by(p.cloudwatch) };
+}
+
+/** CPU seconds used so far by the emulator (the moto process this test's environment started). */
+const emulatorCpuSeconds = () => descendantCpuSeconds((cmd) => (cmd.includes('moto') ? 'emulator' : 'other')).get('emulator') ?? 0;
+
 describe.each([3, 6])('the simulator against %i local agents', (agents) => {
   let env: LocalEnvironment;
   let clients: AwsClients;
   let profile: LatencyProfile;
   let workerStartMs: number;
   let load: number;
+  /** The calibration run: its bytes and the emulator's CPU seconds while it ran. */
+  let calibration: { bytes: number; emulatorCpuSeconds: number; ms: number };
 
   beforeAll(async () => {
     env = await startLocalEnvironment({
@@ -143,9 +176,16 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
     load = loadavg()[0];
     profile = await measureProfile(clients, env.state.resources.ledgerTable, 'simulator-probe');
     workerStartMs = await recordWorkerStartMs();
-    for (let i = 1; i <= agents; i++) await env.restartAgent(i);
     const registry = new NodeRegistry(clients.doc, env.state.resources.nodesTable);
-    await waitFor(async () => (await registry.list()).filter((n) => n.status === 'ACTIVE').length === agents, 60_000);
+    const active = (n: number) => waitFor(async () => (await registry.list()).filter((x) => x.status === 'ACTIVE').length === n, 60_000);
+    for (let i = 1; i <= agents; i++) await env.restartAgent(i);
+    await active(agents);
+    await new Promise((r) => setTimeout(r, 5000));
+    // Calibration: the agents work a smaller object while the emulator's CPU is counted (the real request mix, replicas included).
+    const calBody = jsonLines(CALIBRATION_CHUNKS * CHUNK_BYTES - 100);
+    const cpu0 = emulatorCpuSeconds();
+    const cal = await processObject(env, clients, `sim-vs-local/calibration-${agents}.jsonl`, calBody);
+    calibration = { bytes: Buffer.byteLength(calBody), emulatorCpuSeconds: emulatorCpuSeconds() - cpu0, ms: (cal.lastCommitAt as number) - cal.planStartedAt };
     // Joins start a leader election and rebalance passes: let them end before the clock starts.
     await new Promise((r) => setTimeout(r, 5000));
   }, 180_000);
@@ -157,23 +197,11 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
   it('simulates the makespan of one object within 25% of the measured one', async () => {
     const body = jsonLines(CHUNKS * CHUNK_BYTES - 100);
     const key = `sim-vs-local/${agents}-agents.jsonl`;
-    const bucket = env.state.resources.ingestBucket;
     // Measured alongside, for the host model's next step (printed, not used): CPU each side used, and the other work's runnable threads.
     const sampler = sampleOtherRunnable();
     const byProcess = (cmd: string) => (cmd.includes('moto') ? 'emulator' : cmd.includes('agent') ? 'agents' : 'other');
     const cpuBefore = descendantCpuSeconds(byProcess);
-    const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    // Polled by its id (one GetItem a second), not by listing the ledger: a scan would queue on the emulator's one DynamoDB server.
-    const objectId = objectIdOf({ bucket, key, versionId: put.VersionId, etag: (put.ETag ?? '').replace(/"/g, '') });
-    const ledger = new ObjectLedger(clients.doc, env.state.resources.ledgerTable);
-    const object = await waitFor(
-      async () => {
-        const item = await ledger.get(objectId);
-        return item?.status === 'COMPLETE' && item;
-      },
-      240_000,
-      1000,
-    );
+    const object = await processObject(env, clients, key, body);
     const sampledOther = sampler.stop();
     const cpu = [...descendantCpuSeconds(byProcess)].map(([group, s]) => `${group} ${(s - (cpuBefore.get(group) ?? 0)).toFixed(2)}`).join(', ');
     expect(object.chunkCount).toBe(CHUNKS);
@@ -203,6 +231,12 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
       host: { cores, otherRunnable: load, probeRunnable: load + 1 },
     } as const;
     const sim = simulate(input);
+    // Calibrated: the probed service times scaled so that the simulated calibration run costs the emulator what it measurably did.
+    const oneServer = { ...input, host: undefined, recordWorkerStartMs: workerStartMs };
+    const calibrationSim = simulate({ ...oneServer, datasetBytes: calibration.bytes, objectBytes: calibration.bytes });
+    const k = calibration.emulatorCpuSeconds / calibrationSim.serverBusySeconds;
+    const calibrated = simulate({ ...oneServer, latency: scaled(profile, k) });
+    const calibratedError = (calibrated.makespanSeconds * 1000) / measuredMs - 1;
     const simulatedMs = sim.makespanSeconds * 1000;
     const error = simulatedMs / measuredMs - 1;
     // The model before the host and the one server: latencies only, DynamoDB alone serialized, record workers up in 100 ms.
@@ -218,19 +252,19 @@ describe.each([3, 6])('the simulator against %i local agents', (agents) => {
       [
         `${agents} local agents, ${CHUNKS} chunks of ${CHUNK_BYTES / 1024} KiB:`,
         `  measured makespan  ${(measuredMs / 1000).toFixed(2)} s (plan start to last commit, from the ledger); first commit after ${((firstCommit - object.planStartedAt) / 1000).toFixed(2)} s; chunk latency p50 ${durations[CHUNKS >> 1]} ms, max ${durations[CHUNKS - 1]} ms`,
-        `  simulated makespan ${(simulatedMs / 1000).toFixed(2)} s (${pct(error)}): emulator model (one server for every service, ${cores} cores shared with load ${load.toFixed(2)}, record worker start ${workerStartMs.toFixed(0)} ms alone)`,
+        `  simulated makespan ${calibrated.makespanSeconds.toFixed(2)} s (${pct(calibratedError)}): emulator model calibrated on its CPU (one server for every service; the same agents, ${CALIBRATION_CHUNKS} chunks in ${(calibration.ms / 1000).toFixed(2)} s cost the emulator ${calibration.emulatorCpuSeconds.toFixed(2)} CPU-s against ${calibrationSim.serverBusySeconds.toFixed(2)} s of probed service in their simulation: service times ×${k.toFixed(2)})`,
+        `  within 25%: ${Math.abs(calibratedError) <= 0.25 ? 'yes' : 'NO'}`,
+        `  simulated, probed service times and a shared host: ${(simulatedMs / 1000).toFixed(2)} s (${pct(error)}; ${cores} cores shared with load ${load.toFixed(2)}, record worker start ${workerStartMs.toFixed(0)} ms alone)`,
         `  simulated, latency model only: ${latencyOnly.makespanSeconds.toFixed(2)} s (${pct(latencyOnlyError)})`,
         `  emulator latencies measured here: DynamoDB ${fmt(profile.dynamodb)}, transaction ${fmt(profile.dynamodbTransaction)}, SQS ${fmt(profile.sqs)}, S3 GET ${fmt(profile.s3Get)}, PUT ${fmt(profile.s3Put)} (${CHUNK_BYTES / 1024} KiB)`,
         `  host: ${host.runnable.toFixed(1)} runnable processes on ${cores} cores in the run, service times ×${host.slowdown.toFixed(2)}; record workers' start in the agents' logs ${(loggedStartMs / 1000).toFixed(2)} s (median over agents)`,
         `  simulated: DynamoDB p50 under load ${sim.requests.dynamodb.p50Ms.toFixed(1)} ms; chunk latency p50 ${sim.chunkLatencyMs.p50.toFixed(0)} ms, p99 ${sim.chunkLatencyMs.p99.toFixed(0)} ms`,
         `  measured alongside (not model inputs): CPU seconds while the object ran: ${cpu}; other work's runnable threads sampled from /proc: ${sampledOther.toFixed(2)} (load average ${load.toFixed(2)})`,
-        `  within 25%: ${Math.abs(error) <= 0.25 ? 'yes' : 'NO'}`,
       ].join('\n'),
     );
-    // Issue 15 asks for 25%, printed above: 5 of the 6 comparisons run here were within it, one (6 agents, probed while the
-    // machine was busier) 57% long (see docs/simulation.md). Asserted: within a factor of two, which the latency model
-    // alone (64-77% short in every run) fails.
-    expect(simulatedMs).toBeGreaterThan(measuredMs / 2);
-    expect(simulatedMs).toBeLessThan(measuredMs * 2);
+    // Issue 15 asks for 25%, printed above: all 8 comparisons run while building this were within it (−22.7% to +19.2%,
+    // docs/simulation.md). Asserted with a margin for a noisy machine: within 40%, which the latency model alone (64-77%
+    // short in every run) fails.
+    expect(Math.abs(calibratedError)).toBeLessThan(0.4);
   }, 300_000);
 });

@@ -36,6 +36,20 @@ describe('the local emulator on a shared host', () => {
     expect(apart(6)).toBeLessThan(apart(3) * 1.1);
   });
 
+  it("sums the emulator's service time, what a calibration compares with the emulator's CPU", () => {
+    const busy = (k: number) => {
+      const p = { ...oneServer, dynamodb: { p50Ms: oneServer.dynamodb.p50Ms * k, p99Ms: oneServer.dynamodb.p99Ms * k } };
+      return simulate({ ...local, nodes: 2, latency: p, seed: 3 });
+    };
+    const [plain, doubled] = [busy(1), busy(2)];
+    expect(plain.serverBusySeconds).toBeGreaterThan(0);
+    // DynamoDB's times doubled: the busy time grows, by less than double (the other services kept theirs).
+    expect(doubled.serverBusySeconds).toBeGreaterThan(plain.serverBusySeconds * 1.2);
+    expect(doubled.serverBusySeconds).toBeLessThan(plain.serverBusySeconds * 2);
+    // AWS has no few servers to keep busy.
+    expect(simulate({ ...local, nodes: 2, latency: 'aws', seed: 3 }).serverBusySeconds).toBe(0);
+  });
+
   it('refuses a shared host for the AWS profile, which has no emulator to share it with', () => {
     expect(() => simulate({ ...local, nodes: 3, latency: 'aws', host: { cores: 2, otherRunnable: 0, probeRunnable: 1 } })).toThrow(ScenarioError);
   });
