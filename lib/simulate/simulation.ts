@@ -6,6 +6,7 @@
  * and replica repair by rendezvous placement (`placeShard`). Events are O(chunks): a chunk costs a
  * handful (receive, lease, GET, stream end, commit, delete, R pulls), heartbeats are computed, not
  * scheduled, and the idle control plane is counted unless a service queues (the emulator).
+ * The shards' replicas live in `replica-model.ts`, the idle control plane in `idle-load.ts`.
  */
 import { PLACEMENT_VIEW_MAX_AGE_MS } from '../agent/agent-deps';
 import { concurrencyFor } from '../agent/work-consumer';
@@ -14,22 +15,17 @@ import { DETECTOR_SWEEP_EVERY_MS, LEADER_LEASE_MS, LEASE_RENEW_EVERY_MS } from '
 import { HEARTBEAT_EVERY_MS } from '../agent/membership';
 import { jitteredBackoffMs } from '../agent/throttle-backoff';
 import { RECEIVE_VISIBILITY_SECONDS } from '../agent/work-message';
-import { placeShard, type PlacementNode } from '../cluster/placement';
 import { chunkCost } from '../ops/capacity/chunk-cost';
 import { EventQueue } from './event-queue';
 import { SimNode } from './node-model';
 import { seededRandom, type Random } from './prng';
+import { ReplicaModel } from './replica-model';
+import { countIdleLoad, startIdleLoad } from './idle-load';
 import { busyRecheckSeconds, holdsLease, isSilent, leaseChunk, leaderLeaseFree, revokeLease, type HeldLease, type LedgerChunk } from './rules';
 import { CHUNKER_SECONDS } from '../ops/plan';
 import type { Scenario } from './scenario';
 import { ServiceModel, type RequestSpec, type Service } from './service-model';
 import { WorkQueue, type QueuedMessage } from './work-queue';
-
-/** One replica of a chunk's shard on a node. */
-interface Replica {
-  node: number;
-  present: boolean;
-}
 
 /** What the run observed, raw; `report.ts` turns it into figures. */
 export interface SimulationOutcome {
@@ -66,14 +62,12 @@ export class Simulation {
   private readonly ledger: Array<LedgerChunk | undefined>;
   private readonly chunkObject: Int32Array;
   private readonly chunkBytes: Float64Array;
-  private readonly replicas: Array<Replica[] | undefined>;
+  private readonly replicas: ReplicaModel;
   private readonly commits: Uint8Array;
   private readonly latencies: Float64Array;
   private committed = 0;
   private lastCommitAt = 0;
-  private pendingPulls = 0;
   private pendingRecoveries = 0;
-  private lastRepairAt = 0;
   private attempts = 0;
   private leaseLost = 0;
   private duplicatesSeen = 0;
@@ -82,11 +76,6 @@ export class Simulation {
   private leaderExpiresAt = 0;
   private leaderChanges = 0;
   private readonly leaseMs: number;
-  /** The healthy nodes of the latest sweep (ACTIVE, heartbeat within the timeout), as placement targets. */
-  private view: PlacementNode[];
-  private readonly excluded = new Set<number>();
-  private readonly placements = new Map<number, number[]>();
-  private readonly byId = new Map<string, number>();
   private readonly leaseReceipts = new Map<number, { message: QueuedMessage; receipt: number }>();
   private killed = false;
   private readonly sourcePartition: string[];
@@ -105,17 +94,23 @@ export class Simulation {
       network: (s.instance.networkGbps * 1e9) / 8,
     };
     this.nodes = Array.from({ length: s.nodes }, (_, i) => new SimNode(i, `node-${i}`, `az-${i % 3}`, this.random() * HEARTBEAT_EVERY_MS, configured, resources, this.q));
-    this.nodes.forEach((n) => this.byId.set(n.id, n.index));
-    this.view = this.nodes.map((n) => this.placementNode(n));
     this.ledger = new Array<LedgerChunk | undefined>(s.chunks);
     this.chunkObject = new Int32Array(s.chunks);
     this.chunkBytes = new Float64Array(s.chunks);
-    this.replicas = new Array<Replica[] | undefined>(s.chunks);
     this.commits = new Uint8Array(s.chunks);
     this.latencies = new Float64Array(s.chunks);
     this.replicaWrites = s.config.replicationFactor;
     this.sourcePartition = Array.from({ length: s.sourcePrefixes }, (_, i) => `source-prefix-${i}`);
     this.processedPartition = Array.from({ length: s.processedPartitions }, (_, i) => `processed-prefix-${i}`);
+    this.replicas = new ReplicaModel({
+      scenario: s,
+      nodes: this.nodes,
+      q: this.q,
+      services: this.services,
+      spec: (service, kind, extra) => this.spec(service, kind, extra),
+      shardBytesOf: (c) => this.chunkBytes[c] * s.outputRatio,
+      partitionOf: (c) => this.processedPartition[this.chunkObject[c] % s.processedPartitions],
+    });
   }
 
   run(): SimulationOutcome {
@@ -124,7 +119,7 @@ export class Simulation {
     for (const node of this.nodes) this.startWorkers(node);
     this.q.at(0, () => this.controlTick());
     if (this.s.kill) this.q.at(this.s.kill.atMs, () => this.killNodes());
-    this.startIdleLoad();
+    startIdleLoad({ scenario: this.s, services: this.services, q: this.q, random: this.random, spec: (service, kind) => this.spec(service, kind) });
     let events = 0;
     while (!this.finished() && this.q.step()) events++;
     return this.outcome(events, Date.now() - wallStart);
@@ -367,7 +362,7 @@ export class Simulation {
         this.commits[c]++;
         this.committed++;
         this.lastCommitAt = this.q.now;
-        this.assignReplicas(c, this.placementOf(c));
+        this.replicas.place(c);
         if (s.chunkPath === 'current') {
           // The delete, then the finalize read of the object: one event at the end of both.
           const deleted = this.services.request(this.spec('sqs', 'write'), this.q.now);
@@ -391,51 +386,6 @@ export class Simulation {
   }
 
   // ---------------------------------------------------------------- replicas
-
-  private placementNode(n: SimNode): PlacementNode {
-    return { nodeId: n.id, failureDomain: n.domain, capacity: Math.max(1, this.s.instance.localStorageBytes / 1024 ** 3) };
-  }
-
-  /** The chunk's placement over the current view: its group's, by the real `placeShard`, recomputed only when a holder left the view. */
-  private placementOf(c: number): number[] {
-    const group = c % this.s.placementGroups;
-    let placed = this.placements.get(group);
-    if (!placed) {
-      placed = placeShard(`group-${group}`, this.view, this.s.config.replicationFactor).map((id) => this.byId.get(id) as number);
-      this.placements.set(group, placed);
-    }
-    return placed;
-  }
-
-  /** New ASSIGNED replicas on every node of `placement` that lacks one; each pulls the shard from S3 and marks it PRESENT. */
-  private assignReplicas(c: number, placement: number[], repair = false): number {
-    const list = this.replicas[c] ?? (this.replicas[c] = []);
-    let added = 0;
-    for (const n of placement) {
-      if (list.some((r) => r.node === n)) continue;
-      const replica: Replica = { node: n, present: false };
-      list.push(replica);
-      this.nodes[n].held.add(c);
-      added++;
-      this.pull(c, replica, repair);
-    }
-    return added;
-  }
-
-  private pull(c: number, replica: Replica, repair: boolean): void {
-    const node = this.nodes[replica.node];
-    const shardBytes = this.chunkBytes[c] * this.s.outputRatio;
-    this.pendingPulls++;
-    const spec = this.spec('s3', 'read', { partition: this.processedPartition[this.chunkObject[c] % this.s.processedPartitions], extraMs: (shardBytes / this.s.latency.s3BytesPerConnection) * 1000 });
-    // The GET, then the replica item's update to PRESENT: one event for both.
-    const get = this.services.request(spec, this.q.now);
-    const mark = this.services.request(this.spec('dynamodb', 'write'), get.doneAt);
-    this.q.at(mark.doneAt, () => {
-      if (node.alive) replica.present = true;
-      this.pendingPulls--;
-      if (repair) this.lastRepairAt = this.q.now;
-    });
-  }
 
   // ---------------------------------------------------------------- leader, detector, recovery
 
@@ -465,28 +415,18 @@ export class Simulation {
     for (const node of this.nodes) {
       const registryItem = { status: node.status, lastHeartbeat: node.lastHeartbeat(now, HEARTBEAT_EVERY_MS) };
       const silent = now - registryItem.lastHeartbeat > timeoutMs;
-      if ((silent || node.status === 'DEAD') && !this.excluded.has(node.index)) {
-        this.excluded.add(node.index);
-        left.push(node.index);
-      }
+      if ((silent || node.status === 'DEAD') && !this.replicas.isExcluded(node.index)) left.push(node.index);
       if (isSilent(registryItem, now, timeoutMs)) {
         node.status = 'DEAD';
         node.declaredAt = now;
         declared.push(node);
       }
     }
-    if (left.length > 0) this.shrinkView(left);
+    this.replicas.exclude(left);
     for (const node of declared) {
       this.services.request(this.spec('dynamodb', 'write'), now); // markDead
       this.recover(node);
     }
-  }
-
-  /** Nodes left the view: only placements that named one of them change (rendezvous hashing moves nothing else). */
-  private shrinkView(left: number[]): void {
-    const gone = new Set(left);
-    this.view = this.nodes.filter((n) => !this.excluded.has(n.index)).map((n) => this.placementNode(n));
-    for (const [group, placed] of this.placements) if (placed.some((n) => gone.has(n))) this.placements.delete(group);
   }
 
   /** `recover`: hand back the dead node's leases (messages visible at once), then re-place its replicas, eight shards at a time. */
@@ -511,7 +451,7 @@ export class Simulation {
       if (i >= lost.length) {
         dead.recoveredAt = this.q.now;
         this.pendingRecoveries--;
-        this.lastRepairAt = Math.max(this.lastRepairAt, this.q.now);
+        this.replicas.lastRepairAt = Math.max(this.replicas.lastRepairAt, this.q.now);
         return;
       }
       const batch = lost.slice(i, i + 8);
@@ -520,12 +460,7 @@ export class Simulation {
       const { doneAt } = this.services.request(spec, this.q.now);
       for (let k = 1; k < batch.length * (2 + this.s.config.replicationFactor); k++) this.services.request(spec, this.q.now);
       this.q.at(doneAt + 2 * (doneAt - this.q.now), () => {
-        for (const c of batch) {
-          const list = this.replicas[c] ?? [];
-          this.replicas[c] = list.filter((r) => r.node !== dead.index);
-          dead.held.delete(c);
-          this.assignReplicas(c, this.placementOf(c), true);
-        }
+        for (const c of batch) this.replicas.replace(c, dead);
         repair(i + 8);
       });
     };
@@ -552,45 +487,10 @@ export class Simulation {
     this.killed = true;
   }
 
-  // ---------------------------------------------------------------- idle load
-
-  /** The control plane's requests that are not chunk work: counted at the end, or, for a service that queues, simulated as a steady stream. */
-  private startIdleLoad(): void {
-    const { perNode, fixed } = this.s.controlPlane;
-    const streams: Array<[Service, 'read' | 'write', number]> = [
-      ['dynamodb', 'read', perNode.dynamodbReads * this.s.nodes + fixed.dynamodbReads],
-      ['dynamodb', 'write', perNode.dynamodbWrites * this.s.nodes + fixed.dynamodbWrites],
-      ['sqs', 'read', perNode.sqs * this.s.nodes + fixed.sqs],
-      ['cloudwatch', 'write', perNode.cloudwatch * this.s.nodes + fixed.cloudwatch],
-    ];
-    for (const [service, kind, perSecond] of streams) {
-      if (perSecond <= 0 || !this.services.queues(service)) continue;
-      const tick = () => {
-        this.services.request(this.spec(service, kind), this.q.now);
-        this.q.after((-Math.log(1 - this.random()) * 1000) / perSecond, tick);
-      };
-      this.q.after(0, tick);
-    }
-  }
-
-  /** Counts the idle load of the services that do not queue, over each node's life. */
-  private countIdleLoad(endMs: number): void {
-    const { perNode, fixed } = this.s.controlPlane;
-    const nodeSeconds = this.nodes.reduce((sum, n) => sum + Math.min(endMs, n.killedAt ?? endMs), 0) / 1000;
-    const seconds = endMs / 1000;
-    const add = (service: Service, kind: 'read' | 'write', per: number, whole: number) => {
-      if (!this.services.queues(service)) this.services.count(service, kind, Math.round(per * nodeSeconds + whole * seconds));
-    };
-    add('dynamodb', 'read', perNode.dynamodbReads, fixed.dynamodbReads);
-    add('dynamodb', 'write', perNode.dynamodbWrites, fixed.dynamodbWrites);
-    add('sqs', 'read', perNode.sqs, fixed.sqs);
-    add('cloudwatch', 'write', perNode.cloudwatch, fixed.cloudwatch);
-  }
-
   // ---------------------------------------------------------------- end
 
   private finished(): boolean {
-    if (this.committed < this.s.chunks || this.pendingPulls > 0 || this.pendingRecoveries > 0) return false;
+    if (this.committed < this.s.chunks || this.replicas.pendingPulls > 0 || this.pendingRecoveries > 0) return false;
     // A failure still to come, or a killed node not yet recovered, would change the replicas.
     if (this.s.kill && !this.killed) return false;
     return this.nodes.every((n) => n.alive || n.recoveredAt !== undefined);
@@ -598,12 +498,12 @@ export class Simulation {
 
   private outcome(events: number, wallMs: number): SimulationOutcome {
     const makespanMs = this.lastCommitAt;
-    this.countIdleLoad(makespanMs);
+    countIdleLoad(this.s, this.services, this.nodes, makespanMs);
     let minLive = Infinity;
     let short = 0;
     const want = Math.min(this.s.config.replicationFactor, this.nodes.filter((n) => n.alive).length);
     for (let c = 0; c < this.s.chunks; c++) {
-      const live = (this.replicas[c] ?? []).filter((r) => r.present && this.nodes[r.node].alive).length;
+      const live = this.replicas.livePresent(c);
       minLive = Math.min(minLive, live);
       if (live < want) short++;
     }
@@ -611,7 +511,7 @@ export class Simulation {
     return {
       scenario: this.s,
       makespanMs,
-      repairedMs: this.lastRepairAt,
+      repairedMs: this.replicas.lastRepairAt,
       bytesCommitted: this.commitBytes(),
       capacityByteMs: this.nodes.reduce((sum, n) => sum + n.capacity * Math.min(makespanMs, n.killedAt ?? makespanMs), 0),
       chunkLatenciesMs: processed,
