@@ -5,10 +5,11 @@
  * the DLQ took that way is not poison, yet no agent would ever see it again: its object would
  * wait forever. The leader looks at the DLQ now and then and sends such messages back fresh.
  */
-import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { keys, type ChunkItem } from '../ledger/items';
+import { deleteMessages, moveMessages } from '../aws/move-messages';
+import { ChunkLedger } from '../ledger/chunk-ledger';
+import type { ChunkItem } from '../ledger/items';
 import type { Log } from '../log';
 import { parseChunkMessage } from './chunk-message';
 
@@ -60,11 +61,9 @@ export async function returnStrayDeadLetters(deps: StrayDeadLettersDeps): Promis
       else if (status === 'PROCESSED') drop.push(m);
       else back.push(m);
     }
-    const returned = back.length > 0 ? await sendFresh(deps, back) : [];
-    const done = [...drop, ...returned];
-    if (done.length > 0) {
-      await deps.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deps.workDlqUrl, Entries: done.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle as string })) }));
-    }
+    // Back as new messages, each counting its returns; a message whose send failed stays for the next look.
+    const returned = await moveMessages(deps.sqs, back, deps.workDlqUrl, deps.workQueueUrl, (m) => ({ [RETURNS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(returnsOf(m) + 1) } }));
+    await deleteMessages(deps.sqs, deps.workDlqUrl, drop);
     out.returned += returned.length;
     out.dropped += drop.length;
   }
@@ -80,22 +79,6 @@ export async function returnStrayDeadLetters(deps: StrayDeadLettersDeps): Promis
   return out;
 }
 
-/** Sends `messages` to the work queue as new messages; returns those sent (a failed one stays in the DLQ for the next look). */
-async function sendFresh(deps: StrayDeadLettersDeps, messages: Message[]): Promise<Message[]> {
-  const sent = await deps.sqs.send(
-    new SendMessageBatchCommand({
-      QueueUrl: deps.workQueueUrl,
-      Entries: messages.map((m, j) => ({
-        Id: String(j),
-        MessageBody: m.Body as string,
-        MessageAttributes: { [RETURNS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(returnsOf(m) + 1) } },
-      })),
-    }),
-  );
-  const failed = new Set((sent.Failed ?? []).map((f) => Number(f.Id)));
-  return messages.filter((_, j) => !failed.has(j));
-}
-
 /** How often the leader has returned `m` from the DLQ before. */
 function returnsOf(m: Message): number {
   return Number(m.MessageAttributes?.[RETURNS_ATTRIBUTE]?.StringValue ?? 0);
@@ -109,6 +92,5 @@ async function chunkStatusOf(deps: StrayDeadLettersDeps, body: string | undefine
   } catch {
     return undefined;
   }
-  const { Item } = await deps.doc.send(new GetCommand({ TableName: deps.ledgerTable, Key: keys.chunk(chunk.objectId, chunk.index), ConsistentRead: true }));
-  return (Item as ChunkItem | undefined)?.status ?? 'NONE';
+  return (await new ChunkLedger(deps.doc, deps.ledgerTable).get(chunk.objectId, chunk.index))?.status ?? 'NONE';
 }

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { queryAll } from '../aws/dynamo-pages';
-import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkMessage } from '../chunking/chunk';
 import { keys, LEASES_BY_HOLDER_INDEX, SHORT, type ChunkItem, type OutputFile, type RecordCounts, type ReplicaItem } from './items';
 import { conditionally, isConditionFailure } from '../aws/conditional-write';
@@ -61,6 +61,12 @@ export class ChunkLedger {
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
+
+  /** Reads one chunk item (strongly consistent); undefined while the chunk was never leased. */
+  async get(objectId: string, index: number): Promise<ChunkItem | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.chunk(objectId, index), ConsistentRead: true }));
+    return out.Item as ChunkItem | undefined;
+  }
 
   /** Takes the lease on a chunk unless it is done or another worker's lease is still valid. */
   async lease(msg: ChunkMessage, owner: string, receiptHandle: string, leaseMs: number, now = Date.now()): Promise<LeaseOutcome> {

@@ -1,5 +1,6 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { moveMessages } from '../aws/move-messages';
 import { ChunkLedger } from '../ledger/chunk-ledger';
 import { ObjectLedger } from '../ledger/object-ledger';
 
@@ -56,12 +57,7 @@ export async function moveBack(sqs: SQSClient, from: string, to: string): Promis
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
-    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: to, Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body as string })) }));
-    const failed = new Set((sent.Failed ?? []).map((f) => Number(f.Id)));
-    const done = messages.filter((_, i) => !failed.has(i));
-    if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })) }));
-    }
+    const done = await moveMessages(sqs, messages, from, to);
     count += done.length;
     for (const m of done) {
       const chunk = chunkOfMessage(m.Body);
