@@ -21,6 +21,7 @@ import { returnStrayDeadLetters } from './stray-dead-letters';
 /** Builds the leader's duties; `worker` carries the config in force and the ledgers. */
 export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: ControlFollower, controlTable: ControlTable, clock: Clock): LeaderDuties {
   const { identity, names, log } = deps;
+  const { workDlqUrl } = names;
   const nudge = (nodeIds: string[]) => deps.registry.nudge(nodeIds);
   const runs = new RunLedger(deps.doc, names.ledgerTable, names.controlTable);
   const chores = new LeaderChores({
@@ -34,9 +35,7 @@ export function wireLeader(deps: AgentDeps, worker: ChunkWorkerDeps, control: Co
         log,
         buildIndex: (run, members, objects) => buildRunIndex({ ...names, s3: deps.s3, doc: deps.doc }, run, members, objects),
       }),
-    returnStrayDeadLetters: names.workDlqUrl
-      ? () => returnStrayDeadLetters({ ...deps, ledgerTable: names.ledgerTable, workQueueUrl: names.workQueueUrl, workDlqUrl: names.workDlqUrl as string })
-      : undefined,
+    returnStrayDeadLetters: workDlqUrl ? () => returnStrayDeadLetters({ ...deps, ledgerTable: names.ledgerTable, workQueueUrl: names.workQueueUrl, workDlqUrl }) : undefined,
     desired: () => control.current().state.desired,
     lastActionAt: () => control.lastActionAt,
     clock,

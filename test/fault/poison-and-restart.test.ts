@@ -138,7 +138,8 @@ describe('poison chunks, full restarts and duplicates (local endpoint, real agen
     try {
       // Each rejoining agent hands back its previous incarnation's leases at once; a lease whose
       // hand-back misses (its message was taken by a poll the kill left open) runs out within the
-      // lease (visibilityTimeoutSeconds, 120 s) instead, so the wait allows for one full lease.
+      // lease (visibilityTimeoutSeconds, 120 s) instead, so the wait allows for one full lease. A
+      // message those polls pushed into the DLQ is returned by the leader within 30 s.
       const done = await waitFor(async () => ((await objectByKey(key))?.status === 'COMPLETE' ? objectByKey(key) : undefined), 200_000).catch(async (err: Error) => {
         throw new Error(`${err.message}; ${await unfinished(key)}`);
       });
