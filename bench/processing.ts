@@ -1,7 +1,7 @@
 /**
  * Record-path benchmark (issue 12): split → validate → transform → encode the shard, on one
  * generated JSON Lines file with edge cases (bench/processing-fixture.ts), page cache warm, S3
- * left out. In one run, with the peers measured alongside (interleaved, best of --runs):
+ * left out, read into one refilled 1 MiB buffer (bench/file-body.ts) by ours and the plain loop alike. In one run, with the peers measured alongside (interleaved, best of --runs):
  *
  * - per core: shardline's record path on one thread (the inline runner) for each codec, against a
  *   plain Node loop (JSON.parse per line, accepted lines encoded with the same codec, one thread);
@@ -26,6 +26,7 @@ import { processChunk } from '../lib/records/process-chunk';
 import type { ShardCodec } from '../lib/records/shard-codec';
 import { createShardOutput } from '../lib/records/shard-output';
 import { buildRecordPipeline } from '../lib/records/transforms';
+import { refilledFileBody } from './file-body';
 import { processingFixture } from './processing-fixture';
 
 const args = process.argv.slice(2);
@@ -64,7 +65,7 @@ async function recordPath(file: string, bytes: number, runner: BlockRunner, code
   shard.readable.resume();
   rejects.readable.resume();
   await processChunk(
-    { body: createReadStream(file, { start: 0, end: bytes - 1, highWaterMark: READ_BUFFER }), bodyOffset: 0, start: 0, end: bytes, format: 'jsonl', compression: 'none', pipeline },
+    { body: refilledFileBody(file, 0, bytes, READ_BUFFER), bodyOffset: 0, start: 0, end: bytes, format: 'jsonl', compression: 'none', pipeline },
     { shard: shard.writable, rejects: rejects.writable },
     { runner, codec, level, blockBytes: BLOCK_BYTES },
   );
@@ -73,7 +74,7 @@ async function recordPath(file: string, bytes: number, runner: BlockRunner, code
   return (await shard.finished()).bytes;
 }
 
-/** The peer: a plain loop on one thread: split, `JSON.parse` each line, keep objects, encode ~1 MiB batches with the same codec. */
+/** The peer: a plain loop on one thread: split, `JSON.parse` each line, keep objects, encode each read's lines (1 MiB) with the same codec. */
 async function plainLoop(file: string, codec: ShardCodec, level: number): Promise<number> {
   let carry: Buffer | undefined;
   let batch: Buffer[] = [];
@@ -84,7 +85,7 @@ async function plainLoop(file: string, codec: ShardCodec, level: number): Promis
     batch = [];
     batchBytes = 0;
   };
-  for await (const buf of createReadStream(file, { highWaterMark: READ_BUFFER }) as AsyncIterable<Buffer>) {
+  for await (const buf of refilledFileBody(file, 0, Infinity, READ_BUFFER)) {
     const data = carry ? Buffer.concat([carry, buf]) : buf;
     let p = 0;
     for (let nl = data.indexOf(10, p); nl >= 0; nl = data.indexOf(10, p)) {
@@ -103,7 +104,7 @@ async function plainLoop(file: string, codec: ShardCodec, level: number): Promis
       }
     }
     carry = p < data.length ? Buffer.from(data.subarray(p)) : undefined;
-    if (batchBytes >= MIB) flush();
+    flush(); // the read buffer is refilled next
   }
   flush();
   return out;

@@ -1,7 +1,7 @@
 import { REJECT_PREFIX_BYTES } from './input-limits';
 import { earliestByteOf, firstRecordIndex, type SplitOptions } from './split-lines';
 
-/** A run of whole lines the chunk owns, in a buffer of its own (safe to transfer to a worker). */
+/** A run of whole lines the chunk owns, at the start of a buffer of its own (safe to transfer to a worker). */
 export interface LineBlock {
   /** The lines with their terminators; only the object's last line may lack its `\n`. Empty for an oversized line. */
   bytes: Buffer;
@@ -47,7 +47,8 @@ export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
  * ends at the first `\n` at or after `blockBytes - 1` bytes past its start — never on how the
  * body was cut into buffers, so the blocks (and a shard encoded block by block) are the same on
  * every attempt. Each block is copied into a buffer of its own (`allocate`, by default a new
- * unpooled one), never shared with the input.
+ * unpooled one), never shared with the input, as the input arrives: no input buffer is held once
+ * the next one is asked for, so a body may refill the same buffers.
  *
  * A line longer than `maxRecordBytes` ends the block before it and is yielded on its own as an
  * {@link OversizedLine}: skipped while it streams by, never held. Reading never goes further than
@@ -71,8 +72,8 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
 
   // Absolute offset of the current block's first byte; -1 until the chunk's first line is found.
   let blockStart = start === 0 ? 0 : -1;
-  let pieces: Buffer[] = [];
-  let pieceBytes = 0;
+  // Room for a block and the line holding its cut (grown for a longer one, up to maxRecordBytes and one input buffer).
+  const block = new BlockBuffer(allocate, blockBytes + Math.ceil(blockBytes / 4), blockBytes + maxRecordBytes);
   let bufOffset = bodyOffset;
   // Where the line holding the block's cut starts, once needed (-1: not yet known).
   let cutLineStart = -1;
@@ -82,13 +83,13 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
   /** Ends the block before the oversized line at `lineStart`, which is skipped from now on. */
   function* enterSkip(lineStart: number, seen: number): Generator<LineBlock> {
     const before = lineStart - blockStart;
-    if (before > 0) yield { bytes: copyRange(pieces, 0, before, allocate(before)), offset: blockStart };
     // Always the same bytes: `seen` (more than maxRecordBytes) varies with the input's buffers.
     const prefixBytes = Math.min(REJECT_PREFIX_BYTES, maxRecordBytes + 1);
-    skipping = { offset: lineStart, prefix: copyRange(pieces, before, before + prefixBytes, Buffer.alloc(prefixBytes)), seen };
-    pieces = [];
-    pieceBytes = 0;
+    const prefix = Buffer.from(block.bytes(before, before + prefixBytes));
+    const bytes = block.take(before);
+    skipping = { offset: lineStart, prefix, seen };
     cutLineStart = -1;
+    if (before > 0) yield { bytes, offset: blockStart };
   }
   const skipped = (lengthAtLeast: boolean, terminator: number): LineBlock => {
     const line = skipping as NonNullable<typeof skipping>;
@@ -134,10 +135,9 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
       const cut = Math.min(blockStart + blockBytes - 1, end - 1);
       const nl = buf.indexOf(LF, Math.max(i, cut - bufOffset));
       const lineEnd = nl < 0 ? bufOffset + buf.length : bufOffset + nl;
-      pieces.push(buf.subarray(i, nl < 0 ? buf.length : nl + 1));
-      pieceBytes += (nl < 0 ? buf.length : nl + 1) - i;
+      block.append(buf.subarray(i, nl < 0 ? buf.length : nl + 1), end - blockStart);
       if (lineEnd - blockStart > maxRecordBytes) {
-        if (cutLineStart < 0) cutLineStart = lastLineStart(pieces, blockStart, cut);
+        if (cutLineStart < 0) cutLineStart = blockStart + block.lineStartBefore(cut - blockStart);
         if (lineEnd - cutLineStart > maxRecordBytes) {
           yield* enterSkip(cutLineStart, lineEnd - cutLineStart);
           if (nl >= 0) {
@@ -155,9 +155,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
         }
       }
       if (nl < 0) break;
-      yield { bytes: copyRange(pieces, 0, pieceBytes, allocate(pieceBytes)), offset: blockStart };
-      pieces = [];
-      pieceBytes = 0;
+      yield { bytes: block.take(block.size), offset: blockStart };
       cutLineStart = -1;
       blockStart = bufOffset + nl + 1;
       if (blockStart >= end) return;
@@ -167,33 +165,54 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
   }
   // End of body: the object's last line, without a final newline.
   if (skipping) yield skipped(false, 0);
-  else if (blockStart >= 0 && pieceBytes > 0) yield { bytes: copyRange(pieces, 0, pieceBytes, allocate(pieceBytes)), offset: blockStart };
+  else if (blockStart >= 0 && block.size > 0) yield { bytes: block.take(block.size), offset: blockStart };
 }
 
-/** Where the line holding absolute byte `cut` starts: past the last `\n` before it in the block's pieces, else at the block's start. */
-function lastLineStart(pieces: Buffer[], blockStart: number, cut: number): number {
-  let at = blockStart;
-  for (const piece of pieces) at += piece.length;
-  for (let p = pieces.length - 1; p >= 0; p--) {
-    at -= pieces[p].length;
-    const limit = Math.min(cut - at, pieces[p].length);
-    if (limit <= 0) continue;
-    const k = pieces[p].lastIndexOf(LF, limit - 1);
-    if (k >= 0) return at + k + 1;
-  }
-  return blockStart;
-}
+/**
+ * The block being gathered, copied out of the input as it arrives (so no input buffer is held
+ * once the next one is read, and a body may reuse its buffers) into a buffer from `allocate`,
+ * grown when a long line needs it.
+ */
+class BlockBuffer {
+  private buffer: Buffer = EMPTY;
+  size = 0;
 
-/** Bytes `[from, to)` of the pieces (counted from the first) copied into `out`. */
-function copyRange(pieces: Buffer[], from: number, to: number, out: Buffer): Buffer {
-  let at = 0;
-  let written = 0;
-  for (const piece of pieces) {
-    const a = Math.max(from - at, 0);
-    const b = Math.min(to - at, piece.length);
-    if (b > a) written += piece.copy(out, written, a, b);
-    at += piece.length;
-    if (at >= to) break;
+  constructor(
+    private readonly allocate: (size: number) => Buffer,
+    /** A new block's room. */
+    private readonly capacity: number,
+    /** Most room a growing block is given beyond what it needs. */
+    private readonly limit: number,
+  ) {}
+
+  /** Copies `bytes` to the block's end; `owned`: the bytes the chunk has left from the block's start (a small chunk gets a small buffer). */
+  append(bytes: Buffer, owned: number): void {
+    const needed = this.size + bytes.length;
+    if (needed > this.buffer.length) {
+      const room = this.size === 0 ? Math.min(this.capacity, owned + 1) : Math.min(2 * this.buffer.length, this.limit);
+      const grown = this.allocate(Math.max(needed, room));
+      this.buffer.copy(grown, 0, 0, this.size);
+      this.buffer = grown;
+    }
+    this.size += bytes.copy(this.buffer, this.size);
   }
-  return out;
+
+  /** Bytes `[from, to)` of the block (a view). */
+  bytes(from: number, to: number): Buffer {
+    return this.buffer.subarray(from, to);
+  }
+
+  /** Where the line holding byte `at` of the block starts: past the last `\n` before it, else 0. */
+  lineStartBefore(at: number): number {
+    const limit = Math.min(at, this.size);
+    return limit <= 0 ? 0 : this.buffer.lastIndexOf(LF, limit - 1) + 1;
+  }
+
+  /** The block's first `length` bytes, handed over with the buffer; the block starts again empty. */
+  take(length: number): Buffer {
+    const taken = this.buffer.subarray(0, length);
+    this.buffer = EMPTY;
+    this.size = 0;
+    return taken;
+  }
 }

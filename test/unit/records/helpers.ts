@@ -11,6 +11,19 @@ export async function* buffersOf(data: Buffer, size: number | number[]): AsyncGe
   }
 }
 
+/**
+ * Like {@link buffersOf}, but every piece is the same buffer refilled, as a body that reuses its
+ * buffers does: whatever keeps a piece past the next read sees other bytes.
+ */
+export async function* refilledBuffersOf(data: Buffer, size: number | number[]): AsyncGenerator<Buffer> {
+  const sizes = Array.isArray(size) ? size : [size];
+  const buffer = Buffer.alloc(Math.max(1, ...sizes));
+  for await (const piece of buffersOf(data, sizes)) {
+    buffer.fill('#');
+    yield buffer.subarray(0, piece.copy(buffer));
+  }
+}
+
 /** An async iterable that records how many buffers were pulled and whether it was ended early. */
 export function trackedBody(data: Buffer, size: number): { body: AsyncIterable<Buffer>; pulled: () => number; returned: () => boolean } {
   let pulled = 0;

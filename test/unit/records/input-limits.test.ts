@@ -8,13 +8,16 @@ import { decompressed } from '../../../lib/records/decompress';
 import { lineBlocks, type LineBlock } from '../../../lib/records/line-blocks';
 import { processChunk, type ChunkResult } from '../../../lib/records/process-chunk';
 import { buildRecordPipeline } from '../../../lib/records/transforms';
-import { buffersOf, readAll, sink, trackedBody } from './helpers';
+import { buffersOf, readAll, refilledBuffersOf, sink, trackedBody } from './helpers';
 
-async function blocksOf(data: Buffer, options: { start?: number; end?: number; blockBytes?: number; maxRecordBytes: number; bufferSize?: number | number[] }): Promise<LineBlock[]> {
+async function blocksOf(
+  data: Buffer,
+  options: { start?: number; end?: number; blockBytes?: number; maxRecordBytes: number; bufferSize?: number | number[]; refilled?: boolean },
+): Promise<LineBlock[]> {
   const start = options.start ?? 0;
   const bodyOffset = start > 0 ? start - 1 : 0;
   const out: LineBlock[] = [];
-  const body = buffersOf(data.subarray(bodyOffset), options.bufferSize ?? 5);
+  const body = (options.refilled ? refilledBuffersOf : buffersOf)(data.subarray(bodyOffset), options.bufferSize ?? 5);
   for await (const block of lineBlocks(body, { bodyOffset, start, end: options.end ?? data.length, blockBytes: options.blockBytes ?? 8, maxRecordBytes: options.maxRecordBytes })) out.push(block);
   return out;
 }
@@ -66,7 +69,7 @@ describe('lineBlocks with maxRecordBytes', () => {
     expect(describeBlocks(await blocksOf(Buffer.from('1234567890\r\nab\n'), { maxRecordBytes: 10 }))).toEqual(['<0:11:1234567890\r>', 'ab\n']);
   });
 
-  it('gives the same blocks and lengths however the body is cut into buffers', async () => {
+  it('gives the same blocks and lengths however the body is cut into buffers, refilled or not', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.oneof(fc.nat(12), fc.nat(600)), { minLength: 1, maxLength: 12 }),
@@ -77,6 +80,7 @@ describe('lineBlocks with maxRecordBytes', () => {
           const reference = describeBlocks(await blocksOf(data, { maxRecordBytes, bufferSize: data.length }));
           const split = await blocksOf(data, { maxRecordBytes, bufferSize: sizes });
           expect(describeBlocks(split)).toEqual(reference);
+          expect(describeBlocks(await blocksOf(data, { maxRecordBytes, bufferSize: sizes, refilled: true }))).toEqual(reference);
           const owned = split.reduce((n, b) => n + (b.oversized ? b.oversized.ownedBytes : b.bytes.length), 0);
           expect(owned).toBe(data.length);
           for (const b of split) if (!b.oversized) for (const line of b.bytes.toString().split('\n')) expect(line.length).toBeLessThanOrEqual(maxRecordBytes);

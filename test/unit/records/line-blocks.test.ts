@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { lineBlocks, type LineBlock } from '../../../lib/records/line-blocks';
-import { buffersOf, trackedBody } from './helpers';
+import { buffersOf, refilledBuffersOf, trackedBody } from './helpers';
 
-async function blocksOf(data: Buffer, options: { start?: number; end?: number; blockBytes: number; bufferSize?: number | number[] }): Promise<LineBlock[]> {
+async function blocksOf(data: Buffer, options: { start?: number; end?: number; blockBytes: number; bufferSize?: number | number[]; refilled?: boolean }): Promise<LineBlock[]> {
   const start = options.start ?? 0;
   const bodyOffset = start > 0 ? start - 1 : 0;
   const out: LineBlock[] = [];
-  for await (const block of lineBlocks(buffersOf(data.subarray(bodyOffset), options.bufferSize ?? 5), { bodyOffset, start, end: options.end ?? data.length, blockBytes: options.blockBytes }))
-    out.push(block);
+  const body = (options.refilled ? refilledBuffersOf : buffersOf)(data.subarray(bodyOffset), options.bufferSize ?? 5);
+  for await (const block of lineBlocks(body, { bodyOffset, start, end: options.end ?? data.length, blockBytes: options.blockBytes })) out.push(block);
   return out;
 }
 
@@ -40,11 +40,22 @@ describe('lineBlocks', () => {
     expect(texts(await blocksOf(Buffer.from('a\nb'), { blockBytes: 100 }))).toEqual(['a\nb']);
   });
 
-  it('copies each block into a buffer that owns its whole ArrayBuffer', async () => {
-    const [block] = await blocksOf(Buffer.from('{"a":1}\n'), { blockBytes: 100 });
+  it('copies each block to the start of a buffer of its own, apart from the input', async () => {
+    const data = Buffer.from('{"a":1}\n{"b":2}\n');
+
+    const [block] = await blocksOf(data, { blockBytes: 100 });
+    data.fill('#');
 
     expect(block.bytes.byteOffset).toBe(0);
-    expect(block.bytes.buffer.byteLength).toBe(block.bytes.length);
+    expect(block.bytes.toString()).toBe('{"a":1}\n{"b":2}\n');
+  });
+
+  it('keeps no input buffer once the next is read: a body may refill the same one', async () => {
+    const data = Buffer.from(`aaaa\n${'b'.repeat(23)}\ncc\ndddd\n`);
+
+    const blocks = await blocksOf(data, { blockBytes: 6, bufferSize: [3, 7, 2], refilled: true });
+
+    expect(texts(blocks)).toEqual(['aaaa\nbbbbbbbbbbbbbbbbbbbbbbb\n', 'cc\ndddd\n']);
   });
 
   it('stops reading the body once the last owned line is complete', async () => {
@@ -72,16 +83,19 @@ describe('lineBlocks over every chunk of an object', () => {
         const data = Buffer.from(lines.map((l, i) => l.content + (i < lines.length - 1 || finalNewline ? (l.crlf ? '\r\n' : '\n') : '')).join(''));
         const byBuffers: string[] = [];
         const byOneBuffer: string[] = [];
+        const byRefilled: string[] = [];
         for (let start = 0; start < data.length; start += chunkSize) {
           const end = Math.min(start + chunkSize, data.length);
           const cut = await blocksOf(data, { start, end, blockBytes, bufferSize: bufferSizes });
           for (const b of cut) expect(data.subarray(b.offset, b.offset + b.bytes.length).equals(b.bytes)).toBe(true);
           byBuffers.push(...texts(cut));
           byOneBuffer.push(...texts(await blocksOf(data, { start, end, blockBytes, bufferSize: data.length + 1 })));
+          byRefilled.push(...texts(await blocksOf(data, { start, end, blockBytes, bufferSize: bufferSizes, refilled: true })));
         }
 
         expect(byBuffers.join('')).toBe(data.toString());
         expect(byBuffers).toEqual(byOneBuffer);
+        expect(byRefilled).toEqual(byBuffers);
       }),
       { numRuns: 300 },
     );
