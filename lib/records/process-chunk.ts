@@ -45,7 +45,7 @@ export interface ProcessChunkOptions {
   codec?: ShardCodec;
   /** Compression level. @default DEFAULT_LEVELS[codec] */
   level?: number;
-  /** Block size (see `lineBlocks`). @default 1 MiB */
+  /** Block size (see `lineBlocks`). @default 2 MiB (`DEFAULT_BLOCK_BYTES`) */
   blockBytes?: number;
 }
 
