@@ -5,7 +5,7 @@
  *
  * - per core: shardline's record path on one thread (the inline runner) for each codec, against a
  *   plain Node loop (JSON.parse per line, accepted lines encoded with the same codec, one thread);
- * - host: the record path on a pool of 1…N worker threads (`RecordPool`);
+ * - host: the record path on a pool of 1…N worker threads (`RecordPool`), the counts' runs interleaved;
  * - tools: `jq -cR 'fromjson? | objects'` (validate + re-serialize), `gzip -1`, `zstd -1 -T1`;
  * - a 4 MiB chunk's record-path latency with the pool (median and p90);
  * - memory: peak RSS growth of a pool run over 1/4 of the file and over all of it.
@@ -206,27 +206,27 @@ async function main(): Promise<void> {
   for (const p of perCore)
     log(`  ${p.codec.padEnd(28)}${fmt(p.shardlineMBps).padStart(14)}${fmt(p.plainLoopMBps).padStart(18)}${fmt(p.ratio, 2).padStart(8)}×${fmt(p.shardBytes / 1e6, 1).padStart(10)}`);
 
-  // Host: the pool with 1…N workers.
+  // Host: the pool with 1…N workers, their runs interleaved (load that comes and goes hits every count alike).
   // MB per CPU-second (all threads) tells the pool's cost apart from the cores other load left free.
   const host: Array<{ codec: string; workers: number; MBps: number; cpuCores: number; MBperCpuSecond: number; overOneWorker: number }> = [];
   for (const c of CODECS.filter((x) => x.codec !== 'none')) {
-    for (let workers = 1; workers <= MAX_WORKERS; workers++) {
-      const pool = new RecordPool(workers);
-      await recordPath(file, Math.min(size, 32 * MIB), pool, c.codec, c.level); // start the workers, warm their JIT
-      let best = Infinity;
-      let cpu = 0;
-      for (let r = 0; r < RUNS; r++) {
+    const pools = Array.from({ length: MAX_WORKERS }, (_, i) => ({ pool: new RecordPool(i + 1), best: Infinity, cpu: 0 }));
+    for (const p of pools) await recordPath(file, Math.min(size, 32 * MIB), p.pool, c.codec, c.level); // start the workers, warm their JIT
+    for (let r = 0; r < RUNS; r++) {
+      for (const p of pools) {
         const cpu0 = process.cpuUsage();
-        const s = await timed(() => recordPath(file, size, pool, c.codec, c.level));
-        if (s < best) {
-          best = s;
+        const s = await timed(() => recordPath(file, size, p.pool, c.codec, c.level));
+        if (s < p.best) {
           const used = process.cpuUsage(cpu0);
-          cpu = (used.user + used.system) / 1e6 / s;
+          p.best = s;
+          p.cpu = (used.user + used.system) / 1e6 / s;
         }
       }
-      await pool.close();
-      const one = host.find((h) => h.codec === c.name && h.workers === 1);
-      host.push({ codec: c.name, workers, MBps: mbps(size, best), cpuCores: cpu, MBperCpuSecond: mbps(size, best) / cpu, overOneWorker: one ? mbps(size, best) / one.MBps : 1 });
+    }
+    for (const p of pools) {
+      await p.pool.close();
+      const MBps = mbps(size, p.best);
+      host.push({ codec: c.name, workers: p.pool.parallelism, MBps, cpuCores: p.cpu, MBperCpuSecond: MBps / p.cpu, overOneWorker: MBps / mbps(size, pools[0].best) });
     }
   }
   log('\nhost (worker pool)            MB/s   CPU cores busy   MB per CPU-second   × one worker');

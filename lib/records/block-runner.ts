@@ -1,3 +1,4 @@
+import { BlockBuffers } from './block-buffers';
 import { encodeBlock } from './block-codec';
 import { processBlock, type BlockResult, type BlockTask } from './process-block';
 import type { ShardCodec } from './shard-codec';
@@ -25,9 +26,20 @@ export interface BlockRunner {
   allocate?(size: number): Buffer;
 }
 
-/** Runs blocks on the calling thread, one at a time. */
+const inlineBuffers = new BlockBuffers(4);
+
+/**
+ * Runs blocks on the calling thread, one at a time. A block buffer it handed out is reused once
+ * the block's output does not point into it (an encoded block's output never does).
+ */
 export const inlineRunner: BlockRunner = {
   parallelism: 1,
-  process: async (task, pipeline) => processBlock(task, pipeline.perRecord),
+  process: async (task, pipeline) => {
+    const result = processBlock(task, pipeline.perRecord);
+    const buffer = task.bytes.buffer;
+    if (inlineBuffers.has(buffer) && result.output.buffer !== buffer) inlineBuffers.reuse(buffer as ArrayBuffer);
+    return result;
+  },
   encode: async ({ bytes, codec, level }) => (bytes.length > 0 ? encodeBlock(bytes, codec, level) : bytes),
+  allocate: (size) => inlineBuffers.allocate(size),
 };

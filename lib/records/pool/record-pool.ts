@@ -5,7 +5,7 @@ import { Piscina } from 'piscina';
 import { inlineRunner, type BlockRunner, type EncodeTask } from '../block-runner';
 import type { BlockResult, BlockTask } from '../process-block';
 import type { RecordPipeline } from '../transforms';
-import { DEFAULT_BLOCK_BYTES } from '../line-blocks';
+import { BlockBuffers } from '../block-buffers';
 import type { BlockWorkerResult, WorkerTask } from './record-worker';
 
 /**
@@ -42,8 +42,8 @@ export class RecordPool implements BlockRunner {
   readonly parallelism: number;
   private readonly piscina: Piscina;
   private pending = 0;
-  /** Block buffers back from the workers, for the next blocks. */
-  private readonly free: ArrayBuffer[] = [];
+  /** Block buffers, back from the workers for the next blocks. */
+  private readonly buffers: BlockBuffers;
   /** Set when retired: later tasks go there, and the workers stop once their tasks are done. */
   private successor?: BlockRunner;
   private closing?: Promise<void>;
@@ -51,6 +51,7 @@ export class RecordPool implements BlockRunner {
   constructor(workers: number) {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`a record pool needs at least one worker, not ${workers}`);
     this.parallelism = workers;
+    this.buffers = new BlockBuffers(2 * workers + 2);
     const entry = workerEntry();
     this.piscina = new Piscina({ ...entry, minThreads: workers, maxThreads: workers, idleTimeout: Infinity, concurrentTasksPerWorker: 1 });
   }
@@ -59,24 +60,13 @@ export class RecordPool implements BlockRunner {
     if (this.successor) return this.successor.process(task, pipeline);
     const message: WorkerTask = { kind: 'block', task, dataset: pipeline.dataset, datasetKey: datasetKey(pipeline) };
     const { spare, ...result } = (await this.run(message, task.bytes)) as BlockWorkerResult;
-    if (spare && this.free.length < 2 * this.parallelism + 2 && spare.byteLength <= MAX_RECYCLED_BYTES) {
-      recyclable.add(spare);
-      this.free.push(spare);
-    }
+    if (spare) this.buffers.reuse(spare);
     return result;
   }
 
-  /**
-   * A block buffer: one the workers handed back when one is large enough (no allocation, no
-   * fresh pages to fault in, less for the garbage collector), else a new one with room to spare.
-   */
+  /** A block buffer: one the workers handed back when one is large enough, else a new one. */
   allocate(size: number): Buffer {
-    for (let i = this.free.length - 1; i >= 0; i--) {
-      if (this.free[i].byteLength >= size) return Buffer.from(this.free.splice(i, 1)[0], 0, size);
-    }
-    const buffer = new ArrayBuffer(Math.max(size, BLOCK_CAPACITY));
-    recyclable.add(buffer);
-    return Buffer.from(buffer, 0, size);
+    return this.buffers.allocate(size);
   }
 
   async encode(task: EncodeTask): Promise<Uint8Array> {
@@ -103,28 +93,23 @@ export class RecordPool implements BlockRunner {
   private async run(message: WorkerTask, bytes: Uint8Array): Promise<unknown> {
     this.pending++;
     try {
-      return await this.piscina.run(message, { transferList: transferable(bytes) });
+      return await this.piscina.run(message, { transferList: this.transferable(bytes) });
     } finally {
       this.pending--;
       this.closeWhenIdle();
     }
   }
 
+  /** The buffer to move with a task: a block buffer of this pool, or one the bytes own whole (a shared one is copied instead). */
+  private transferable(bytes: Uint8Array): ArrayBuffer[] {
+    const buffer = bytes.buffer;
+    if (!(buffer instanceof ArrayBuffer) || bytes.byteOffset !== 0) return [];
+    return this.buffers.has(buffer) || (bytes.byteLength === buffer.byteLength && buffer.byteLength > Buffer.poolSize) ? [buffer] : [];
+  }
+
   private closeWhenIdle(): void {
     if (this.successor && this.pending === 0) void this.close().catch(() => undefined);
   }
-}
-
-/** Block buffers of the pools (`allocate`), which may be moved whole whatever part of them a block fills. */
-const recyclable = new WeakSet<ArrayBuffer>();
-const BLOCK_CAPACITY = DEFAULT_BLOCK_BYTES + DEFAULT_BLOCK_BYTES / 4;
-const MAX_RECYCLED_BYTES = 4 * DEFAULT_BLOCK_BYTES;
-
-/** The buffer to move with a task: a pool's block buffer, or one the bytes own whole (a shared one is copied instead). */
-function transferable(bytes: Uint8Array): ArrayBuffer[] {
-  const buffer = bytes.buffer;
-  if (!(buffer instanceof ArrayBuffer) || bytes.byteOffset !== 0) return [];
-  return recyclable.has(buffer) || (bytes.byteLength === buffer.byteLength && buffer.byteLength > Buffer.poolSize) ? [buffer] : [];
 }
 
 const keys = new WeakMap<RecordPipeline, string>();
