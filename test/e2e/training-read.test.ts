@@ -96,18 +96,22 @@ describe('training read end to end (3 agents, index, Python reader as 4 ranks on
     const ledger = new ObjectLedger(target.clients.doc, target.resources.ledgerTable);
     const object = await waitFor(async () => (await ledger.list()).find((o) => o.key === key && o.status === 'COMPLETE'), 90_000);
     expect(object).toMatchObject({ recordsOut: VALID, recordsRejected: bad });
-    // The caches are warm: every shard PRESENT on R = 2 nodes.
+    // The caches are warm and settled: every shard PRESENT on exactly R = 2 nodes (a copy being moved is
+    // PRESENT on 3 for a moment: copied to its new holder before the old one drops it).
     const nodeIds = env.agents.map((a) => a.nodeId);
     await waitFor(async () => {
       const present = await presentReplicas(target, nodeIds);
-      return present.size === object.chunkCount && [...present.values()].every((holders) => holders.length >= 2);
+      return present.size === object.chunkCount && [...present.values()].every((holders) => holders.length === 2);
     }, 30_000);
 
     const deps = { s3: target.clients.s3, doc: target.clients.doc, ...target.resources };
     const { index, key: indexKey } = await createDatasetIndex(deps, { name: 'train', source: { kind: 'objects', objects: [key] } });
     expect(index).toMatchObject<Partial<DatasetIndex>>({ version: 1, records: VALID });
     expect(index.shards.length).toBe(object.chunkCount);
-    expect(index.shards.every((s) => s.holders.length === 2)).toBe(true);
+    // The index names every PRESENT copy: at least R, more only while a move is under way.
+    const moving = index.shards.filter((s) => s.holders.length !== 2);
+    if (moving.length > 0) console.log(`index built while ${moving.length} shard(s) moved: ${moving.map((s) => s.holders.join('+')).join(', ')}`);
+    expect(index.shards.every((s) => s.holders.length >= 2)).toBe(true);
     const indexUrl = `s3://${target.resources.processedBucket}/${indexKey}`;
     // Records keep file order across the object's shards: rec-i is in the shard where i falls.
     const ends = index.shards.map((_, k) => index.shards.slice(0, k + 1).reduce((n, x) => n + x.records, 0));
