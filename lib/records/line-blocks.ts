@@ -77,8 +77,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
 
   // Absolute offset of the current block's first byte; -1 until the chunk's first line is found.
   let blockStart = start === 0 ? 0 : -1;
-  // Room for a block and the line holding its cut (grown for a longer one, up to maxRecordBytes and one input buffer).
-  const block = new BlockBuffer(allocate, blockBytes + Math.ceil(blockBytes / 4), blockBytes + maxRecordBytes);
+  const block = new BlockBuffer(allocate, blockBytes + Math.ceil(blockBytes / 4));
   let bufOffset = bodyOffset;
   // Where the line holding the block's cut starts, once needed (-1: not yet known).
   let cutLineStart = -1;
@@ -90,7 +89,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
     const before = lineStart - blockStart;
     // Always the same bytes: `seen` (more than maxRecordBytes) varies with the input's buffers.
     const prefixBytes = Math.min(REJECT_PREFIX_BYTES, maxRecordBytes + 1);
-    const prefix = Buffer.from(block.bytes(before, before + prefixBytes));
+    const prefix = block.copyOf(before, before + prefixBytes);
     const bytes = block.take(before);
     skipping = { offset: lineStart, prefix, seen };
     cutLineStart = -1;
@@ -174,50 +173,81 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
 }
 
 /**
- * The block being gathered, copied out of the input as it arrives (so no input buffer is held
- * once the next one is read, and a body may reuse its buffers) into a buffer from `allocate`,
- * grown when a long line needs it.
+ * The block being gathered, copied out of the input as it arrives, so no input buffer is held
+ * once the next one is read (a body may refill its buffers). Bytes go to one buffer from
+ * `allocate` with room for a block and the line holding its cut; a longer line's further bytes are
+ * kept as copies of the input pieces and joined only if the block is yielded. So a line that turns
+ * out longer than `maxRecordBytes` never costs more than that and one piece, and is never copied
+ * twice (growing one buffer would hold an old and a new one at once).
  */
 class BlockBuffer {
   private buffer: Buffer = EMPTY;
+  /** Bytes of `buffer` in use. */
+  private filled = 0;
+  /** Copies of what did not fit in `buffer`, in order. */
+  private overflow: Buffer[] = [];
+  /** The block's bytes so far. */
   size = 0;
 
   constructor(
     private readonly allocate: (size: number) => Buffer,
     /** A new block's room. */
     private readonly capacity: number,
-    /** Most room a growing block is given beyond what it needs. */
-    private readonly limit: number,
   ) {}
 
   /** Copies `bytes` to the block's end; `owned`: the bytes the chunk has left from the block's start (a small chunk gets a small buffer). */
   append(bytes: Buffer, owned: number): void {
-    const needed = this.size + bytes.length;
-    if (needed > this.buffer.length) {
-      const room = this.size === 0 ? Math.min(this.capacity, owned + 1) : Math.min(2 * this.buffer.length, this.limit);
-      const grown = this.allocate(Math.max(needed, room));
-      this.buffer.copy(grown, 0, 0, this.size);
-      this.buffer = grown;
+    if (bytes.length === 0) return;
+    if (this.size === 0) {
+      this.buffer = this.allocate(Math.max(1, Math.min(this.capacity, owned + 1)));
+      this.filled = 0;
     }
-    this.size += bytes.copy(this.buffer, this.size);
+    const copied = this.overflow.length === 0 ? bytes.copy(this.buffer, this.filled) : 0;
+    this.filled += copied;
+    if (copied < bytes.length) this.overflow.push(Buffer.from(bytes.subarray(copied)));
+    this.size += bytes.length;
   }
 
-  /** Bytes `[from, to)` of the block (a view). */
-  bytes(from: number, to: number): Buffer {
-    return this.buffer.subarray(from, to);
+  /** Bytes `[from, to)` of the block, a copy. */
+  copyOf(from: number, to: number): Buffer {
+    return this.join(Buffer.alloc(Math.max(0, Math.min(to, this.size) - from)), from);
   }
 
   /** Where the line holding byte `at` of the block starts: past the last `\n` before it, else 0. */
   lineStartBefore(at: number): number {
-    const limit = Math.min(at, this.size);
-    return limit <= 0 ? 0 : this.buffer.lastIndexOf(LF, limit - 1) + 1;
+    let end = Math.min(at, this.size);
+    for (const { bytes, offset } of this.pieces().reverse()) {
+      if (offset >= end) continue;
+      const k = bytes.lastIndexOf(LF, end - offset - 1);
+      if (k >= 0) return offset + k + 1;
+      end = offset;
+    }
+    return 0;
   }
 
-  /** The block's first `length` bytes, handed over with the buffer; the block starts again empty. */
+  /** The block's first `length` bytes in a buffer of their own (the block's buffer when they fit it); the block starts again empty. */
   take(length: number): Buffer {
-    const taken = this.buffer.subarray(0, length);
+    const taken = length <= this.filled ? this.buffer.subarray(0, length) : this.join(this.allocate(length), 0);
     this.buffer = EMPTY;
+    this.filled = 0;
+    this.overflow = [];
     this.size = 0;
     return taken;
+  }
+
+  private pieces(): Array<{ bytes: Buffer; offset: number }> {
+    const pieces = [{ bytes: this.buffer.subarray(0, this.filled), offset: 0 }];
+    for (const bytes of this.overflow) pieces.push({ bytes, offset: pieces[pieces.length - 1].offset + pieces[pieces.length - 1].bytes.length });
+    return pieces;
+  }
+
+  /** Fills `out` with the block's bytes from `from` on. */
+  private join(out: Buffer, from: number): Buffer {
+    for (const { bytes, offset } of this.pieces()) {
+      const a = Math.max(from - offset, 0);
+      const b = Math.min(from + out.length - offset, bytes.length);
+      if (b > a) bytes.copy(out, offset + a - from, a, b);
+    }
+    return out;
   }
 }

@@ -73,6 +73,7 @@ describe('processChunk memory with an oversized line', () => {
     // Sampled all along both lines (every 128th buffer of 64 KiB). The peak itself may be 0: live memory after a
     // collection can stay below the baseline, which held some of the test's own set-up.
     expect(samples).toBe(Math.ceil((CONCURRENCY * Math.ceil(LINE_BYTES / (64 * 1024))) / 128));
+    console.log(`peak live growth ${(peak / MiB).toFixed(1)} MiB in ${samples} samples (bound ${BOUND_BYTES / MiB} MiB)`);
     expect(peak).toBeLessThan(BOUND_BYTES);
     // Far below what holding one line would take.
     expect(peak).toBeLessThan(LINE_BYTES / 4);
