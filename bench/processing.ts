@@ -1,7 +1,8 @@
 /**
  * Record-path benchmark (issue 12): split → validate → transform → encode the shard, on one
  * generated JSON Lines file with edge cases (bench/processing-fixture.ts), page cache warm, S3
- * left out, read into one refilled 1 MiB buffer (bench/file-body.ts) by ours and the plain loop alike. In one run, with the peers measured alongside (interleaved, best of --runs):
+ * left out, read into one refilled 1 MiB buffer (bench/file-body.ts) by ours and the plain loop
+ * alike. In one run, with the peers measured alongside (interleaved, best of --runs):
  *
  * - per core: shardline's record path on one thread (the inline runner) for each codec, against a
  *   plain Node loop (JSON.parse per line, accepted lines encoded with the same codec, one thread);
