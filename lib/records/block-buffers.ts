@@ -1,7 +1,7 @@
-import { DEFAULT_BLOCK_BYTES } from './line-blocks';
+import { blockRoom, DEFAULT_BLOCK_BYTES } from './line-blocks';
 
-/** Room a new block buffer gets: a block and the line that holds its cut. */
-const BLOCK_CAPACITY = DEFAULT_BLOCK_BYTES + DEFAULT_BLOCK_BYTES / 4;
+/** Room a new block buffer gets (a default block and the line that holds its cut). */
+const BLOCK_CAPACITY = blockRoom(DEFAULT_BLOCK_BYTES);
 /** Buffers grown past this (a long line) are left to the garbage collector. */
 const MAX_REUSED_BYTES = 4 * DEFAULT_BLOCK_BYTES;
 

@@ -25,7 +25,7 @@ export interface OversizedLine {
 
 /** Options of {@link lineBlocks}: the chunk's range, and the block size. */
 export interface LineBlockOptions extends Omit<SplitOptions, 'stats'> {
-  /** A block ends at the first `\n` at or after this many bytes from its start. @default 1 MiB */
+  /** A block ends at the first `\n` at or after this many bytes from its start. @default 2 MiB ({@link DEFAULT_BLOCK_BYTES}) */
   blockBytes?: number;
   /** Where a block's buffer comes from (a runner may recycle them). @default a new unpooled buffer */
   allocate?: (size: number) => Buffer;
@@ -43,6 +43,9 @@ const EMPTY = Buffer.alloc(0);
  * spread a 4 MiB chunk over two workers.
  */
 export const DEFAULT_BLOCK_BYTES = 2 * 1024 * 1024;
+
+/** Room a block's buffer starts with: the block and, most often, the rest of the line that holds its cut. */
+export const blockRoom = (blockBytes: number): number => blockBytes + Math.ceil(blockBytes / 4);
 
 /**
  * Cuts a chunk's byte stream into blocks of whole lines, following the line-record rule of
@@ -77,7 +80,7 @@ export async function* lineBlocks(body: AsyncIterable<Uint8Array>, options: Line
 
   // Absolute offset of the current block's first byte; -1 until the chunk's first line is found.
   let blockStart = start === 0 ? 0 : -1;
-  const block = new BlockBuffer(allocate, blockBytes + Math.ceil(blockBytes / 4));
+  const block = new BlockBuffer(allocate, blockRoom(blockBytes));
   let bufOffset = bodyOffset;
   // Where the line holding the block's cut starts, once needed (-1: not yet known).
   let cutLineStart = -1;
