@@ -88,7 +88,7 @@ describe('control plane: pause, resume, drain, emergency stop, runs, config, rol
     await sleep(3000);
     expect(await chunksDone('pause/a.jsonl')).toBe(before);
     expect(await leased()).toBe(0);
-    expect({ chunksDoneWhenPaused: before, chunkCount: object!.chunkCount, paused: before < object!.chunkCount }).toMatchObject({ paused: true });
+    expect(before).toBeLessThan(object!.chunkCount);
 
     expect((await control('resume')).output).toMatchObject({ desired: 'RUNNING', tookEffect: true });
     await completeExactly('pause/a.jsonl', 16_000);

@@ -288,7 +288,11 @@ describe('bounded shard cache on 3 agent processes (real pipeline, local endpoin
     // taken at the end of a replica pass (an idle node's passes come up to MAX_IDLE_PULL_WAIT_MS apart).
     for (const [i, a] of env.agents.entries()) {
       expect(withMessage(await logRecords(a), 'shard refused: cache full').length).toBeGreaterThanOrEqual(checks[i].refused.length);
-      const counts = async () => ({ node: a.nodeId, heartbeat: (await nodeItem(a.nodeId))?.load?.cache?.refused, ledger: (await ledgerProblems(a)).refused.length });
+      const counts = async () => ({
+        node: a.nodeId,
+        heartbeat: (await nodeItem(a.nodeId))?.load?.cache?.refused,
+        ledger: (await replicasOf(ledgerDeps(), a.nodeId)).filter((r) => r.status === 'REFUSED').length,
+      });
       const agreed = await waitFor(
         async () => {
           const c = await counts();
